@@ -1,0 +1,3 @@
+module github.com/trafficgpt/trafficgpt
+
+go 1.26

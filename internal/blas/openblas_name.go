@@ -1,0 +1,5 @@
+//go:build cgo && !purego
+
+package blas
+
+const backend = "openblas"

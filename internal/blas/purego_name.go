@@ -1,0 +1,5 @@
+//go:build purego || !cgo
+
+package blas
+
+const backend = "purego (gonum)"

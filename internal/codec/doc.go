@@ -1,0 +1,2 @@
+// Package codec is the token grammar: lossless flow <-> tokens, and views.
+package codec

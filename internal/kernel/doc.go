@@ -1,0 +1,67 @@
+// Package kernel holds the forward and backward kernels of the transformer as
+// plain functions over flat []float32 slices (llm.c style).
+//
+// # Conventions
+//
+//   - Shapes are given in each doc comment, row-major, e.g. inp (N, C) means
+//     inp[n*C+c]. N is usually B*T (batch times positions).
+//   - Forward functions overwrite their outputs. Backward functions ADD into
+//     the gradients they are given (dinp, dweight, ...), so gradients from
+//     several uses accumulate; callers zero them once per step.
+//   - Weights of a linear layer are (OC, C): out = inp @ weight^T + bias, the
+//     PyTorch layout, so checkpoints map one to one.
+//   - Kernels allocate nothing on the hot path; scratch memory is passed in
+//     (its size is stated) or taken from a sync.Pool-free caller slab.
+//   - Heavy kernels run in parallel over batch, heads and chunks with at most
+//     runtime.GOMAXPROCS goroutines; matrix products go through internal/blas.
+//   - Every kernel has a naive float64 reference and a finite-difference
+//     gradient check in the tests; attention kernels also have causality tests.
+//
+// # Kernels
+//
+// Element-wise and row-wise (kernel.go):
+//
+//	EmbeddingForward(out, tokens, wte, N, C)        out (N,C) = wte[tokens[n]] ; wte (V,C)
+//	EmbeddingBackward(dwte, dout, tokens, N, C)
+//	LayerNormForward(out, mean, rstd, inp, w, b, N, C)   mean, rstd (N)
+//	LayerNormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C)
+//	MatmulForward(out, inp, weight, bias, N, C, OC)   bias may be nil
+//	MatmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC)   dbias may be nil
+//	GeluForward(out, inp, n) / GeluBackward(dinp, inp, dout, n)   tanh approximation
+//	TokenShiftForward(out, inp, B, T, C)   channels [0, C/2) of position t take position t-1's
+//	                                       values (zeros at t=0); channels [C/2, C) pass through
+//	TokenShiftBackward(dinp, dout, B, T, C)
+//	ResidualForward(out, a, b, n) out = a + b
+//	DropoutForward(out, mask, inp, p, seed, n)   mask (n) uint8; inverted dropout, scale 1/(1-p);
+//	                                             the mask is a pure function of (seed, index)
+//	DropoutBackward(dinp, dout, mask, p, n)
+//	CrossEntropyForward(losses, probs, logits, targets, N, V)  losses (N); probs (N,V) softmax;
+//	                                                           targets < 0 are ignored (loss 0)
+//	CrossEntropyBackward(dlogits, probs, targets, dloss, N, V)  dlogits += dloss[n]*(probs - onehot)
+//
+// Attention (attention.go), on per-head contiguous layouts q, k, v, out (BH, T, D):
+//
+//	RopeForward(x, BH, T, D, base) / RopeBackward(dx, BH, T, D, base)   in place rotary
+//	                               position embedding (pairs (i, i+D/2)), position = t
+//	LocalAttentionForward(out, lse, q, k, v, BH, T, D, W)
+//	      causal softmax attention in a sliding window: query t attends keys
+//	      max(0, t-W) .. t (W+1 keys at most), scale 1/sqrt(D); lse (BH, T) is
+//	      the log-sum-exp per query, kept for backward.
+//	LocalAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, BH, T, D, W)
+//	LinearAttentionForward(out, state, q, k, v, BH, T, D, chunk)
+//	      causal linear attention, chunked: out_t = phi(q_t).S_t / max(phi(q_t).z_t, eps),
+//	      S_t = sum_{j<=t} phi(k_j) v_j^T, z_t = sum_{j<=t} phi(k_j); phi(q) = softmax over
+//	      features * D^-1/2, phi(k) = exp(k - stabiliser) (see LinearAttentionForward);
+//	      state (BH, ceil(T/chunk), D, D+1) holds S and z at the start of each chunk,
+//	      so memory is O(T*D) per head when chunk >= D.
+//	LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state, BH, T, D, chunk)
+//	QuadraticAttentionForward/Backward: full causal softmax attention (benchmark baseline).
+//
+// Recurrent (one position at a time, for generation), state per head:
+//
+//	LinearAttentionStep(out, S, z, q, k, v, D)       S (D,D), z (D) updated in place
+//	LocalAttentionStep(out, kring, vring, pos, q, k, v, D, W)  ring buffers (W+1, D)
+//
+// Classification head: the model gathers the hidden state at the CLS position
+// (GatherRows / ScatterAddRows) and uses MatmulForward + CrossEntropyForward.
+package kernel
