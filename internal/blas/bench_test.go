@@ -1,0 +1,63 @@
+package blas
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+func benchSgemm(b *testing.B, transA, transB bool, M, N, K int) {
+	r := rand.New(rand.NewPCG(5, 6))
+	lda, ldb := K, N
+	if transA {
+		lda = M
+	}
+	if transB {
+		ldb = K
+	}
+	A, B, C := randSlice(r, M*K), randSlice(r, K*N), make([]float32, M*N)
+	Sgemm(transA, transB, M, N, K, 1, A, lda, B, ldb, 0, C, N)
+	b.ResetTimer()
+	for b.Loop() {
+		Sgemm(transA, transB, M, N, K, 1, A, lda, B, ldb, 0, C, N)
+	}
+	b.ReportMetric(2*float64(M)*float64(N)*float64(K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkSgemm covers square sizes and the model's linear-layer shapes
+// (N = B*T = 12032 rows, C = 512, 4C = 2048) in forward (A @ W^T), backward
+// data (dout @ W) and backward weight (dout^T @ inp) form, with 1 and 2
+// threads.
+func BenchmarkSgemm(b *testing.B) {
+	type shape struct {
+		name    string
+		ta, tb  bool
+		M, N, K int
+	}
+	shapes := []shape{
+		{"sq64", false, false, 64, 64, 64},
+		{"sq256", false, false, 256, 256, 256},
+		{"sq512", false, false, 512, 512, 512},
+		{"sq1024", false, false, 1024, 1024, 1024},
+		{"sq2048", false, false, 2048, 2048, 2048},
+		{"fc_fwd_12032x2048x512", false, true, 12032, 2048, 512},
+		{"proj_fwd_12032x512x2048", false, true, 12032, 512, 2048},
+		{"qkv_fwd_12032x1536x512", false, true, 12032, 1536, 512},
+		{"fc_bwd_dinp_12032x512x2048", false, false, 12032, 512, 2048},
+		{"fc_bwd_dw_2048x512x12032", true, false, 2048, 512, 12032},
+	}
+	old := Threads()
+	defer SetThreads(old)
+	for _, s := range shapes {
+		for _, th := range []int{1, 2} {
+			if th > runtime.NumCPU() {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/threads%d", s.name, th), func(b *testing.B) {
+				SetThreads(th)
+				benchSgemm(b, s.ta, s.tb, s.M, s.N, s.K)
+			})
+		}
+	}
+}
