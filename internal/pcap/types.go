@@ -72,6 +72,7 @@ type Record struct {
 	LinkType   uint32 // link type; classic pcap: the whole 32-bit header field
 	Timestamp  uint64 // ticks of Resolution since the epoch (pcapng: raw, without if_tsoffset)
 	Resolution Resolution
+	TimeOffset int64  // pcapng if_tsoffset in seconds, to add to Timestamp for absolute time
 	HasTime    bool   // false for SPB, which carries no timestamp
 	OrigLen    uint32 // original length on the wire
 }
