@@ -76,7 +76,8 @@ func scaleC(M, N int, beta float32, C []float32, ldc int) {
 }
 
 // SetThreads sets the number of threads the backend uses for one product
-// (n < 1 means 1). It is process-wide. The purego backend ignores it (gonum
+// (n < 1 means 1). It is process-wide and applies to every later call from
+// any goroutine; do not call it while products are running. The purego backend ignores it (gonum
 // uses up to runtime.GOMAXPROCS goroutines for large products).
 func SetThreads(n int) {
 	if n < 1 {
