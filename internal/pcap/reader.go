@@ -415,7 +415,7 @@ func (r *Reader) nextPcapng() (*Record, error) {
 		}
 		const off = ngBlockHdrLen + 20
 		end := off + int(capLen)
-		r.framing = Framing{Format: FormatPcapng, BigEndian: r.big, BlockType: typ, SnapLen: ifc.snapLen}
+		r.framing = Framing{Format: FormatPcapng, BigEndian: r.big, Resolution: ifc.res, BlockType: typ, SnapLen: ifc.snapLen}
 		return &Record{
 			Kind: KindPacket, Raw: raw, BlockType: typ,
 			Data: raw[off:end:end], DataOff: off,
@@ -438,7 +438,7 @@ func (r *Reader) nextPcapng() (*Record, error) {
 		}
 		const off = ngBlockHdrLen + 4
 		end := off + int(capLen)
-		r.framing = Framing{Format: FormatPcapng, BigEndian: r.big, BlockType: typ, SnapLen: ifc.snapLen}
+		r.framing = Framing{Format: FormatPcapng, BigEndian: r.big, Resolution: ifc.res, BlockType: typ, SnapLen: ifc.snapLen}
 		return &Record{
 			Kind: KindPacket, Raw: raw, BlockType: typ,
 			Data: raw[off:end:end], DataOff: off,

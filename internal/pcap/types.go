@@ -83,8 +83,9 @@ type Framing struct {
 	Format    Format
 	BigEndian bool
 	// Classic pcap: Resolution is Micro or Nano (the file's magic).
-	// pcapng: BlockType is BlockEPB, BlockSPB or BlockPB; SnapLen is the
-	// interface's snaplen (SPB only; 0 = unlimited).
+	// pcapng: BlockType is BlockEPB, BlockSPB or BlockPB; Resolution and
+	// SnapLen (0 = unlimited) are the interface's. AppendPacketRecord uses
+	// neither for pcapng; they tell a reader's caller when they change.
 	Resolution Resolution
 	BlockType  uint32
 	SnapLen    uint32
