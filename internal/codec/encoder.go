@@ -1,0 +1,263 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// FlowEncoder turns the packets of one flow into tokens, packet by packet,
+// so a flow never has to be held in memory. Reset it for each flow.
+//
+// With the lossless View it checks every packet by decoding it again (the
+// decoder's state runs in lockstep); a packet whose fields the grammar would
+// not reproduce exactly (an unusual header the walker misreads) is written
+// <raw> instead. Lossless is therefore guaranteed, not hoped for.
+type FlowEncoder struct {
+	view    View
+	hdr     Header
+	addr    addrState
+	prev    uint64
+	packets int
+	tokens  int
+	cut     bool
+	lay     layout
+	mirror  FlowDecoder
+	tmp     []Token
+	// NoCheck skips the lockstep decode (faster; lossless views only rely on
+	// the walker being right).
+	NoCheck bool
+	// Stats counts what the encoder did, for reports.
+	Stats EncodeStats
+}
+
+// EncodeStats counts packets by how they were written.
+type EncodeStats struct {
+	Packets, Raw, FlagAddr, FlagLen, FlagCsum, Fallback int
+}
+
+// NewFlowEncoder returns an encoder for the given view.
+func NewFlowEncoder(v View) *FlowEncoder { return &FlowEncoder{view: v} }
+
+// View returns the encoder's view.
+func (e *FlowEncoder) View() View { return e.view }
+
+// Begin starts a new flow: it resets the state and appends the flow header.
+// start is the timestamp of the flow's first packet (the archive keeps it;
+// the tokens carry only deltas). label < 0 means no label token.
+func (e *FlowEncoder) Begin(dst []Token, h Header, start uint64) []Token {
+	e.hdr = h
+	e.addr = addrState{}
+	e.prev = start
+	e.packets, e.tokens, e.cut = 0, 0, false
+	e.mirror.Reset(h, start)
+	n := len(dst)
+	dst = append(dst, FLOW)
+	if h.Label >= 0 && h.Label < MaxLabels {
+		dst = append(dst, Label0+Token(h.Label))
+	}
+	dst = appendLink(dst, h.LinkType)
+	dst = appendRes(dst, h.Resolution)
+	e.tokens = len(dst) - n
+	return dst
+}
+
+// Cut reports whether the view has stopped taking packets.
+func (e *FlowEncoder) Cut() bool { return e.cut }
+
+// Packet appends one packet. c2s is its direction; ticks its timestamp in the
+// flow's resolution (ignored when hasTime is false, as for pcapng simple
+// packet blocks); origLen its length on the wire; data the captured bytes.
+func (e *FlowEncoder) Packet(dst []Token, c2s bool, ticks uint64, hasTime bool, origLen uint32, data []byte) []Token {
+	if e.cut {
+		return dst
+	}
+	if e.view.MaxPackets > 0 && e.packets >= e.view.MaxPackets {
+		e.cut = true
+		return dst
+	}
+	var delta uint64
+	if hasTime {
+		delta = ticks - e.prev
+	}
+	n := len(dst)
+	raw := false
+	dst, raw = e.appendPacket(dst, c2s, delta, origLen, data, false, -1)
+	if e.view.MaxTokens > 0 && e.tokens+len(dst)-n > e.view.MaxTokens-1 {
+		room := e.view.MaxTokens - 1 - e.tokens
+		if e.packets > 0 || room <= 0 {
+			e.cut = true
+			return dst[:n]
+		}
+		// The first packet alone is too long: keep as much of it as fits.
+		over := len(dst) - n - room
+		dst, raw = e.appendPacket(dst[:n], c2s, delta, origLen, data, false, max(0, len(data)-over-8))
+		if len(dst)-n > room {
+			e.cut = true
+			return dst[:n]
+		}
+	}
+	if e.view.Lossless() && !e.NoCheck {
+		if p, err := e.mirror.decode(dst[n:]); err != nil || p.C2S != c2s || p.OrigLen != origLen ||
+			!bytes.Equal(p.Data, data) || (hasTime && p.Ticks != ticks) {
+			e.Stats.Fallback++
+			dst, raw = e.appendPacket(dst[:n], c2s, delta, origLen, data, true, -1)
+			if _, err := e.mirror.decode(dst[n:]); err != nil {
+				panic("codec: raw packet does not decode: " + err.Error())
+			}
+		}
+		e.mirror.commit()
+	}
+	if !raw {
+		for i := 0; i < e.lay.nspans; i++ {
+			sp := &e.lay.spans[i]
+			if sp.kind.class() == FADDR {
+				e.addr.learn(sp.kind, data[sp.off:sp.off+sp.n], c2s)
+			}
+		}
+	}
+	if hasTime {
+		e.prev = ticks
+	}
+	e.packets++
+	e.tokens += len(dst) - n
+	e.Stats.Packets++
+	if raw {
+		e.Stats.Raw++
+	}
+	return dst
+}
+
+// End appends <end>, or <cut> when the view stopped early.
+func (e *FlowEncoder) End(dst []Token) []Token {
+	if e.cut {
+		return append(dst, CUT)
+	}
+	return append(dst, END)
+}
+
+// appendPacket writes one packet's tokens. forceRaw writes every byte;
+// limit >= 0 caps the captured bytes kept (first packet under MaxTokens).
+func (e *FlowEncoder) appendPacket(dst []Token, c2s bool, delta uint64, origLen uint32, data []byte, forceRaw bool, limit int) ([]Token, bool) {
+	lossless := e.view.Lossless()
+	w := walker{
+		src:  walkSource{data: data, lay: &e.lay},
+		omit: func(spanKind, int) bool { return false },
+	}
+	raw := forceRaw || !w.walk(e.hdr.LinkType)
+	lay := &e.lay
+	var flags Token
+	if raw {
+		flags = flagRaw
+		lay.nspans = 0
+	} else {
+		for i := 0; i < lay.nspans; i++ {
+			sp := &lay.spans[i]
+			field := data[sp.off : sp.off+sp.n]
+			switch sp.kind {
+			case spanMAC, spanIPAddr, spanPorts:
+				if v, ok := e.addr.get(sp.kind); ok && len(v) == sp.n && !equalSwapped(field, v, !c2s) {
+					flags |= flagAddr
+				}
+			case spanIPLen:
+				if binary.BigEndian.Uint16(field) != predictIPLen(lay, int(origLen)) {
+					flags |= flagLen
+				}
+			case spanUDPLen:
+				if binary.BigEndian.Uint16(field) != predictUDPLen(data, lay) {
+					flags |= flagLen
+				}
+			case spanIPCsum:
+				if lossless && binary.BigEndian.Uint16(field) != ipv4HeaderChecksum(data[lay.netOff:lay.netOff+int(data[lay.netOff]&0x0f)*4]) {
+					flags |= flagCsum
+				}
+			case spanL4Csum:
+				if lossless && binary.BigEndian.Uint16(field) != predictL4Checksum(data, lay) {
+					flags |= flagCsum
+				}
+			}
+		}
+		for i := 0; i < lay.nspans; i++ {
+			sp := &lay.spans[i]
+			sp.omit = omitRule(&e.addr, flags, sp.kind, sp.n)
+		}
+	}
+	keep := len(data)
+	if !raw {
+		if pl := e.view.payloadLimit(); pl >= 0 && lay.hdrEnd+pl < keep {
+			keep = max(lay.hdrEnd+pl, lay.hdrEnd)
+		}
+	}
+	if limit >= 0 && limit < keep {
+		keep = max(limit, lay.hdrEnd)
+		if raw {
+			keep = limit
+		}
+	}
+	if keep > len(data) {
+		keep = len(data)
+	}
+	if c2s {
+		dst = append(dst, PKTC2S)
+	} else {
+		dst = append(dst, PKTS2C)
+	}
+	for f, t := range [...]Token{flagRaw: RAW, flagAddr: FADDR, flagLen: FLEN, flagCsum: FCSUM} {
+		if t != 0 && flags&Token(f) != 0 {
+			dst = append(dst, t)
+		}
+	}
+	if flags&flagAddr != 0 {
+		e.Stats.FlagAddr++
+	}
+	if flags&flagLen != 0 {
+		e.Stats.FlagLen++
+	}
+	if flags&flagCsum != 0 {
+		e.Stats.FlagCsum++
+	}
+	if int64(delta) < 0 {
+		dst = append(dst, NEG)
+		dst = AppendNumber(dst, -delta)
+	} else {
+		dst = AppendNumber(dst, delta)
+	}
+	switch {
+	case uint64(keep) < uint64(origLen):
+		dst = append(dst, TRUNC)
+		dst = AppendNumber(dst, uint64(origLen)-uint64(keep))
+	case uint64(keep) > uint64(origLen): // broken captures: more bytes than on the wire
+		dst = append(dst, TRUNC, NEG)
+		dst = AppendNumber(dst, uint64(keep)-uint64(origLen))
+	}
+	pos := 0
+	for i := 0; i < lay.nspans && pos < keep; i++ {
+		sp := &lay.spans[i]
+		if !sp.omit && !e.view.Mask.masks(sp.kind) {
+			continue
+		}
+		for ; pos < sp.off && pos < keep; pos++ {
+			dst = append(dst, Token(data[pos]))
+		}
+		if sp.omit {
+			pos = sp.off + sp.n
+			continue
+		}
+		for ; pos < sp.off+sp.n && pos < keep; pos++ {
+			dst = append(dst, MASK)
+		}
+	}
+	for ; pos < keep; pos++ {
+		dst = append(dst, Token(data[pos]))
+	}
+	return dst, raw
+}
+
+// equalSwapped compares a field seen in a packet with the flow's value,
+// exchanging halves for the server-to-client direction.
+func equalSwapped(field, v []byte, swap bool) bool {
+	if !swap {
+		return bytes.Equal(field, v)
+	}
+	h := len(v) / 2
+	return bytes.Equal(field[:h], v[h:]) && bytes.Equal(field[h:], v[:h])
+}
