@@ -1,0 +1,97 @@
+// Package metric holds the evaluation arithmetic of trafficgpt as pure
+// functions without I/O: classification scores, Jensen-Shannon divergence on
+// published bins, k-fingerprinting flow features and a random forest (the
+// generation discriminator and the classical classification baseline).
+//
+// # Classification
+//
+// Confusion(labels, preds, k) is the k x k matrix m[true][predicted].
+// Report(labels, preds, k, names) gives a ClassReport (JSON keys accuracy,
+// macro_precision, macro_recall, macro_f1, per_class, confusion, labels) with
+// scikit-learn's conventions at zero_division=0: a class never predicted has
+// precision 0, a class without support has recall 0, F1 is 0 when precision
+// and recall are both 0, and the macro averages run over the classes that
+// occur among the labels or the predictions (scikit-learn's default label
+// set); classes that occur in neither are left out. BinaryF1 is the F1 of
+// class 1 (scikit-learn's average="binary").
+//
+// # Jensen-Shannon divergence
+//
+// JSD(p, q) is in bits (log base 2), so it lies in [0, 1]: 0 for identical,
+// 1 for disjoint distributions. Both histograms are normalised; an empty side
+// gives NaN (reported as null). Categorical values are compared by value
+// over the union of both sides' keys (CategoricalJSD). Numeric values are
+// binned on fixed edges shared by both sides (Bins): with edges e0 < ... <
+// e(n-1) there are n+1 cells, underflow x < e0, [e(i-1), e(i)), and overflow
+// x >= e(n-1); NaN goes to the underflow cell. No sample is ever dropped.
+//
+// # Published bins
+//
+// The edges below are the whole definition; they are the package variables of
+// the same names and never change without a new report version.
+//
+//	LengthBins (bytes), 49 edges: 0, 32, 64, ..., 1536 (step 32).
+//	WindowBins (raw TCP window field), 65 edges: 0, 1024, ..., 65536 (step 1024).
+//	TimeBins (seconds), 34 edges: 0, then 10^(k/4) for k = -24..8:
+//	  0, 1e-06, 1.778e-06, 3.162e-06, 5.623e-06, 1e-05, ..., 10, 17.78, 31.62, 56.23, 100.
+//	CountBins (packets), 65 edges: 0, 1, ..., 7, then 2^j * {1, 1.25, 1.5, 1.75}
+//	  for j = 3..16, then 131072: 0..7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, ..., 114688, 131072.
+//	FractionBins, 22 edges: 0, 0.05, ..., 1, 1.05 (the cell [1, 1.05) holds exactly 1).
+//	ConcentrationBins, 22 edges: 0, 1, ..., 21.
+//	ByteBins (bytes), 69 edges: 0, then round(2^(j/2)) for j = 1..68, i.e.
+//	  0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, ..., 2^34 (half octaves).
+//
+// # Header fields (trafficgpt eval generate)
+//
+// One value per IP packet, from internal/packet's decoder; a packet without
+// the layer a field needs contributes nothing to that field:
+//
+//	sport, dport     TCP/UDP ports, categorical
+//	src_addr, dst_addr IP addresses (v4 or v6 text form), categorical
+//	length           IP packet length (IPv4 total length, IPv6 40 + payload length), LengthBins
+//	ttl              IPv4 TTL or IPv6 hop limit, categorical (0..255)
+//	tcp_flags        the TCP flags byte, categorical
+//	tcp_window       raw TCP window field, WindowBins
+//	ip_proto         transport protocol number after IPv6 extension headers, categorical
+//	iat              time since the previous packet of the same flow, seconds, TimeBins
+//
+// The header mean is over the paper's six: sport, dport, src_addr, dst_addr,
+// length, ttl.
+//
+// # Flow features
+//
+// FlowFeatures(dst, pkts) appends, for one flow (packets in capture order,
+// outgoing = client -> server, the direction of the flow's first packet
+// unless the flow package says otherwise), in this order with these JSON
+// names and bins:
+//
+//	incoming_packets          number of incoming packets          CountBins
+//	fraction_outgoing         outgoing / all                      FractionBins
+//	fraction_incoming         incoming / all                      FractionBins
+//	std_outgoing_order        population std of the 0-based positions of outgoing packets (0 if none)  CountBins
+//	outgoing_packets          number of outgoing packets          CountBins
+//	alternative_concentration outgoing packets per chunk of 20 packets, averaged over the chunks  ConcentrationBins
+//	duration                  last - first timestamp, seconds     TimeBins
+//	bytes_outgoing            sum of outgoing packet sizes        ByteBins
+//	bytes_incoming            sum of incoming packet sizes        ByteBins
+//	mean_iat                  duration / (packets - 1), 0 for one packet   TimeBins
+//
+// The first six are the k-fingerprinting features of the TrafficGPT paper
+// (Hayes & Danezis, USENIX Security 2016) and the flow mean is over them.
+// k-fingerprinting's alternative concentration sums the per-chunk outgoing
+// counts in groups; the total of those sums is the outgoing count, so the
+// scalar here is the mean per chunk (see FlowFeatures). FirstN appends the
+// sizes, directions (+1/-1, 0 = padding) and inter-arrival times of the first
+// n packets, for the classical classifier baseline.
+//
+// # Random forest
+//
+// Fit(X, y, k, opts) grows CART trees with Gini impurity on bootstrap samples,
+// trying floor(sqrt(features)) random features per split (more while the ones
+// drawn are constant), splitting at midpoints and sending x <= threshold
+// left; leaves keep their class frequencies and PredictProba averages them
+// over trees (scikit-learn's RandomForestClassifier). Tree t draws from
+// PCG(Seed, t), and trees are built on opts.Workers goroutines (default 2),
+// so a seed gives the same forest on any number of workers. Features must
+// not be NaN. Memory: the forest's nodes plus one n-sample scratch per worker.
+package metric
