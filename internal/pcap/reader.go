@@ -2,6 +2,7 @@ package pcap
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -210,10 +211,15 @@ func (r *Reader) fill(have, n int) (int, error) {
 	return have, nil
 }
 
-// gzErr turns a truncated gzip stream into an ErrTruncated error.
+// gzErr makes gzip stream errors wrap the sentinels: a cut stream is
+// ErrTruncated, a corrupt one ErrFormat. Other errors pass unchanged.
 func gzErr(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("gzip stream cut short: %w", ErrTruncated)
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, &corrupt):
+		return fmt.Errorf("%v: %w", err, ErrFormat)
 	}
 	return err
 }
