@@ -1,0 +1,551 @@
+package codec
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/packet"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
+)
+
+// ErrArchive marks a token archive that cannot be read.
+var ErrArchive = errors.New("codec: bad archive")
+
+// ArchiveMagic starts every token archive; ArchiveVersion is its layout.
+const (
+	ArchiveMagic   = "TGTA"
+	ArchiveVersion = 1
+)
+
+// Entry tags of the archive (see doc.go).
+const (
+	tagRaw     = 'R'
+	tagFraming = 'F'
+	tagFlow    = 'N'
+	tagPacket  = 'P'
+	tagEnd     = 'E'
+	tagEOF     = 'Z'
+)
+
+// Stats summarise a tokenize or detokenize run.
+type Stats struct {
+	Records     int   // records of every kind
+	Packets     int   // packet records
+	Flows       int   // flows
+	Tokens      int64 // tokens of all flows (headers, packets, ends)
+	Bytes       int64 // bytes of the (decompressed) capture
+	RawFraming  int   // packet records whose framing is not canonical (kept verbatim)
+	Encode      EncodeStats
+	Gzipped     bool
+	ArchiveSize int64
+}
+
+// TokenizeOptions configure Tokenize.
+type TokenizeOptions struct {
+	Flow         flow.Config
+	KeepTrailing bool // keep bytes after the last complete record (else: error)
+	NoCheck      bool // skip the per-packet lockstep decode
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Tokenize reads a capture from src and writes its token archive to dst,
+// streaming: memory is bounded by the number of active flows and the
+// largest record.
+func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOptions) (Stats, error) {
+	var st Stats
+	r, err := pcap.NewReader(src, pcap.ReaderOptions{KeepTrailing: opts.KeepTrailing})
+	if err != nil {
+		return st, err
+	}
+	st.Gzipped = r.Gzipped()
+	cw := &countingWriter{w: dst}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	var ebuf []byte
+	ebuf = append(ebuf, ArchiveMagic...)
+	ebuf = binary.AppendUvarint(ebuf, ArchiveVersion)
+	ebuf = binary.AppendUvarint(ebuf, Version)
+	ebuf = append(ebuf, boolByte(st.Gzipped))
+	asm := flow.NewAssembler(opts.Flow)
+	flows := map[uint64]*FlowEncoder{}
+	var free []*FlowEncoder
+	var lastFraming pcap.Framing
+	haveFraming := false
+	var lay packet.Layers
+	var toks []Token
+	var frame []byte
+	var ended []flow.Ended
+	var lastNanos int64
+	endFlow := func(id uint64, e *FlowEncoder) {
+		toks = e.End(toks[:0])
+		ebuf = append(ebuf, tagEnd)
+		ebuf = binary.AppendUvarint(ebuf, id)
+		ebuf = appendTokens(ebuf, toks)
+		st.Tokens += int64(len(toks))
+		st.Encode.add(e.Stats)
+		delete(flows, id)
+		free = append(free, e)
+	}
+	for {
+		if len(ebuf) >= 1<<16 {
+			if _, err := bw.Write(ebuf); err != nil {
+				return st, err
+			}
+			ebuf = ebuf[:0]
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+		}
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		st.Records++
+		st.Bytes += int64(len(rec.Raw))
+		if rec.Kind != pcap.KindPacket {
+			ebuf = append(ebuf, tagRaw)
+			ebuf = binary.AppendUvarint(ebuf, uint64(len(rec.Raw)))
+			ebuf = append(ebuf, rec.Raw...)
+			continue
+		}
+		st.Packets++
+		if f := r.Framing(); !haveFraming || f != lastFraming {
+			lastFraming, haveFraming = f, true
+			ebuf = appendFraming(ebuf, f)
+		}
+		_ = packet.Decode(rec.LinkType, rec.Data, &lay) // a partial decode still gives a key
+		if rec.HasTime {
+			lastNanos = rec.Resolution.TicksToNanos(rec.Timestamp)
+		}
+		as := asm.AddLayers(lastNanos, &lay, rec.Data, Scope(rec))
+		e := flows[as.Flow]
+		if as.New {
+			if n := len(free); n > 0 {
+				e, free = free[n-1], free[:n-1]
+				e.Stats = EncodeStats{}
+			} else {
+				e = NewFlowEncoder(View{})
+			}
+			e.NoCheck = opts.NoCheck
+			flows[as.Flow] = e
+			st.Flows++
+			toks = e.Begin(toks[:0], Header{LinkType: rec.LinkType, Resolution: rec.Resolution, Label: -1}, rec.Timestamp)
+			ebuf = append(ebuf, tagFlow)
+			ebuf = binary.AppendUvarint(ebuf, as.Flow)
+			ebuf = binary.AppendUvarint(ebuf, rec.Timestamp)
+			ebuf = appendTokens(ebuf, toks)
+			st.Tokens += int64(len(toks))
+		} else if e == nil {
+			return st, fmt.Errorf("codec: record %d: flow %d unknown to the tokenizer", rec.Index, as.Flow)
+		}
+		toks = e.Packet(toks[:0], as.C2S, rec.Timestamp, rec.HasTime, rec.OrigLen, rec.Data)
+		st.Tokens += int64(len(toks))
+		ebuf = append(ebuf, tagPacket)
+		ebuf = binary.AppendUvarint(ebuf, as.Flow)
+		ebuf = binary.AppendUvarint(ebuf, uint64(rec.Interface))
+		frame = pcap.AppendPacketRecord(frame[:0], lastFraming, rec.Timestamp, rec.Interface, rec.OrigLen, rec.Data)
+		if bytes.Equal(frame, rec.Raw) {
+			ebuf = append(ebuf, 0)
+		} else {
+			st.RawFraming++
+			pre, suf := rec.Raw[:rec.DataOff], rec.Raw[rec.DataOff+len(rec.Data):]
+			ebuf = append(ebuf, 1)
+			ebuf = binary.AppendUvarint(ebuf, uint64(len(pre)))
+			ebuf = append(ebuf, pre...)
+			ebuf = binary.AppendUvarint(ebuf, uint64(len(suf)))
+			ebuf = append(ebuf, suf...)
+		}
+		ebuf = appendTokens(ebuf, toks)
+		ended = asm.Ended(ended[:0])
+		for _, en := range ended {
+			if e := flows[en.Flow]; e != nil {
+				endFlow(en.Flow, e)
+			}
+		}
+	}
+	ended = asm.Finish(ended[:0])
+	for _, en := range ended {
+		if e := flows[en.Flow]; e != nil {
+			endFlow(en.Flow, e)
+		}
+	}
+	if len(flows) > 0 {
+		return st, fmt.Errorf("codec: %d flows never ended", len(flows))
+	}
+	ebuf = append(ebuf, tagEOF)
+	ebuf = binary.AppendUvarint(ebuf, uint64(st.Records))
+	ebuf = binary.AppendUvarint(ebuf, uint64(st.Packets))
+	ebuf = binary.AppendUvarint(ebuf, uint64(st.Flows))
+	if _, err := bw.Write(ebuf); err != nil {
+		return st, err
+	}
+	if err := bw.Flush(); err != nil {
+		return st, err
+	}
+	st.ArchiveSize = cw.n
+	return st, nil
+}
+
+// Scope keeps flows of different pcapng sections and interfaces apart.
+func Scope(rec *pcap.Record) uint64 { return uint64(rec.Section)<<32 | uint64(rec.Interface) }
+
+func (s *EncodeStats) add(o EncodeStats) {
+	s.Packets += o.Packets
+	s.Raw += o.Raw
+	s.FlagAddr += o.FlagAddr
+	s.FlagLen += o.FlagLen
+	s.FlagCsum += o.FlagCsum
+	s.Fallback += o.Fallback
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func appendFraming(b []byte, f pcap.Framing) []byte {
+	b = append(b, tagFraming, byte(f.Format), boolByte(f.BigEndian), byte(f.Resolution))
+	b = binary.AppendUvarint(b, uint64(f.BlockType))
+	return binary.AppendUvarint(b, uint64(f.SnapLen))
+}
+
+// appendTokens writes a count and the tokens: a token below 255 is one byte,
+// any other is 0xFF then (token - 255).
+func appendTokens(b []byte, toks []Token) []byte {
+	b = binary.AppendUvarint(b, uint64(len(toks)))
+	for _, t := range toks {
+		if t < 255 {
+			b = append(b, byte(t))
+		} else {
+			b = append(b, 0xff, byte(t-255))
+		}
+	}
+	return b
+}
+
+// ArchiveReader reads a token archive entry by entry.
+type ArchiveReader struct {
+	br      *bufio.Reader
+	off     int64
+	Gzipped bool // the archived capture was gzip-compressed
+	Codec   int  // codec version that wrote the archive
+	buf     []byte
+	toks    []Token
+}
+
+// NewArchiveReader checks the archive header.
+func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
+	a := &ArchiveReader{br: bufio.NewReaderSize(r, 1<<20)}
+	var magic [4]byte
+	if _, err := io.ReadFull(a.br, magic[:]); err != nil {
+		return nil, fmt.Errorf("%w: offset 0: reading magic: %v", ErrArchive, err)
+	}
+	a.off = 4
+	if string(magic[:]) != ArchiveMagic {
+		return nil, fmt.Errorf("%w: offset 0: magic %q is not %q (not a trafficgpt token archive)", ErrArchive, magic[:], ArchiveMagic)
+	}
+	v, err := a.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if v != ArchiveVersion {
+		return nil, fmt.Errorf("%w: archive version %d, this build reads %d", ErrArchive, v, ArchiveVersion)
+	}
+	cv, err := a.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if cv != Version {
+		return nil, fmt.Errorf("%w: codec version %d, this build is codec version %d", ErrArchive, cv, Version)
+	}
+	a.Codec = int(cv)
+	gz, err := a.byte()
+	if err != nil {
+		return nil, err
+	}
+	a.Gzipped = gz == 1
+	return a, nil
+}
+
+func (a *ArchiveReader) errf(format string, args ...any) error {
+	return fmt.Errorf("%w: offset %d: %s", ErrArchive, a.off, fmt.Sprintf(format, args...))
+}
+
+func (a *ArchiveReader) byte() (byte, error) {
+	b, err := a.br.ReadByte()
+	if err != nil {
+		return 0, a.errf("unexpected end: %v", err)
+	}
+	a.off++
+	return b, nil
+}
+
+func (a *ArchiveReader) uvarint() (uint64, error) {
+	var v uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		b, err := a.byte()
+		if err != nil {
+			return 0, err
+		}
+		v |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			return v, nil
+		}
+	}
+	return 0, a.errf("varint overflows 64 bits")
+}
+
+func (a *ArchiveReader) bytes(dst []byte) ([]byte, error) {
+	n, err := a.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if n > pcap.MaxRecordLen {
+		return nil, a.errf("length %d too large", n)
+	}
+	dst = append(dst, make([]byte, n)...)
+	if _, err := io.ReadFull(a.br, dst[len(dst)-int(n):]); err != nil {
+		return nil, a.errf("reading %d bytes: %v", n, err)
+	}
+	a.off += int64(n)
+	return dst, nil
+}
+
+func (a *ArchiveReader) tokens() ([]Token, error) {
+	n, err := a.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if n > 4*pcap.MaxRecordLen {
+		return nil, a.errf("token count %d too large", n)
+	}
+	a.toks = a.toks[:0]
+	for i := uint64(0); i < n; i++ {
+		b, err := a.byte()
+		if err != nil {
+			return nil, err
+		}
+		t := Token(b)
+		if b == 0xff {
+			c, err := a.byte()
+			if err != nil {
+				return nil, err
+			}
+			t = 255 + Token(c)
+		}
+		a.toks = append(a.toks, t)
+	}
+	return a.toks, nil
+}
+
+// Entry is one archive entry. Slices are valid until the next call to Next.
+type Entry struct {
+	Tag     byte
+	Raw     []byte       // tagRaw: the record verbatim
+	Framing pcap.Framing // tagFraming
+	Flow    uint64       // tagFlow, tagPacket, tagEnd
+	Start   uint64       // tagFlow: timestamp of the first packet
+	Iface   uint32       // tagPacket
+	Prefix  []byte       // tagPacket with non-canonical framing
+	Suffix  []byte
+	Framed  bool    // tagPacket: Prefix/Suffix hold the framing
+	Tokens  []Token // tagFlow: header; tagPacket: the packet; tagEnd: <end>/<cut>
+	Counts  [3]uint64
+}
+
+// Entry tags, exported for readers of Entry.Tag.
+const (
+	EntryRaw     = tagRaw
+	EntryFraming = tagFraming
+	EntryFlow    = tagFlow
+	EntryPacket  = tagPacket
+	EntryEnd     = tagEnd
+	EntryEOF     = tagEOF
+)
+
+// Next returns the next entry; io.EOF after the EOF entry.
+func (a *ArchiveReader) Next(e *Entry) error {
+	tag, err := a.br.ReadByte()
+	if err == io.EOF {
+		return a.errf("archive ends without its end entry (cut short?)")
+	}
+	if err != nil {
+		return a.errf("%v", err)
+	}
+	a.off++
+	*e = Entry{Tag: tag}
+	switch tag {
+	case tagRaw:
+		a.buf, err = a.bytes(a.buf[:0])
+		e.Raw = a.buf
+	case tagFraming:
+		var b [3]byte
+		for i := range b {
+			if b[i], err = a.byte(); err != nil {
+				return err
+			}
+		}
+		e.Framing = pcap.Framing{Format: pcap.Format(b[0]), BigEndian: b[1] == 1, Resolution: pcap.Resolution(b[2])}
+		var bt, sl uint64
+		if bt, err = a.uvarint(); err == nil {
+			sl, err = a.uvarint()
+		}
+		e.Framing.BlockType, e.Framing.SnapLen = uint32(bt), uint32(sl)
+	case tagFlow:
+		if e.Flow, err = a.uvarint(); err == nil {
+			if e.Start, err = a.uvarint(); err == nil {
+				e.Tokens, err = a.tokens()
+			}
+		}
+	case tagPacket:
+		if e.Flow, err = a.uvarint(); err != nil {
+			return err
+		}
+		var ifc uint64
+		if ifc, err = a.uvarint(); err != nil {
+			return err
+		}
+		e.Iface = uint32(ifc)
+		var framed byte
+		if framed, err = a.byte(); err != nil {
+			return err
+		}
+		if framed == 1 {
+			e.Framed = true
+			if a.buf, err = a.bytes(a.buf[:0]); err != nil {
+				return err
+			}
+			np := len(a.buf)
+			if a.buf, err = a.bytes(a.buf); err != nil {
+				return err
+			}
+			e.Prefix, e.Suffix = a.buf[:np:np], a.buf[np:]
+		} else if framed != 0 {
+			return a.errf("bad framing flag %d", framed)
+		}
+		e.Tokens, err = a.tokens()
+	case tagEnd:
+		if e.Flow, err = a.uvarint(); err == nil {
+			e.Tokens, err = a.tokens()
+		}
+	case tagEOF:
+		for i := range e.Counts {
+			if e.Counts[i], err = a.uvarint(); err != nil {
+				return err
+			}
+		}
+	default:
+		return a.errf("unknown entry tag 0x%02x", tag)
+	}
+	return err
+}
+
+// Detokenize reads a token archive from src and writes the capture it holds
+// to dst, byte for byte as it was (decompressed when it was gzip).
+func Detokenize(ctx context.Context, src io.Reader, dst io.Writer) (Stats, error) {
+	var st Stats
+	ar, err := NewArchiveReader(src)
+	if err != nil {
+		return st, err
+	}
+	st.Gzipped = ar.Gzipped
+	bw := bufio.NewWriterSize(dst, 1<<20)
+	flows := map[uint64]*FlowDecoder{}
+	var free []*FlowDecoder
+	var framing pcap.Framing
+	var e Entry
+	var frame []byte
+	for n := 0; ; n++ {
+		if n&0xfff == 0 {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+		}
+		if err := ar.Next(&e); err != nil {
+			return st, err
+		}
+		switch e.Tag {
+		case tagRaw:
+			st.Records++
+			st.Bytes += int64(len(e.Raw))
+			if _, err := bw.Write(e.Raw); err != nil {
+				return st, err
+			}
+		case tagFraming:
+			framing = e.Framing
+		case tagFlow:
+			h, _, err := ParseHeader(e.Tokens)
+			if err != nil {
+				return st, fmt.Errorf("%w: flow %d: %v", ErrArchive, e.Flow, err)
+			}
+			if flows[e.Flow] != nil {
+				return st, fmt.Errorf("%w: flow %d starts twice", ErrArchive, e.Flow)
+			}
+			var d *FlowDecoder
+			if k := len(free); k > 0 {
+				d, free = free[k-1], free[:k-1]
+			} else {
+				d = new(FlowDecoder)
+			}
+			d.Reset(h, e.Start)
+			flows[e.Flow] = d
+			st.Flows++
+			st.Tokens += int64(len(e.Tokens))
+		case tagPacket:
+			d := flows[e.Flow]
+			if d == nil {
+				return st, fmt.Errorf("%w: packet of unknown flow %d", ErrArchive, e.Flow)
+			}
+			p, err := d.Packet(e.Tokens)
+			if err != nil {
+				return st, fmt.Errorf("%w: record %d (flow %d): %v", ErrArchive, st.Records, e.Flow, err)
+			}
+			if e.Framed {
+				frame = append(append(append(frame[:0], e.Prefix...), p.Data...), e.Suffix...)
+			} else {
+				frame = pcap.AppendPacketRecord(frame[:0], framing, p.Ticks, e.Iface, p.OrigLen, p.Data)
+			}
+			if _, err := bw.Write(frame); err != nil {
+				return st, err
+			}
+			st.Records++
+			st.Packets++
+			st.Bytes += int64(len(frame))
+			st.Tokens += int64(len(e.Tokens))
+		case tagEnd:
+			d := flows[e.Flow]
+			if d == nil {
+				return st, fmt.Errorf("%w: end of unknown flow %d", ErrArchive, e.Flow)
+			}
+			delete(flows, e.Flow)
+			free = append(free, d)
+			st.Tokens += int64(len(e.Tokens))
+		case tagEOF:
+			if e.Counts != [3]uint64{uint64(st.Records), uint64(st.Packets), uint64(st.Flows)} {
+				return st, fmt.Errorf("%w: archive says %d records, %d packets, %d flows; found %d, %d, %d",
+					ErrArchive, e.Counts[0], e.Counts[1], e.Counts[2], st.Records, st.Packets, st.Flows)
+			}
+			return st, bw.Flush()
+		}
+	}
+}
