@@ -1,0 +1,157 @@
+package flow
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/packet"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
+)
+
+const devData = "../../../shared/data/dev-v1"
+
+func devFiles(t testing.TB, globs ...string) []string {
+	t.Helper()
+	if _, err := os.Stat(devData); err != nil {
+		t.Skip("dev-v1 data not available")
+	}
+	var files []string
+	for _, g := range globs {
+		m, _ := filepath.Glob(filepath.Join(devData, g))
+		files = append(files, m...)
+	}
+	return files
+}
+
+// flowsOf reads a capture into flows and the number of packet records.
+func flowsOf(t testing.TB, path string, cfg Config) (flows []*Flow, records int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcap.NewReader(f, pcap.ReaderOptions{})
+	if err != nil {
+		return nil, 0, err
+	}
+	err = ReadFlows(r, cfg, func(fl *Flow) error {
+		flows = append(flows, fl)
+		return nil
+	})
+	// Count packet records independently.
+	f2, _ := os.Open(path)
+	defer f2.Close()
+	r2, err2 := pcap.NewReader(f2, pcap.ReaderOptions{})
+	if err2 == nil {
+		for {
+			rec, e := r2.Next()
+			if e != nil {
+				break
+			}
+			if rec.Kind == pcap.KindPacket {
+				records++
+			}
+		}
+	}
+	return flows, records, err
+}
+
+// checkPartition verifies every packet record is in exactly one flow and
+// flow ids are 0..n-1.
+func checkPartition(t *testing.T, name string, flows []*Flow, records int) {
+	t.Helper()
+	seen := make(map[int]bool)
+	ids := make([]uint64, 0, len(flows))
+	for _, f := range flows {
+		ids = append(ids, f.ID)
+		if len(f.Packets) == 0 {
+			t.Errorf("%s: flow %d has no packets", name, f.ID)
+		}
+		for _, p := range f.Packets {
+			if seen[p.Index] {
+				t.Errorf("%s: record %d in two flows", name, p.Index)
+			}
+			seen[p.Index] = true
+		}
+	}
+	if len(seen) != records {
+		t.Errorf("%s: %d packets in flows, %d packet records", name, len(seen), records)
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		if id != uint64(i) {
+			t.Fatalf("%s: flow ids not 0..n-1: %d at %d", name, id, i)
+		}
+	}
+}
+
+func TestDevPartition(t *testing.T) {
+	globs := []string{"generated/*.pcap", "misc/*", "format/wireshark/*"}
+	if !testing.Short() {
+		globs = append(globs, "ndpi/pcap/*", "format/tcpdump/*", "zeek/*/*")
+	}
+	files := devFiles(t, globs...)
+	n := 0
+	for _, path := range files {
+		flows, records, err := flowsOf(t, path, Config{})
+		if err != nil {
+			continue // the reader rejects some deliberately broken files
+		}
+		checkPartition(t, path, flows, records)
+		n++
+	}
+	t.Logf("%d captures partitioned", n)
+}
+
+func TestDevDeterminism(t *testing.T) {
+	files := devFiles(t, "generated/dns.pcap", "misc/*.pcapng")
+	for _, path := range files {
+		a, _, errA := flowsOf(t, path, Config{})
+		b, _, errB := flowsOf(t, path, Config{})
+		if (errA == nil) != (errB == nil) || len(a) != len(b) {
+			t.Fatalf("%s: runs differ", path)
+		}
+		for i := range a {
+			if a[i].ID != b[i].ID || a[i].Key != b[i].Key || len(a[i].Packets) != len(b[i].Packets) || a[i].EndReason != b[i].EndReason {
+				t.Fatalf("%s: flow %d differs", path, i)
+			}
+		}
+	}
+}
+
+// TestDevGeneratedFlowCounts compares the TCP/UDP flow count of the
+// generated captures with labels.csv (the count the generator intended).
+func TestDevGeneratedFlowCounts(t *testing.T) {
+	devFiles(t)
+	lf, err := os.Open(filepath.Join(devData, "generated/labels.csv"))
+	if err != nil {
+		t.Skip(err)
+	}
+	defer lf.Close()
+	rows, err := csv.NewReader(lf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows[1:] {
+		want, _ := strconv.Atoi(row[2])
+		wantPkts, _ := strconv.Atoi(row[3])
+		flows, records, err := flowsOf(t, filepath.Join(devData, "generated", row[0]), Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports := 0
+		for _, f := range flows {
+			if f.Key.Kind == packet.KindPorts {
+				ports++
+			}
+		}
+		t.Logf("%s: %d TCP/UDP flows (labels: %d), %d flows in all, %d packets (labels: %d)", row[0], ports, want, len(flows), records, wantPkts)
+		if ports != want {
+			t.Errorf("%s: %d TCP/UDP flows, labels.csv says %d", row[0], ports, want)
+		}
+	}
+}
