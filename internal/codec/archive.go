@@ -39,6 +39,10 @@ type Stats struct {
 	Packets     int   // packet records
 	Flows       int   // flows
 	Tokens      int64 // tokens of all flows (headers, packets, ends)
+	// PaperTokens is what the paper's layout would cost: per packet a start,
+	// a link-type and 8 time tokens and one token per captured byte; per
+	// flow an end token.
+	PaperTokens int64
 	Bytes       int64 // bytes of the (decompressed) capture
 	RawFraming  int   // packet records whose framing is not canonical (kept verbatim)
 	Encode      EncodeStats
@@ -127,6 +131,7 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 			continue
 		}
 		st.Packets++
+		st.PaperTokens += 10 + int64(len(rec.Data))
 		if f := r.Framing(); !haveFraming || f != lastFraming {
 			lastFraming, haveFraming = f, true
 			ebuf = appendFraming(ebuf, f)
@@ -147,6 +152,7 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 			e.NoCheck = opts.NoCheck
 			flows[as.Flow] = e
 			st.Flows++
+			st.PaperTokens++
 			toks = e.Begin(toks[:0], Header{LinkType: rec.LinkType, Resolution: rec.Resolution, Label: -1}, rec.Timestamp)
 			ebuf = append(ebuf, tagFlow)
 			ebuf = binary.AppendUvarint(ebuf, as.Flow)

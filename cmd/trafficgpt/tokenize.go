@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+)
+
+func init() {
+	register(command{name: "tokenize", summary: "capture (pcap/pcapng/.gz) -> lossless token archive (.tgt)", run: cmdTokenize})
+	register(command{name: "detokenize", summary: "token archive (.tgt) -> the original capture, byte for byte", run: cmdDetokenize})
+}
+
+type tokenizeOptions struct {
+	in, out      string
+	keepTrailing bool
+	flow         flow.Config
+}
+
+// addFlowFlags registers the flow-assembly flags shared by several commands.
+func addFlowFlags(fs interface {
+	DurationVar(*time.Duration, string, time.Duration, string)
+}, cfg *flow.Config) {
+	*cfg = flow.DefaultConfig()
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "a flow ends after this long without packets")
+	fs.DurationVar(&cfg.TCPCloseGrace, "tcp-close-grace", cfg.TCPCloseGrace, "after RST or FIN both ways, a TCP flow ends after this long without packets")
+}
+
+func cmdTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o tokenizeOptions
+	fs := newFlagSet("tokenize", "tokenize IN -o OUT.tgt", "trafficgpt tokenize capture.pcapng -o capture.tgt", stderr)
+	fs.StringVar(&o.out, "o", "", "output token archive (required)")
+	fs.BoolVar(&o.keepTrailing, "keep-trailing", false, "keep bytes after the last complete record (a file cut mid-record) verbatim instead of failing")
+	addFlowFlags(fs, &o.flow)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || o.out == "" {
+		return usageError("need one input capture and -o OUT")
+	}
+	o.in = pos[0]
+	return runTokenize(ctx, o, stdout, stderr)
+}
+
+func runTokenize(ctx context.Context, o tokenizeOptions, stdout, stderr io.Writer) error {
+	in, err := os.Open(o.in)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := atomicfile.Create(o.out)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	t0 := time.Now()
+	st, err := codec.Tokenize(ctx, in, out, codec.TokenizeOptions{Flow: o.flow, KeepTrailing: o.keepTrailing})
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.in, err)
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	el := time.Since(t0).Seconds()
+	fmt.Fprintf(stdout, "%s -> %s: %d packets, %d flows, %d tokens (%.1f per packet), %.1f MB/s\n",
+		o.in, o.out, st.Packets, st.Flows, st.Tokens, float64(st.Tokens)/float64(max(st.Packets, 1)), float64(st.Bytes)/el/1e6)
+	return nil
+}
+
+type detokenizeOptions struct{ in, out string }
+
+func cmdDetokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o detokenizeOptions
+	fs := newFlagSet("detokenize", "detokenize IN.tgt -o OUT", "trafficgpt detokenize capture.tgt -o capture.pcapng", stderr)
+	fs.StringVar(&o.out, "o", "", "output capture (required)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || o.out == "" {
+		return usageError("need one input archive and -o OUT")
+	}
+	o.in = pos[0]
+	return runDetokenize(ctx, o, stdout, stderr)
+}
+
+func runDetokenize(ctx context.Context, o detokenizeOptions, stdout, stderr io.Writer) error {
+	in, err := os.Open(o.in)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := atomicfile.Create(o.out)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	st, err := codec.Detokenize(ctx, in, out)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.in, err)
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	note := ""
+	if st.Gzipped {
+		note = " (the original was gzip-compressed; this is its decompressed content)"
+	}
+	fmt.Fprintf(stdout, "%s -> %s: %d records, %d packets, %d flows%s\n", o.in, o.out, st.Records, st.Packets, st.Flows, note)
+	return nil
+}

@@ -1,0 +1,147 @@
+package codec
+
+import (
+	"context"
+	"io"
+
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/packet"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
+)
+
+// EncodedFlow is one flow of a capture with its tokens under some view.
+type EncodedFlow struct {
+	ID        uint64
+	Key       packet.Key
+	FirstAToB bool // direction of the first packet relative to Key (see Key.ClientServer)
+	Reason    flow.EndReason
+	LinkType  uint32
+	Start     uint64 // timestamp of the first packet, in Resolution ticks
+	Res       pcap.Resolution
+	FirstNs   int64
+	LastNs    int64
+	Packets   int // packets of the flow (also those a view dropped)
+	Bytes     int64
+	Tokens    []Token // FLOW ... END/CUT; valid during the callback only
+	// PacketInfo: per-packet summary (up to MaxPacketInfo packets) for flow
+	// features: direction, captured length, original length, time (ns).
+	Info []PacketInfo
+}
+
+// PacketInfo is the shape of one packet, for flow features.
+type PacketInfo struct {
+	C2S     bool
+	OrigLen uint32
+	CapLen  uint32
+	Nanos   int64
+}
+
+// EncodeOptions configure EncodeFlows.
+type EncodeOptions struct {
+	Flow          flow.Config
+	View          View
+	KeepTrailing  bool
+	Label         func(*EncodedFlow) int // label token to put after <flow> (-1: none); called at the flow's start
+	MaxPacketInfo int                    // per-packet summaries to keep per flow (0: none)
+}
+
+type activeFlow struct {
+	ef  EncodedFlow
+	enc *FlowEncoder
+}
+
+// EncodeFlows reads a capture and calls fn with each flow as it ends, with its
+// tokens under opts.View. Memory is bounded by the active flows and their
+// tokens (bound them with View.MaxTokens or MaxPackets).
+func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func(*EncodedFlow) error) (Stats, error) {
+	var st Stats
+	r, err := pcap.NewReader(src, pcap.ReaderOptions{KeepTrailing: opts.KeepTrailing})
+	if err != nil {
+		return st, err
+	}
+	asm := flow.NewAssembler(opts.Flow)
+	active := map[uint64]*activeFlow{}
+	var free []*activeFlow
+	var lay packet.Layers
+	var ended []flow.Ended
+	var lastNanos int64
+	finish := func(list []flow.Ended) error {
+		for _, en := range list {
+			a := active[en.Flow]
+			if a == nil {
+				continue
+			}
+			a.ef.Key, a.ef.FirstAToB, a.ef.Reason = en.Key, en.FirstAToB, en.Reason
+			a.ef.FirstNs, a.ef.LastNs = en.First, en.Last
+			a.ef.Tokens = a.enc.End(a.ef.Tokens)
+			st.Tokens += int64(len(a.ef.Tokens))
+			st.Encode.add(a.enc.Stats)
+			delete(active, en.Flow)
+			if err := fn(&a.ef); err != nil {
+				return err
+			}
+			free = append(free, a)
+		}
+		return nil
+	}
+	for n := 0; ; n++ {
+		if n&0xfff == 0 {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+		}
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		st.Records++
+		st.Bytes += int64(len(rec.Raw))
+		if rec.Kind != pcap.KindPacket {
+			continue
+		}
+		st.Packets++
+		st.PaperTokens += 10 + int64(len(rec.Data))
+		_ = packet.Decode(rec.LinkType, rec.Data, &lay)
+		if rec.HasTime {
+			lastNanos = rec.Resolution.TicksToNanos(rec.Timestamp)
+		}
+		as := asm.AddLayers(lastNanos, &lay, rec.Data, Scope(rec))
+		a := active[as.Flow]
+		if as.New {
+			if k := len(free); k > 0 {
+				a, free = free[k-1], free[:k-1]
+				toks, info := a.ef.Tokens[:0], a.ef.Info[:0]
+				a.ef = EncodedFlow{Tokens: toks, Info: info}
+				a.enc.Stats = EncodeStats{}
+			} else {
+				a = &activeFlow{enc: NewFlowEncoder(opts.View)}
+			}
+			a.ef.ID, a.ef.LinkType, a.ef.Start, a.ef.Res = as.Flow, rec.LinkType, rec.Timestamp, rec.Resolution
+			a.ef.Key, a.ef.FirstAToB = packet.KeyOf(&lay, rec.Data)
+			label := -1
+			if opts.Label != nil {
+				label = opts.Label(&a.ef)
+			}
+			a.ef.Tokens = a.enc.Begin(a.ef.Tokens, Header{LinkType: rec.LinkType, Resolution: rec.Resolution, Label: label}, rec.Timestamp)
+			active[as.Flow] = a
+			st.Flows++
+			st.PaperTokens++
+		}
+		if a == nil {
+			continue
+		}
+		a.ef.Packets++
+		a.ef.Bytes += int64(rec.OrigLen)
+		if len(a.ef.Info) < opts.MaxPacketInfo {
+			a.ef.Info = append(a.ef.Info, PacketInfo{C2S: as.C2S, OrigLen: rec.OrigLen, CapLen: uint32(len(rec.Data)), Nanos: lastNanos})
+		}
+		a.ef.Tokens = a.enc.Packet(a.ef.Tokens, as.C2S, rec.Timestamp, rec.HasTime, rec.OrigLen, rec.Data)
+		if err := finish(asm.Ended(ended[:0])); err != nil {
+			return st, err
+		}
+	}
+	return st, finish(asm.Finish(ended[:0]))
+}
