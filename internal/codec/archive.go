@@ -35,10 +35,10 @@ const (
 
 // Stats summarise a tokenize or detokenize run.
 type Stats struct {
-	Records     int   // records of every kind
-	Packets     int   // packet records
-	Flows       int   // flows
-	Tokens      int64 // tokens of all flows (headers, packets, ends)
+	Records int   // records of every kind
+	Packets int   // packet records
+	Flows   int   // flows
+	Tokens  int64 // tokens of all flows (headers, packets, ends)
 	// PaperTokens is what the paper's layout would cost: per packet a start,
 	// a link-type and 8 time tokens and one token per captured byte; per
 	// flow an end token.

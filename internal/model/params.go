@@ -27,13 +27,13 @@ type layerParams struct {
 
 // weights are views into one slab (parameters or gradients) by role.
 type weights struct {
-	wte      []float32 // (V, C)
-	layers   []layerParams
-	lnfw     []float32 // (C)
-	lnfb     []float32 // (C)
-	lmHead   []float32 // (V, C); aliases wte when tied
-	clsw     []float32 // (Classes, C), nil without a classifier
-	clsb     []float32 // (Classes)
+	wte    []float32 // (V, C)
+	layers []layerParams
+	lnfw   []float32 // (C)
+	lnfb   []float32 // (C)
+	lmHead []float32 // (V, C); aliases wte when tied
+	clsw   []float32 // (Classes, C), nil without a classifier
+	clsb   []float32 // (Classes)
 }
 
 // paramLayout lists every tensor in slab order. The order is the checkpoint
