@@ -1,0 +1,322 @@
+package model
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func maxRelDiff(a, b []float32) float64 {
+	var worst float64
+	for i := range a {
+		d := math.Abs(float64(a[i]-b[i])) / math.Max(1, math.Abs(float64(b[i])))
+		worst = math.Max(worst, d)
+	}
+	return worst
+}
+
+// TestStepMatchesForward checks that recurrent generation reproduces the
+// parallel forward position by position, beyond the window and several
+// chunks.
+func TestStepMatchesForward(t *testing.T) {
+	cases := []struct {
+		name string
+		mut  func(*Config)
+	}{
+		{"linear", nil},
+		{"reversible", func(c *Config) { c.Reversible = true }},
+		{"noshift", func(c *Config) { c.TokenShift = false }},
+		{"quadratic", func(c *Config) { c.Attention = AttentionQuadratic; c.MaxContext = 64 }},
+	}
+	const B, T = 2, 37 // W=8, chunk=8: more than 4 windows and chunks
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tinyCfg(t, tc.mut)
+			m := newModel(t, c, 5)
+			scaleParams(m, 5)
+			tok := randTokens(B*T, c.Vocab, 9)
+			if _, err := m.Forward(tok, nil, B, T); err != nil {
+				t.Fatal(err)
+			}
+			want := append([]float32(nil), m.Logits()...)
+			st, err := m.NewState(B)
+			if err != nil {
+				t.Fatal(err)
+			}
+			V := c.Vocab
+			for pos := 0; pos < T; pos++ {
+				step := []int32{tok[pos], tok[T+pos]}
+				got, err := m.Step(st, step)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for b := 0; b < B; b++ {
+					w := want[(b*T+pos)*V : (b*T+pos+1)*V]
+					if d := maxRelDiff(got[b*V:(b+1)*V], w); d > 1e-4 {
+						t.Fatalf("pos %d batch %d: step differs from forward by %.3g", pos, b, d)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCausal changes the tokens after position t and checks logits 0..t.
+func TestCausal(t *testing.T) {
+	for _, rev := range []bool{false, true} {
+		c := tinyCfg(t, func(c *Config) { c.Reversible = rev })
+		m := newModel(t, c, 2)
+		scaleParams(m, 5)
+		const T = 41
+		tok := randTokens(T, c.Vocab, 1)
+		m.Forward(tok, nil, 1, T)
+		base := append([]float32(nil), m.Logits()...)
+		for _, cut := range []int{0, 7, 8, 9, 16, 23, 39} {
+			alt := append([]int32(nil), tok...)
+			for i := cut + 1; i < T; i++ {
+				alt[i] = (alt[i] + 1 + int32(i)) % int32(c.Vocab)
+			}
+			m.Forward(alt, nil, 1, T)
+			got := m.Logits()
+			V := c.Vocab
+			if d := maxRelDiff(got[:(cut+1)*V], base[:(cut+1)*V]); d != 0 {
+				t.Errorf("reversible=%v cut %d: logits up to the cut changed by %g", rev, cut, d)
+			}
+			if cut < T-2 && maxRelDiff(got[(cut+1)*V:], base[(cut+1)*V:]) == 0 {
+				t.Errorf("reversible=%v cut %d: later logits did not change", rev, cut)
+			}
+		}
+	}
+}
+
+// TestReversibleRecompute compares recomputed reversible backward with one
+// that stores every layer's activations, with dropout on.
+func TestReversibleRecompute(t *testing.T) {
+	c := tinyCfg(t, func(c *Config) { c.Reversible = true; c.Dropout = 0.2; c.Layers = 3 })
+	const B, T = 2, 21
+	tok := randTokens(B*T, c.Vocab, 1)
+	tgt := randTokens(B*T, c.Vocab, 2)
+	run := func(store bool) (float32, []float32) {
+		m := newModel(t, c, 3)
+		m.storeAll = store
+		m.Train, m.Seed = true, 77
+		l, err := m.Forward(tok, tgt, B, T)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		return l, m.Grads()
+	}
+	l1, g1 := run(false)
+	l2, g2 := run(true)
+	if l1 != l2 {
+		t.Fatalf("loss %v (recompute) != %v (stored)", l1, l2)
+	}
+	var num, den float64
+	for i := range g1 {
+		d := float64(g1[i] - g2[i])
+		num += d * d
+		den += float64(g2[i]) * float64(g2[i])
+	}
+	if r := math.Sqrt(num / den); r > 1e-4 {
+		t.Fatalf("gradients differ: relative L2 %.3g", r)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	c := tinyCfg(t, func(c *Config) { c.Dropout = 0.1 })
+	const B, T = 2, 13
+	tok := randTokens(B*T, c.Vocab, 1)
+	var first []float32
+	for i := 0; i < 2; i++ {
+		m := newModel(t, c, 42)
+		m.Train, m.Seed = true, 9
+		m.Forward(tok, tok, B, T)
+		m.Backward()
+		if i == 0 {
+			first = append([]float32(nil), m.Grads()...)
+		} else if maxRelDiff(m.Grads(), first) != 0 {
+			t.Fatal("same seed, different gradients")
+		}
+	}
+	a, b := newModel(t, c, 1), newModel(t, c, 2)
+	if maxRelDiff(a.Params(), b.Params()) == 0 {
+		t.Fatal("different seeds, same parameters")
+	}
+}
+
+// adam is a minimal Adam for the overfitting test.
+type adam struct{ m, v []float32 }
+
+func (o *adam) step(p, g []float32, lr float32, it int) {
+	if o.m == nil {
+		o.m, o.v = make([]float32, len(p)), make([]float32, len(p))
+	}
+	b1, b2 := float32(0.9), float32(0.999)
+	c1 := 1 - float32(math.Pow(0.9, float64(it)))
+	c2 := 1 - float32(math.Pow(0.999, float64(it)))
+	for i := range p {
+		o.m[i] = b1*o.m[i] + (1-b1)*g[i]
+		o.v[i] = b2*o.v[i] + (1-b2)*g[i]*g[i]
+		p[i] -= lr * (o.m[i] / c1) / (float32(math.Sqrt(float64(o.v[i]/c2))) + 1e-8)
+	}
+}
+
+func TestOverfit(t *testing.T) {
+	for _, rev := range []bool{false, true} {
+		c := tinyCfg(t, func(c *Config) { c.Reversible = rev })
+		m := newModel(t, c, 1)
+		const B, T = 2, 24
+		seq := randTokens(B*(T+1), 50, 3)
+		tok, tgt := make([]int32, 0, B*T), make([]int32, 0, B*T)
+		for b := 0; b < B; b++ {
+			tok = append(tok, seq[b*(T+1):b*(T+1)+T]...)
+			tgt = append(tgt, seq[b*(T+1)+1:(b+1)*(T+1)]...)
+		}
+		var o adam
+		var loss float32
+		for it := 1; it <= 150; it++ {
+			m.ZeroGrad()
+			loss, _ = m.Forward(tok, tgt, B, T)
+			m.Backward()
+			o.step(m.Params(), m.Grads(), 1e-2, it)
+		}
+		t.Logf("reversible=%v: final loss %.4f", rev, loss)
+		if loss > 0.05 {
+			t.Errorf("reversible=%v: loss %.4f after 150 Adam steps", rev, loss)
+		}
+	}
+}
+
+func TestClassifier(t *testing.T) {
+	c := tinyCfg(t, nil)
+	c.Vocab = 29
+	m := newModel(t, c, 1)
+	trunk := append([]float32(nil), m.Params()...)
+	if err := m.AddClassifier(5, 3); err != nil {
+		t.Fatal(err)
+	}
+	if maxRelDiff(m.Params()[:len(trunk)], trunk) != 0 {
+		t.Fatal("AddClassifier changed the trunk")
+	}
+	scaleParams(m, 10)
+	const B, T = 3, 12
+	tok := randTokens(B*T, c.Vocab, 4)
+	pos := []int32{11, 5, 0}
+	labels := []int32{4, -1, 2}
+	loss := func() float64 {
+		l, probs, err := m.ForwardClassify(tok, B, T, pos, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(probs) != B*5 {
+			t.Fatalf("probs %d", len(probs))
+		}
+		return float64(l)
+	}
+	gradCheck(t, m, loss, 2e-2)
+	if _, _, err := m.ForwardClassify(tok, B, T, []int32{12, 0, 0}, labels); !errors.Is(err, ErrShape) {
+		t.Fatalf("bad position: err %v", err)
+	}
+}
+
+func TestCheckpoint(t *testing.T) {
+	c := tinyCfg(t, func(c *Config) { c.TiedEmbedding = false; c.Classes = 3 })
+	m := newModel(t, c, 8)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.safetensors")
+	if err := m.Save(path, map[string]string{"step": "12"}); err != nil {
+		t.Fatal(err)
+	}
+	m2, meta, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta["step"] != "12" || m2.Config != m.Config {
+		t.Fatalf("meta %v config %+v", meta, m2.Config)
+	}
+	if maxRelDiff(m2.Params(), m.Params()) != 0 {
+		t.Fatal("parameters differ after round trip")
+	}
+	m3 := newModel(t, c, 9)
+	if _, err := m3.LoadWeights(path); err != nil || maxRelDiff(m3.Params(), m.Params()) != 0 {
+		t.Fatalf("LoadWeights: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
+	}
+
+	raw, _ := os.ReadFile(path)
+	hl := binary.LittleEndian.Uint64(raw)
+	other := newModel(t, tinyCfg(t, nil), 1)
+	cases := []struct {
+		name string
+		data []byte
+		into *Model
+	}{
+		{"empty", nil, nil},
+		{"huge header", append([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, raw[8:]...), nil},
+		{"truncated header", raw[:8+hl/2], nil},
+		{"truncated data", raw[:len(raw)-5], nil},
+		{"bad json", append(append([]byte(nil), raw[:8]...), bytes.Repeat([]byte{'{'}, int(hl))...), nil},
+		{"other layout", raw, other},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			if tc.into != nil {
+				p := filepath.Join(dir, "x")
+				os.WriteFile(p, tc.data, 0o644)
+				_, err = tc.into.LoadWeights(p)
+				os.Remove(p)
+			} else {
+				_, _, err = ReadFrom(bytes.NewReader(tc.data))
+			}
+			if !errors.Is(err, ErrCheckpoint) {
+				t.Fatalf("err %v, want ErrCheckpoint", err)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, name := range PresetNames() {
+		c, _ := Preset(name)
+		if err := c.Validate(); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+	bad := []func(*Config){
+		func(c *Config) { c.Width = 31 },
+		func(c *Config) { c.HeadDim = 7 },
+		func(c *Config) { c.LocalHeads, c.GlobalHeads = 0, 0 },
+		func(c *Config) { c.Window = 0 },
+		func(c *Config) { c.Chunk = 0 },
+		func(c *Config) { c.Dropout = 1 },
+		func(c *Config) { c.Attention = "cosine" },
+		func(c *Config) { c.Vocab = 1 },
+	}
+	for i, mut := range bad {
+		c := tinyCfg(t, mut)
+		if err := c.Validate(); !errors.Is(err, ErrConfig) {
+			t.Errorf("case %d: err %v", i, err)
+		}
+	}
+	if _, err := Preset("huge"); !errors.Is(err, ErrConfig) {
+		t.Errorf("unknown preset: %v", err)
+	}
+	m := newModel(t, tinyCfg(t, nil), 1)
+	if _, err := m.Forward([]int32{1, 2, 512}, nil, 1, 3); !errors.Is(err, ErrToken) {
+		t.Errorf("token 512: %v", err)
+	}
+	if err := m.Backward(); !errors.Is(err, ErrNoForward) {
+		t.Errorf("backward without forward: %v", err)
+	}
+}

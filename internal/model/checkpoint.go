@@ -1,0 +1,257 @@
+package model
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+)
+
+// Checkpoint metadata keys written by Save; callers may add their own keys.
+const (
+	MetaFormat       = "format"        // always CheckpointFormat
+	MetaConfig       = "config"        // the Config as JSON
+	MetaCodecVersion = "codec_version" // codec.Version, decimal
+	CheckpointFormat = "trafficgpt-model-1"
+)
+
+// ErrCheckpoint is wrapped by every checkpoint reading error.
+var ErrCheckpoint = errors.New("model: bad checkpoint")
+
+// maxHeader bounds the JSON header we accept (safetensors uses 100 MB).
+const maxHeader = 100 << 20
+
+type tensorHeader struct {
+	Dtype       string   `json:"dtype"`
+	Shape       []int    `json:"shape"`
+	DataOffsets [2]int64 `json:"data_offsets"`
+}
+
+// Save writes the parameters as a safetensors file at path, atomically (a
+// temporary file in the same directory, synced, then renamed). meta is added
+// to the "__metadata__" map; the reserved keys are set by Save.
+func (m *Model) Save(path string, meta map[string]string) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("model: save %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = m.WriteTo(f, meta); err != nil {
+		return fmt.Errorf("model: save %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("model: save %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("model: save %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("model: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteTo streams the safetensors encoding of the parameters to w.
+func (m *Model) WriteTo(w io.Writer, meta map[string]string) error {
+	cfg, err := json.Marshal(m.Config)
+	if err != nil {
+		return err
+	}
+	md := map[string]string{}
+	for k, v := range meta {
+		md[k] = v
+	}
+	md[MetaFormat] = CheckpointFormat
+	md[MetaConfig] = string(cfg)
+	md[MetaCodecVersion] = strconv.Itoa(codec.Version)
+	hdr := map[string]any{"__metadata__": md}
+	for _, p := range m.layout {
+		hdr[p.Name] = tensorHeader{Dtype: "F32", Shape: p.Shape,
+			DataOffsets: [2]int64{4 * int64(p.Offset), 4 * int64(p.Offset+p.Size)}}
+	}
+	js, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	for len(js)%8 != 0 { // keep the data 8-byte aligned, as the reference writer does
+		js = append(js, ' ')
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(js)))
+	bw.Write(n[:])
+	bw.Write(js)
+	var buf [4096]byte
+	for i := 0; i < len(m.params); i += len(buf) / 4 {
+		chunk := m.params[i:min(len(m.params), i+len(buf)/4)]
+		for j, x := range chunk {
+			binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(x))
+		}
+		if _, err := bw.Write(buf[:4*len(chunk)]); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// Load reads a checkpoint written by Save and builds the model it describes.
+// It returns the metadata (including the caller's keys).
+func Load(path string) (*Model, map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model: load: %w", err)
+	}
+	defer f.Close()
+	m, meta, err := read(bufio.NewReaderSize(f, 1<<16), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, meta, nil
+}
+
+// LoadWeights replaces m's parameters with those of the checkpoint at path,
+// which must have exactly m's tensors (names and shapes) and codec version.
+func (m *Model) LoadWeights(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("model: load: %w", err)
+	}
+	defer f.Close()
+	_, meta, err := read(bufio.NewReaderSize(f, 1<<16), m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return meta, nil
+}
+
+// ReadFrom is Load from a stream.
+func ReadFrom(r io.Reader) (*Model, map[string]string, error) { return read(r, nil) }
+
+// read decodes a checkpoint into into (validated against its layout) or into
+// a new model built from the stored config.
+func read(r io.Reader, into *Model) (*Model, map[string]string, error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrCheckpoint}, a...)...)
+	}
+	var n [8]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, nil, bad("header length: %v", err)
+	}
+	hl := binary.LittleEndian.Uint64(n[:])
+	if hl < 2 || hl > maxHeader {
+		return nil, nil, bad("header length %d outside [2, %d]", hl, maxHeader)
+	}
+	js := make([]byte, hl)
+	if _, err := io.ReadFull(r, js); err != nil {
+		return nil, nil, bad("header (%d bytes): %v", hl, err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(js, &raw); err != nil {
+		return nil, nil, bad("header JSON: %v", err)
+	}
+	meta := map[string]string{}
+	if md, ok := raw["__metadata__"]; ok {
+		if err := json.Unmarshal(md, &meta); err != nil {
+			return nil, nil, bad("__metadata__: %v", err)
+		}
+		delete(raw, "__metadata__")
+	}
+	if meta[MetaFormat] != CheckpointFormat {
+		return nil, nil, bad("format %q, want %q", meta[MetaFormat], CheckpointFormat)
+	}
+	if v := meta[MetaCodecVersion]; v != strconv.Itoa(codec.Version) {
+		return nil, nil, bad("codec version %q, this build has %d", v, codec.Version)
+	}
+	var cfg Config
+	if err := json.Unmarshal([]byte(meta[MetaConfig]), &cfg); err != nil {
+		return nil, nil, bad("config: %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%w: stored config: %w", ErrCheckpoint, err)
+	}
+	m := into
+	if m == nil {
+		var err error
+		if m, err = New(cfg, 0); err != nil {
+			return nil, nil, err
+		}
+	}
+	tensors := make([]tensorHeader, 0, len(m.layout))
+	for _, p := range m.layout {
+		rm, ok := raw[p.Name]
+		if !ok {
+			return nil, nil, bad("tensor %q missing", p.Name)
+		}
+		delete(raw, p.Name)
+		var th tensorHeader
+		if err := json.Unmarshal(rm, &th); err != nil {
+			return nil, nil, bad("tensor %q: %v", p.Name, err)
+		}
+		if th.Dtype != "F32" {
+			return nil, nil, bad("tensor %q: dtype %q, want F32", p.Name, th.Dtype)
+		}
+		if !equalShape(th.Shape, p.Shape) {
+			return nil, nil, bad("tensor %q: shape %v, want %v", p.Name, th.Shape, p.Shape)
+		}
+		if th.DataOffsets[1]-th.DataOffsets[0] != 4*int64(p.Size) || th.DataOffsets[0] < 0 {
+			return nil, nil, bad("tensor %q: data_offsets %v for %d floats", p.Name, th.DataOffsets, p.Size)
+		}
+		tensors = append(tensors, th)
+	}
+	for name := range raw {
+		return nil, nil, bad("unexpected tensor %q (config %+v)", name, m.Config)
+	}
+	// Read the data region in file order; tensors must tile it exactly.
+	idx := make([]int, len(tensors))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return tensors[idx[a]].DataOffsets[0] < tensors[idx[b]].DataOffsets[0] })
+	var pos int64
+	var buf [4096]byte
+	for _, i := range idx {
+		th, p := tensors[i], m.layout[i]
+		if th.DataOffsets[0] != pos {
+			return nil, nil, bad("tensor %q starts at %d, want %d (gap or overlap)", p.Name, th.DataOffsets[0], pos)
+		}
+		dst := m.params[p.Offset : p.Offset+p.Size]
+		for j := 0; j < len(dst); j += len(buf) / 4 {
+			chunk := dst[j:min(len(dst), j+len(buf)/4)]
+			if _, err := io.ReadFull(r, buf[:4*len(chunk)]); err != nil {
+				return nil, nil, bad("tensor %q data: %v", p.Name, err)
+			}
+			for k := range chunk {
+				chunk[k] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*k:]))
+			}
+		}
+		pos = th.DataOffsets[1]
+	}
+	return m, meta, nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,194 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/trafficgpt/trafficgpt/internal/kernel"
+)
+
+// State is the recurrent inference state of Batch sequences that advance
+// together, one position per Step: per layer the previous position's normed
+// hidden states (token shift), the ring buffers of the last W+1 rotated keys
+// and values of the softmax heads, and S (D, D), z (D) of each linear head.
+// Memory and time per Step do not depend on the position. All of it lives in
+// one slab.
+type State struct {
+	Batch int
+	Pos   int // the position the next Step computes
+
+	ring     int         // ring length W+1 (local) or MaxContext (quadratic)
+	window   int         // W passed to LocalAttentionStep
+	shiftA   [][]float32 // per layer (Batch, C): last normed input of attention
+	shiftF   [][]float32 // per layer (Batch, C): last normed input of the FFN
+	kring    [][]float32 // per layer (Batch*HS, ring, D)
+	vring    [][]float32
+	S        [][]float32 // per layer (Batch*HL, D, D)
+	z        [][]float32 // per layer (Batch*HL, D)
+	x, x2    []float32   // (Batch, C) residual (x2: second reversible half)
+	ln, ts   []float32   // (Batch, C)
+	qkv      []float32   // (Batch, 3*inner)
+	att      []float32   // (Batch, inner)
+	proj     []float32   // (Batch, C)
+	fc, gelu []float32   // (Batch, FFN)
+	lnf      []float32   // (Batch, C)
+	mean     []float32   // (Batch)
+	rstd     []float32   // (Batch)
+	logits   []float32   // (Batch, V)
+	tokens   []int32     // (Batch)
+	slab     []float32
+}
+
+// NewState returns a zeroed recurrent state for batch sequences. With
+// quadratic attention the softmax heads keep the last MaxContext positions
+// (a sliding window beyond that).
+func (m *Model) NewState(batch int) (*State, error) {
+	c := m.Config
+	if batch < 1 {
+		return nil, fmt.Errorf("%w: batch %d < 1", ErrShape, batch)
+	}
+	st := &State{Batch: batch, window: c.Window}
+	if c.Attention == AttentionQuadratic {
+		if c.MaxContext < 1 {
+			return nil, fmt.Errorf("%w: quadratic attention generation needs max_context > 0", ErrConfig)
+		}
+		st.window = c.MaxContext - 1
+	}
+	st.ring = st.window + 1
+	for pass := 0; pass < 2; pass++ {
+		var ar arena
+		if pass == 1 {
+			ar.f = st.slab
+		}
+		m.layoutState(&ar, st)
+		if pass == 0 {
+			st.slab = make([]float32, ar.nf)
+		}
+	}
+	st.tokens = make([]int32, batch)
+	return st, nil
+}
+
+func (m *Model) layoutState(ar *arena, st *State) {
+	c := m.Config
+	B, C, D, L := st.Batch, c.Width, c.HeadDim, c.Layers
+	HS, HL := c.softmaxHeads(), c.linearHeads()
+	st.shiftA, st.shiftF = make([][]float32, L), make([][]float32, L)
+	st.kring, st.vring = make([][]float32, L), make([][]float32, L)
+	st.S, st.z = make([][]float32, L), make([][]float32, L)
+	for l := 0; l < L; l++ {
+		st.shiftA[l], st.shiftF[l] = ar.floats(B*C), ar.floats(B*C)
+		st.kring[l], st.vring[l] = ar.floats(B*HS*st.ring*D), ar.floats(B*HS*st.ring*D)
+		st.S[l], st.z[l] = ar.floats(B*HL*D*D), ar.floats(B*HL*D)
+	}
+	st.x, st.x2, st.ln, st.ts = ar.floats(B*C), ar.floats(B*C), ar.floats(B*C), ar.floats(B*C)
+	st.qkv, st.att, st.proj = ar.floats(B*3*c.Inner()), ar.floats(B*c.Inner()), ar.floats(B*C)
+	st.fc, st.gelu = ar.floats(B*c.FFN), ar.floats(B*c.FFN)
+	st.lnf, st.mean, st.rstd = ar.floats(B*C), ar.floats(B), ar.floats(B)
+	st.logits = ar.floats(B * c.Vocab)
+}
+
+// Reset returns the state to position 0.
+func (st *State) Reset() {
+	clear(st.slab)
+	st.Pos = 0
+}
+
+// Step feeds one token per sequence (Batch) at position st.Pos and returns
+// the next-token logits (Batch, Vocab), a view into the state valid until
+// the next Step. It reproduces Forward's logits position by position.
+func (m *Model) Step(st *State, tokens []int32) ([]float32, error) {
+	c := m.Config
+	if len(tokens) != st.Batch {
+		return nil, fmt.Errorf("%w: %d tokens for a state of batch %d", ErrShape, len(tokens), st.Batch)
+	}
+	for i, t := range tokens {
+		if t < 0 || int(t) >= c.Vocab {
+			return nil, fmt.Errorf("%w: tokens[%d] = %d, vocab %d", ErrToken, i, t, c.Vocab)
+		}
+	}
+	B, C := st.Batch, c.Width
+	copy(st.tokens, tokens)
+	kernel.EmbeddingForward(st.x, st.tokens, m.p.wte, B, C)
+	if c.Reversible {
+		copy(st.x2, st.x)
+		for l := 0; l < c.Layers; l++ {
+			kernel.AddInPlace(st.x, m.attnStep(st, st.x2, l), B*C)
+			kernel.AddInPlace(st.x2, m.ffnStep(st, st.x, l), B*C)
+		}
+		kernel.AddInPlace(st.x, st.x2, B*C)
+		kernel.Scale(st.x, 0.5, B*C)
+	} else {
+		for l := 0; l < c.Layers; l++ {
+			kernel.AddInPlace(st.x, m.attnStep(st, st.x, l), B*C)
+			kernel.AddInPlace(st.x, m.ffnStep(st, st.x, l), B*C)
+		}
+	}
+	kernel.LayerNormForward(st.lnf, st.mean, st.rstd, st.x, m.p.lnfw, m.p.lnfb, B, C)
+	kernel.MatmulForward(st.logits, st.lnf, m.p.lmHead, nil, B, C, c.Vocab)
+	st.Pos++
+	return st.logits, nil
+}
+
+// Hidden is the (Batch, C) final-normed hidden state of the last Step.
+func (st *State) Hidden() []float32 { return st.lnf }
+
+// normShiftStep is LN then token shift against the previous position's
+// normed values kept in prev (Batch, C), which it updates.
+func (m *Model) normShiftStep(st *State, prev, in, w, b []float32) {
+	c := m.Config
+	B, C := st.Batch, c.Width
+	kernel.LayerNormForward(st.ln, st.mean, st.rstd, in, w, b, B, C)
+	if !c.TokenShift {
+		copy(st.ts, st.ln)
+		return
+	}
+	h := C / 2
+	for n := 0; n < B; n++ {
+		r := n * C
+		copy(st.ts[r:r+h], prev[r:r+h])
+		copy(st.ts[r+h:r+C], st.ln[r+h:r+C])
+	}
+	copy(prev, st.ln)
+}
+
+func (m *Model) attnStep(st *State, in []float32, l int) []float32 {
+	c := m.Config
+	B, C, D, inner := st.Batch, c.Width, c.HeadDim, c.Inner()
+	HS, HL := c.softmaxHeads(), c.linearHeads()
+	lp := &m.p.layers[l]
+	m.normShiftStep(st, st.shiftA[l], in, lp.ln1w, lp.ln1b)
+	kernel.MatmulForward(st.qkv, st.ts, lp.qkvw, lp.qkvb, B, C, 3*inner)
+	R := st.ring * D
+	for n := 0; n < B; n++ {
+		row := st.qkv[n*3*inner : (n+1)*3*inner]
+		for h := 0; h < HS+HL; h++ {
+			q := row[h*D : h*D+D : h*D+D]
+			k := row[inner+h*D : inner+h*D+D : inner+h*D+D]
+			v := row[2*inner+h*D : 2*inner+h*D+D : 2*inner+h*D+D]
+			out := st.att[n*inner+h*D : n*inner+h*D+D : n*inner+h*D+D]
+			if h < HS {
+				kernel.RopeForwardAt(q, 1, 1, D, c.RopeBase, st.Pos)
+				kernel.RopeForwardAt(k, 1, 1, D, c.RopeBase, st.Pos)
+				i := n*HS + h
+				kernel.LocalAttentionStep(out, st.kring[l][i*R:(i+1)*R], st.vring[l][i*R:(i+1)*R],
+					st.Pos, q, k, v, D, st.window)
+			} else {
+				i := n*HL + h - HS
+				kernel.LinearAttentionStep(out, st.S[l][i*D*D:(i+1)*D*D], st.z[l][i*D:(i+1)*D], q, k, v, D)
+			}
+		}
+	}
+	kernel.MatmulForward(st.proj, st.att, lp.outw, lp.outb, B, inner, C)
+	return st.proj
+}
+
+func (m *Model) ffnStep(st *State, in []float32, l int) []float32 {
+	c := m.Config
+	B, C, F := st.Batch, c.Width, c.FFN
+	lp := &m.p.layers[l]
+	m.normShiftStep(st, st.shiftF[l], in, lp.ln2w, lp.ln2b)
+	kernel.MatmulForward(st.fc, st.ts, lp.fcw, lp.fcb, B, C, F)
+	kernel.GeluForward(st.gelu, st.fc, B*F)
+	kernel.MatmulForward(st.proj, st.gelu, lp.projw, lp.projb, B, F, C)
+	return st.proj
+}
