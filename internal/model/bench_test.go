@@ -1,0 +1,186 @@
+package model
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/blas"
+)
+
+var (
+	sgemmOnce sync.Once
+	sgemmRate float64
+)
+
+// sgemmGFLOPS is the machine's square-sgemm rate, measured once per run so
+// the model's rate can be read against it.
+func sgemmGFLOPS() float64 {
+	sgemmOnce.Do(func() { sgemmRate = blas.MeasureGFLOPS(1024, 2*time.Second) })
+	return sgemmRate
+}
+
+// TrainFLOPsPerToken is the flop count of one training step (forward and
+// backward) per token at context T:
+//
+//	matmuls: 6 * (C*3*inner + inner*C + 2*C*FFN) per layer + 6*C*V (LM head)
+//	         (2 flops per multiply-add, backward = 2x forward);
+//	softmax heads: 3 * 4*D*k per head and layer, k = mean keys per query
+//	         (min(t, W)+1 for local, (T+1)/2 for quadratic; QK^T and PV);
+//	linear heads: 3 * (4*D*D + 4*D*c) per head and layer, c = mean in-chunk
+//	         keys ((chunk+1)/2): state update phi(k) v^T and readout
+//	         phi(q) S, plus the causal in-chunk product.
+//
+// Element-wise work (norms, GELU, softmax exps) is not counted.
+func TrainFLOPsPerToken(c Config, T int) float64 {
+	C, inner, D := float64(c.Width), float64(c.Inner()), float64(c.HeadDim)
+	mm := 6 * (C*3*inner + inner*C + 2*C*float64(c.FFN))
+	var keys float64
+	if c.Attention == AttentionQuadratic {
+		keys = float64(T+1) / 2
+	} else {
+		W := float64(c.Window)
+		t := float64(T)
+		// mean over t of min(t, W)+1
+		if t <= W {
+			keys = (t + 1) / 2
+		} else {
+			keys = (W*(W+1)/2+(t-W)*W)/t + 1
+		}
+	}
+	soft := float64(c.softmaxHeads()) * 3 * 4 * D * keys
+	chunk := float64(min(c.Chunk, T))
+	lin := float64(c.linearHeads()) * 3 * (4*D*D + 4*D*(chunk+1)/2)
+	return float64(c.Layers)*(mm+soft+lin) + 6*C*float64(c.Vocab)
+}
+
+// peakRSS reads VmHWM (peak resident set) of this process in bytes.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+func benchConfig(b *testing.B, name string) Config {
+	base, quad := strings.CutSuffix(name, "-quadratic")
+	c, err := Preset(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if quad {
+		c.Attention = AttentionQuadratic
+	}
+	return c
+}
+
+// BenchmarkTrainStep times forward+backward at batch 1 for each preset and
+// context length, with dropout on as in training. Under -short only T=1024.
+// The quadratic baseline stops where its O(T^2) cost gets out of hand.
+func BenchmarkTrainStep(b *testing.B) {
+	cases := []struct {
+		cfg  string
+		maxT int
+	}{
+		{"small", 32768}, {"small-quadratic", 12032},
+		{"paper", 32768}, {"paper-quadratic", 4096},
+	}
+	for _, tc := range cases {
+		for _, T := range []int{1024, 4096, 12032, 32768} {
+			b.Run(fmt.Sprintf("%s/T=%d", tc.cfg, T), func(b *testing.B) {
+				if T > tc.maxT {
+					b.Skip("too slow for the quadratic baseline")
+				}
+				if testing.Short() && T > 1024 {
+					b.Skip("long context under -short")
+				}
+				benchTrain(b, benchConfig(b, tc.cfg), T)
+			})
+		}
+	}
+}
+
+func benchTrain(b *testing.B, c Config, T int) {
+	ref := sgemmGFLOPS()
+	m, err := New(c, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Train = true
+	m.Allocate(1, T)
+	tok := randTokens(T+1, c.Vocab, 1)
+	in, tgt := tok[:T], tok[1:]
+	step := func(i int) {
+		m.Seed = uint64(i)
+		m.ZeroGrad()
+		if _, err := m.Forward(in, tgt, 1, T); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Backward(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step(i)
+	}
+	sec := b.Elapsed().Seconds()
+	tokens := float64(T) * float64(b.N)
+	gflops := TrainFLOPsPerToken(c, T) * tokens / sec / 1e9
+	b.ReportMetric(tokens/sec, "tokens/s")
+	b.ReportMetric(sec/tokens*1e6, "us/token")
+	b.ReportMetric(gflops, "GFLOP/s")
+	b.ReportMetric(ref, "sgemm-GFLOP/s")
+	b.ReportMetric(100*gflops/ref, "%sgemm")
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peakRSS-MB")
+	b.ReportMetric(float64(m.ActivationBytes(1, T))/(1<<20), "acts-MB")
+}
+
+// BenchmarkPaperRSS is one forward+backward of the paper model (reversible)
+// at 12,032 tokens; run it alone (-bench PaperRSS) so peakRSS-MB is its own.
+func BenchmarkPaperRSS(b *testing.B) {
+	if testing.Short() {
+		b.Skip("minutes long")
+	}
+	c := benchConfig(b, "paper")
+	benchTrain(b, c, 12032)
+}
+
+// BenchmarkStep times recurrent generation per token (batch 1).
+func BenchmarkStep(b *testing.B) {
+	for _, name := range []string{"small", "paper"} {
+		b.Run(name, func(b *testing.B) {
+			c := benchConfig(b, name)
+			m, err := New(c, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			st, err := m.NewState(1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok := []int32{7}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := m.Step(st, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
