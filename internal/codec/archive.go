@@ -220,6 +220,10 @@ func (s *EncodeStats) add(o EncodeStats) {
 	s.FlagLen += o.FlagLen
 	s.FlagCsum += o.FlagCsum
 	s.Fallback += o.Fallback
+	s.SavedAddr += o.SavedAddr
+	s.SavedLen += o.SavedLen
+	s.SavedCsum += o.SavedCsum
+	s.TimeTokens += o.TimeTokens
 }
 
 func boolByte(b bool) byte {
