@@ -36,6 +36,7 @@ const (
 	ngPBMinLen     = 32
 	ngSPBMinLen    = 16
 	initialBufSize = 64 << 10
+	initialRecBuf  = 4 << 10 // grown to the largest record
 )
 
 // pcapng option codes the reader interprets.
@@ -124,7 +125,7 @@ func NewReader(rd io.Reader, opts ReaderOptions) (*Reader, error) {
 	default:
 		return nil, fmt.Errorf("pcap: offset 0: unknown magic % x: %w", head, ErrFormat)
 	}
-	r.buf = make([]byte, initialBufSize)
+	r.buf = make([]byte, initialRecBuf)
 	r.framing = Framing{Format: r.format, BigEndian: r.big, Resolution: r.res}
 	if r.format == FormatPcapng {
 		r.framing.BlockType = BlockEPB
@@ -430,6 +431,9 @@ func (r *Reader) nextPcapng() (*Record, error) {
 			OrigLen: origLen,
 		}, nil
 	case BlockSPB:
+		if n < ngSPBMinLen {
+			return nil, r.errorf(ErrFormat, "simple packet block of %d bytes", n)
+		}
 		if len(r.ifaces) == 0 {
 			return nil, r.errorf(ErrFormat, "simple packet block without an interface")
 		}

@@ -293,6 +293,7 @@ func TestErrors(t *testing.T) {
 		{name: "pcapng undefined interface", in: append(ngSHB(false), epb...), sentinel: ErrFormat, msg: "undefined interface 0"},
 		{name: "pcapng SPB without interface", in: append(ngSHB(false), ngBlock(false, BlockSPB, u32s(false, 0))...), sentinel: ErrFormat},
 		{name: "pcapng caplen beyond block", in: append(append([]byte(nil), ng...), ngBlock(false, BlockEPB, u32s(false, 0, 0, 0, 9, 9), []byte{1, 2, 3, 4})...), sentinel: ErrFormat, msg: "caplen 9"},
+		{name: "pcapng SPB of 12 bytes", in: append(append([]byte(nil), ng...), ngBlock(false, BlockSPB)...), sentinel: ErrFormat, msg: "simple packet block of 12 bytes"},
 		{name: "pcapng short SHB", in: ngBlock(false, BlockSHB, u32s(false, byteOrderMagic)), sentinel: ErrFormat},
 		{name: "pcapng cut keep", in: append(append([]byte(nil), ng...), epb[:30]...), keep: true, trailer: 30},
 		{name: "pcapng cut", in: append(append([]byte(nil), ng...), epb[:30]...), sentinel: ErrTruncated, msg: "need 36 bytes, have 30"},
