@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/packet"
@@ -243,14 +244,19 @@ func appendFraming(b []byte, f pcap.Framing) []byte {
 // any other is 0xFF then (token - 255).
 func appendTokens(b []byte, toks []Token) []byte {
 	b = binary.AppendUvarint(b, uint64(len(toks)))
+	b = slices.Grow(b, 2*len(toks))
+	n := len(b)
+	b = b[:n+2*len(toks)]
 	for _, t := range toks {
 		if t < 255 {
-			b = append(b, byte(t))
+			b[n] = byte(t)
+			n++
 		} else {
-			b = append(b, 0xff, byte(t-255))
+			b[n], b[n+1] = 0xff, byte(t-255)
+			n += 2
 		}
 	}
-	return b
+	return b[:n]
 }
 
 // ArchiveReader reads a token archive entry by entry.
@@ -349,23 +355,40 @@ func (a *ArchiveReader) tokens() ([]Token, error) {
 	if n > 4*pcap.MaxRecordLen {
 		return nil, a.errf("token count %d too large", n)
 	}
-	a.toks = a.toks[:0]
-	for i := uint64(0); i < n; i++ {
-		b, err := a.byte()
-		if err != nil {
-			return nil, err
-		}
-		t := Token(b)
-		if b == 0xff {
-			c, err := a.byte()
-			if err != nil {
-				return nil, err
+	a.toks = slices.Grow(a.toks[:0], int(n))[:n]
+	toks := a.toks
+	for i := 0; i < len(toks); {
+		// Decode straight from bufio's buffer; refill when it runs dry.
+		buf, _ := a.br.Peek(a.br.Buffered())
+		if len(buf) == 0 {
+			if _, err := a.br.Peek(1); err != nil {
+				return nil, a.errf("tokens cut short: %v", err)
 			}
-			t = 255 + Token(c)
+			continue
 		}
-		a.toks = append(a.toks, t)
+		j := 0
+		for ; i < len(toks) && j < len(buf); i++ {
+			c := buf[j]
+			if c != 0xff {
+				toks[i] = Token(c)
+				j++
+				continue
+			}
+			if j+1 >= len(buf) {
+				break
+			}
+			toks[i] = 255 + Token(buf[j+1])
+			j += 2
+		}
+		a.br.Discard(j)
+		a.off += int64(j)
+		if i < len(toks) && j < len(buf) { // an escape split across the buffer's end
+			if _, err := a.br.Peek(2); err != nil {
+				return nil, a.errf("tokens cut short: %v", err)
+			}
+		}
 	}
-	return a.toks, nil
+	return toks, nil
 }
 
 // Entry is one archive entry. Slices are valid until the next call to Next.

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
@@ -164,13 +165,14 @@ func (d *FlowDecoder) decode(toks []Token) (Packet, error) {
 			trunc = -trunc
 		}
 	}
-	d.body = d.body[:0]
-	for _, t := range toks[i:] {
+	bt := toks[i:]
+	d.body = slices.Grow(d.body[:0], len(bt))[:len(bt)]
+	for j, t := range bt {
 		switch {
-		case IsByte(t):
-			d.body = append(d.body, byte(t))
+		case t < 256:
+			d.body[j] = byte(t)
 		case t == MASK:
-			d.body = append(d.body, 0)
+			d.body[j] = 0
 		default:
 			return p, fmt.Errorf("%w: byte expected in packet body, got %s", ErrGrammar, TokenName(t))
 		}

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 )
 
 // FlowEncoder turns the packets of one flow into tokens, packet by packet,
@@ -252,8 +253,9 @@ func (e *FlowEncoder) appendPacket(dst []Token, c2s bool, delta uint64, origLen 
 		if !sp.omit && !e.view.Mask.masks(sp.kind) {
 			continue
 		}
-		for ; pos < sp.off && pos < keep; pos++ {
-			dst = append(dst, Token(data[pos]))
+		if pos < sp.off {
+			dst = appendBytes(dst, data[pos:min(sp.off, keep)])
+			pos = min(sp.off, keep)
 		}
 		if sp.omit {
 			pos = sp.off + sp.n
@@ -263,10 +265,7 @@ func (e *FlowEncoder) appendPacket(dst []Token, c2s bool, delta uint64, origLen 
 			dst = append(dst, MASK)
 		}
 	}
-	for ; pos < keep; pos++ {
-		dst = append(dst, Token(data[pos]))
-	}
-	return dst, raw
+	return appendBytes(dst, data[pos:keep]), raw
 }
 
 // equalSwapped compares a field seen in a packet with the flow's value,
@@ -277,4 +276,15 @@ func equalSwapped(field, v []byte, swap bool) bool {
 	}
 	h := len(v) / 2
 	return bytes.Equal(field[:h], v[h:]) && bytes.Equal(field[h:], v[:h])
+}
+
+// appendBytes appends byte tokens.
+func appendBytes(dst []Token, b []byte) []Token {
+	n := len(dst)
+	dst = slices.Grow(dst, len(b))[:n+len(b)]
+	out := dst[n:]
+	for i, c := range b {
+		out[i] = Token(c)
+	}
+	return dst
 }
