@@ -65,7 +65,8 @@ func addc(acc, v uint64) uint64 {
 
 // L4Checksum returns the TCP or UDP checksum the segment of the decoded packet
 // should carry: over the IPv4/IPv6 pseudo-header (IPv6: the final destination
-// when a routing header has segments left) and the segment as delimited by
+// when a routing header has segments left, and the home address option's
+// address as the source) and the segment as delimited by
 // the IP length fields, with the checksum field counting as zero. For UDP a
 // computed 0 is returned as 0xffff (0 means "no checksum" on the wire). ok is
 // false when the packet is not TCP/UDP, is a fragment, or its segment is not
@@ -88,7 +89,7 @@ func L4Checksum(l *Layers, data []byte) (sum16 uint16, ok bool) {
 	case 4:
 		acc = sum(data[l.SrcIPOff:l.SrcIPOff+8], 0)
 	case 6:
-		acc = sum(data[l.SrcIPOff:l.SrcIPOff+16], 0)
+		acc = sum(data[l.PseudoSrcOff:l.PseudoSrcOff+16], 0)
 		acc = sum(data[l.FinalDstOff:l.FinalDstOff+16], acc)
 	default:
 		return 0, false

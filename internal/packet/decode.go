@@ -39,7 +39,7 @@ var (
 // reset is the zero state of Layers: every offset absent.
 var reset = Layers{
 	DstMAC: -1, SrcMAC: -1, NetOff: -1,
-	TTLOff: -1, IPIDOff: -1, IPCsumOff: -1, IPLenOff: -1, SrcIPOff: -1, DstIPOff: -1, FinalDstOff: -1,
+	TTLOff: -1, IPIDOff: -1, IPCsumOff: -1, IPLenOff: -1, SrcIPOff: -1, DstIPOff: -1, FinalDstOff: -1, PseudoSrcOff: -1,
 	L4Off: -1, SrcPortOff: -1, L4CsumOff: -1, UDPLenOff: -1, PayloadOff: -1,
 }
 
@@ -172,6 +172,7 @@ func decodeIPv4(data []byte, off int, l *Layers) error {
 	l.SrcIPOff = off + 12
 	l.DstIPOff = off + 16
 	l.FinalDstOff = off + 16
+	l.PseudoSrcOff = off + 12
 	l.Src = netip.AddrFrom4([4]byte(h[12:16]))
 	l.Dst = netip.AddrFrom4([4]byte(h[16:20]))
 	l.Proto = h[9]
@@ -207,6 +208,7 @@ func decodeIPv6(data []byte, off int, l *Layers) error {
 	l.SrcIPOff = off + 8
 	l.DstIPOff = off + 24
 	l.FinalDstOff = off + 24
+	l.PseudoSrcOff = off + 8
 	l.Src = netip.AddrFrom16([16]byte(h[8:24]))
 	l.Dst = netip.AddrFrom16([16]byte(h[24:40]))
 	next := h[6]
@@ -239,8 +241,11 @@ func decodeIPv6(data []byte, off int, l *Layers) error {
 		if len(data) < p+n {
 			return errIPv6ExtTrun
 		}
-		if next == 43 {
+		switch next {
+		case 43:
 			routingFinalDst(data[p:p+n:p+n], p, l)
+		case 60:
+			homeAddress(data[p:p+n:p+n], p, l)
 		}
 		next = data[p]
 		p += n
@@ -270,6 +275,27 @@ func routingFinalDst(h []byte, p int, l *Layers) {
 		if n >= 1 {
 			l.FinalDstOff = p + 8
 		}
+	}
+}
+
+// homeAddress points PseudoSrcOff at the Mobile IPv6 home address option
+// (type 0xc9) of a destination options header h at offset p, if present.
+func homeAddress(h []byte, p int, l *Layers) {
+	for i := 2; i < len(h); {
+		typ := h[i]
+		if typ == 0 { // Pad1
+			i++
+			continue
+		}
+		if i+2 > len(h) {
+			return
+		}
+		n := int(h[i+1])
+		if typ == 0xc9 && n == 16 && i+2+16 <= len(h) {
+			l.PseudoSrcOff = p + i + 2
+			return
+		}
+		i += 2 + n
 	}
 }
 

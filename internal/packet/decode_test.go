@@ -199,6 +199,7 @@ func checkOffsets(t *testing.T, l *Layers, data []byte) {
 		in("SrcIP", l.SrcIPOff, n)
 		in("DstIP", l.DstIPOff, n)
 		in("FinalDst", l.FinalDstOff, n)
+		in("PseudoSrc", l.PseudoSrcOff, n)
 		if got := l.Src.AsSlice(); string(got) != string(data[l.SrcIPOff:l.SrcIPOff+n]) {
 			t.Errorf("Src %v does not match bytes at %d", l.Src, l.SrcIPOff)
 		}

@@ -13,23 +13,24 @@ type Layers struct {
 	VLANs          int    // number of 802.1Q/802.1ad tags crossed
 
 	// IP (outermost IP header after the link layer).
-	IPVersion   uint8 // 4, 6, or 0 when not IP
-	IPHdrLen    int   // IPv4: IHL*4; IPv6: 40 + extension headers
-	IPTotalLen  int   // value of the IPv4 total length / 40 + IPv6 payload length
-	TTLOff      int   // offset of the TTL / hop limit byte
-	IPIDOff     int   // offset of the IPv4 identification field (2 bytes); -1 for IPv6
-	IPCsumOff   int   // offset of the IPv4 header checksum; -1 for IPv6
-	IPLenOff    int   // offset of the IPv4 total length / IPv6 payload length (2 bytes)
-	SrcIPOff    int   // offset of the source address (4 or 16 bytes)
-	DstIPOff    int   // offset of the destination address
-	FinalDstOff int   // offset of the destination used in the L4 pseudo-header (IPv6 routing header's final destination, else DstIPOff)
-	Src, Dst    netip.Addr
-	Proto       uint8 // final transport protocol number (after IPv6 extension headers)
-	Fragment    bool  // this packet is an IP fragment (first or later)
-	MoreFrags   bool  // the MF flag / IPv6 M flag is set
-	FragOffset  int   // fragment offset in bytes (0 for the first fragment)
-	FragID      uint32
-	L4Off       int // offset of the transport (or ICMP, ...) header; -1 for non-first fragments
+	IPVersion    uint8 // 4, 6, or 0 when not IP
+	IPHdrLen     int   // IPv4: IHL*4; IPv6: 40 + extension headers
+	IPTotalLen   int   // value of the IPv4 total length / 40 + IPv6 payload length
+	TTLOff       int   // offset of the TTL / hop limit byte
+	IPIDOff      int   // offset of the IPv4 identification field (2 bytes); -1 for IPv6
+	IPCsumOff    int   // offset of the IPv4 header checksum; -1 for IPv6
+	IPLenOff     int   // offset of the IPv4 total length / IPv6 payload length (2 bytes)
+	SrcIPOff     int   // offset of the source address (4 or 16 bytes)
+	DstIPOff     int   // offset of the destination address
+	FinalDstOff  int   // offset of the destination used in the L4 pseudo-header (IPv6 routing header's final destination, else DstIPOff)
+	PseudoSrcOff int   // offset of the source used in the L4 pseudo-header (IPv6 home address option, else SrcIPOff)
+	Src, Dst     netip.Addr
+	Proto        uint8 // final transport protocol number (after IPv6 extension headers)
+	Fragment     bool  // this packet is an IP fragment (first or later)
+	MoreFrags    bool  // the MF flag / IPv6 M flag is set
+	FragOffset   int   // fragment offset in bytes (0 for the first fragment)
+	FragID       uint32
+	L4Off        int // offset of the transport (or ICMP, ...) header; -1 for non-first fragments
 
 	// TCP / UDP. The ports are filled as soon as their 4 bytes are captured,
 	// even when the rest of the header is cut short.
