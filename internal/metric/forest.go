@@ -74,13 +74,25 @@ func Fit(X [][]float64, y []int, k int, opts ForestOptions) (*Forest, error) {
 		opts.Workers = min(2, runtime.GOMAXPROCS(0))
 	}
 	f := &Forest{K: k, D: d, trees: make([]tree, opts.Trees)}
+	cols := make([][]float64, d)
+	flat := make([]float64, d*n)
+	for j := range cols {
+		cols[j] = flat[j*n : (j+1)*n : (j+1)*n]
+		for i, row := range X {
+			cols[j][i] = row[j]
+		}
+	}
+	yy := make([]int32, n)
+	for i, c := range y {
+		yy[i] = int32(c)
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < min(opts.Workers, opts.Trees); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g := newGrower(X, y, k, opts)
+			g := newGrower(cols, yy, k, opts)
 			for t := range next {
 				f.trees[t] = g.grow(rand.New(rand.NewPCG(opts.Seed, uint64(t))))
 			}
@@ -152,49 +164,61 @@ func (f *Forest) PredictAll(X [][]float64) []int {
 }
 
 // grower holds one worker's scratch memory, reused across its trees.
+//
+// Splits use presorting: at the root, every feature's copy of the bootstrap
+// sample is sorted by that feature once; a node is the same range [lo, hi)
+// of every copy, and a split partitions each copy stably, so the ranges stay
+// sorted. A level costs O(features x n) instead of O(tried x n log n).
 type grower struct {
-	X     [][]float64
-	y     []int
-	k     int
-	opts  ForestOptions
-	idx   []int32 // bootstrap sample, partitioned in place node by node
-	pairs []pair  // (value, class) of a node's samples for one feature
-	feats []int   // feature permutation
-	cl    []float64
-	cr    []float64
-	t     tree
+	cols   [][]float64 // cols[f][i] = X[i][f], shared read-only
+	y      []int32
+	k, n   int
+	opts   ForestOptions
+	sorted []int32 // features x n: sorted[f*n : f*n+n] is the sample sorted by feature f
+	tmp    []int32 // n
+	left   []bool  // by sample index: goes left at the current split
+	feats  []int   // feature permutation
+	cl, cr []float64
+	counts []float64
+	t      tree
 }
 
-type pair struct {
-	v float64
-	c int32
-}
-
-func newGrower(X [][]float64, y []int, k int, opts ForestOptions) *grower {
-	n := len(X)
-	feats := make([]int, len(X[0]))
-	for i := range feats {
-		feats[i] = i
-	}
-	return &grower{X: X, y: y, k: k, opts: opts, idx: make([]int32, n), pairs: make([]pair, n),
-		feats: feats, cl: make([]float64, k), cr: make([]float64, k)}
+func newGrower(cols [][]float64, y []int32, k int, opts ForestOptions) *grower {
+	n, d := len(y), len(cols)
+	return &grower{cols: cols, y: y, k: k, n: n, opts: opts, sorted: make([]int32, d*n), tmp: make([]int32, n),
+		left: make([]bool, n), feats: make([]int, d), cl: make([]float64, k), cr: make([]float64, k), counts: make([]float64, k)}
 }
 
 func (g *grower) grow(r *rand.Rand) tree {
-	n := len(g.X)
+	n := g.n
 	for i := range g.feats {
 		g.feats[i] = i // the same start for every tree, whichever worker grows it
 	}
-	for i := range g.idx {
-		g.idx[i] = int32(r.IntN(n))
+	boot := g.tmp
+	for i := range boot {
+		boot[i] = int32(r.IntN(n))
+	}
+	for f, col := range g.cols {
+		s := g.sorted[f*n : f*n+n : f*n+n]
+		copy(s, boot)
+		slices.SortFunc(s, func(a, b int32) int {
+			switch va, vb := col[a], col[b]; {
+			case va < vb:
+				return -1
+			case va > vb:
+				return 1
+			}
+			return int(a - b) // ties by sample index: deterministic
+		})
 	}
 	g.t = tree{}
-	g.node(g.idx, 0, r)
+	g.node(0, n, 0, r)
 	return g.t
 }
 
-// node grows the subtree of the samples idx and returns its node number.
-func (g *grower) node(idx []int32, depth int, r *rand.Rand) int32 {
+// node grows the subtree of the samples in range [lo, hi) and returns its
+// node number.
+func (g *grower) node(lo, hi, depth int, r *rand.Rand) int32 {
 	t := &g.t
 	id := int32(len(t.feat))
 	t.feat = append(t.feat, -1)
@@ -203,97 +227,106 @@ func (g *grower) node(idx []int32, depth int, r *rand.Rand) int32 {
 	t.right = append(t.right, -1)
 	t.leaf = append(t.leaf, -1)
 
-	counts := make([]float64, g.k)
-	for _, i := range idx {
+	counts := g.counts
+	clear(counts)
+	for _, i := range g.sorted[lo:hi] {
 		counts[g.y[i]]++
 	}
+	size := hi - lo
 	pure := false
 	for _, c := range counts {
-		if c == float64(len(idx)) {
+		if c == float64(size) {
 			pure = true
 		}
 	}
 	feat, thr, ok := -1, 0.0, false
-	if !pure && len(idx) >= 2*g.opts.MinLeaf && (g.opts.MaxDepth <= 0 || depth < g.opts.MaxDepth) {
-		feat, thr, ok = g.split(idx, counts, r)
+	if !pure && size >= 2*g.opts.MinLeaf && (g.opts.MaxDepth <= 0 || depth < g.opts.MaxDepth) {
+		feat, thr, ok = g.split(lo, hi, r)
 	}
 	if !ok {
 		t.leaf[id] = int32(len(t.probs) / g.k)
 		for _, c := range counts {
-			t.probs = append(t.probs, c/float64(len(idx)))
+			t.probs = append(t.probs, c/float64(size))
 		}
 		return id
 	}
-	// Partition: left samples first.
+	// Mark the sides, then partition every feature's range stably.
+	n := g.n
+	col := g.cols[feat]
 	m := 0
-	for j, i := range idx {
-		if g.X[i][feat] <= thr {
-			idx[m], idx[j] = idx[j], idx[m]
+	for _, i := range g.sorted[feat*n+lo : feat*n+hi] {
+		g.left[i] = col[i] <= thr
+		if g.left[i] {
 			m++
 		}
 	}
+	for f := range g.cols {
+		s := g.sorted[f*n+lo : f*n+hi : f*n+hi]
+		a, b := 0, m
+		for _, i := range s {
+			if g.left[i] {
+				g.tmp[a] = i
+				a++
+			} else {
+				g.tmp[b] = i
+				b++
+			}
+		}
+		copy(s, g.tmp[:size])
+	}
 	t.feat[id] = int32(feat)
 	t.thr[id] = thr
-	l := g.node(idx[:m:m], depth+1, r)
-	rt := g.node(idx[m:], depth+1, r)
+	l := g.node(lo, lo+m, depth+1, r)
+	rt := g.node(lo+m, hi, depth+1, r)
 	g.t.left[id], g.t.right[id] = l, rt
 	return id
 }
 
-// split finds the best Gini split of idx among MaxFeatures random features
-// that are not constant on idx (more are drawn while the ones drawn are
-// constant, as scikit-learn does).
-func (g *grower) split(idx []int32, counts []float64, r *rand.Rand) (bestF int, bestT float64, ok bool) {
-	n := len(idx)
+// split finds the best Gini split of the range [lo, hi) among MaxFeatures
+// random features that are not constant on it (more are drawn while the
+// ones drawn are constant, as scikit-learn does).
+func (g *grower) split(lo, hi int, r *rand.Rand) (bestF int, bestT float64, ok bool) {
+	n, size := g.n, hi-lo
 	feats := g.feats
-	// Partial Fisher-Yates: feats[:j] are the features drawn so far.
 	bestScore := math.Inf(-1)
+	var total float64
+	for _, c := range g.counts {
+		total += c * c
+	}
 	tried := 0
+	// Partial Fisher-Yates: feats[:j] are the features drawn so far.
 	for j := 0; j < len(feats) && tried < g.opts.MaxFeatures; j++ {
 		s := j + r.IntN(len(feats)-j)
 		feats[j], feats[s] = feats[s], feats[j]
 		f := feats[j]
-		ps := g.pairs[:n:n]
-		for a, i := range idx {
-			ps[a] = pair{g.X[i][f], int32(g.y[i])}
-		}
-		slices.SortFunc(ps, func(a, b pair) int {
-			switch {
-			case a.v < b.v:
-				return -1
-			case a.v > b.v:
-				return 1
-			}
-			return 0
-		})
-		if !(ps[0].v < ps[n-1].v) {
-			continue // constant here (or NaN): draw another
+		col := g.cols[f]
+		idx := g.sorted[f*n+lo : f*n+hi : f*n+hi]
+		if !(col[idx[0]] < col[idx[size-1]]) {
+			continue // constant here: draw another
 		}
 		tried++
 		clear(g.cl)
-		copy(g.cr, counts)
+		copy(g.cr, g.counts)
 		// Gini: minimising n_l*gini_l + n_r*gini_r is maximising
 		// sum_c cl^2/n_l + sum_c cr^2/n_r; keep the sums of squares.
-		var sl, sr float64
-		for _, c := range counts {
-			sr += c * c
-		}
+		sl, sr := 0.0, total
 		minLeaf := g.opts.MinLeaf
-		for a := 0; a < n-1; a++ {
-			c := ps[a].c
+		for a := 0; a < size-1; a++ {
+			c := g.y[idx[a]]
 			sl += 2*g.cl[c] + 1
 			sr -= 2*g.cr[c] - 1
 			g.cl[c]++
 			g.cr[c]--
 			nl := a + 1
-			if nl < minLeaf || n-nl < minLeaf || !(ps[a].v < ps[a+1].v) {
+			v, w := col[idx[a]], col[idx[a+1]]
+			if nl < minLeaf || size-nl < minLeaf || !(v < w) {
 				continue
 			}
-			score := sl/float64(nl) + sr/float64(n-nl)
+			score := sl/float64(nl) + sr/float64(size-nl)
 			if score > bestScore {
-				thr := ps[a].v + (ps[a+1].v-ps[a].v)/2
-				if !(thr < ps[a+1].v) || math.IsInf(thr, 0) {
-					thr = ps[a].v
+				thr := v + (w-v)/2
+				if !(thr < w) || math.IsInf(thr, 0) {
+					thr = v
 				}
 				bestScore, bestF, bestT, ok = score, f, thr, true
 			}
