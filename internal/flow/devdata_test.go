@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"bytes"
 	"encoding/csv"
 	"os"
 	"path/filepath"
@@ -154,4 +155,49 @@ func TestDevGeneratedFlowCounts(t *testing.T) {
 			t.Errorf("%s: %d TCP/UDP flows, labels.csv says %d", row[0], ports, want)
 		}
 	}
+}
+
+// BenchmarkReadFlows reads generated/ssh.pcap (from memory) into flows.
+func BenchmarkReadFlows(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(devData, "generated/ssh.pcap"))
+	if err != nil {
+		b.Skip("dev capture not available:", err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := pcap.NewReader(bytes.NewReader(data), pcap.ReaderOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		if err := ReadFlows(r, Config{}, func(f *Flow) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != 60 {
+			b.Fatalf("%d flows", n)
+		}
+	}
+	b.ReportMetric(float64(len(data)*b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
+}
+
+// BenchmarkAssembler measures Add alone over many concurrent flows.
+func BenchmarkAssembler(b *testing.B) {
+	keys := make([]packet.Key, 1<<16)
+	for i := range keys {
+		keys[i].Kind = packet.KindPorts
+		keys[i].PortA = uint16(i)
+	}
+	a := NewAssembler(Config{})
+	var ended []Ended
+	b.ReportAllocs()
+	ts := int64(0)
+	for b.Loop() {
+		for i, k := range keys {
+			ts += 1000
+			a.Add(ts, k, i&1 == 0, 0, true)
+		}
+		ended = a.Ended(ended[:0])
+	}
+	b.ReportMetric(float64(len(keys)*b.N)/b.Elapsed().Seconds(), "packets/s")
 }
