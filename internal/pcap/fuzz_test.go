@@ -37,6 +37,19 @@ func fuzzSeeds(f *testing.F, n int, want func(head []byte) bool) {
 	}
 }
 
+// isMagic reports whether b starts with gzip or a capture magic.
+func isMagic(b []byte) bool {
+	switch string(b[:2]) {
+	case "\x1f\x8b":
+		return true
+	}
+	switch string(b[:4]) {
+	case "\xd4\xc3\xb2\xa1", "\xa1\xb2\xc3\xd4", "\x4d\x3c\xb2\xa1", "\xa1\xb2\x3c\x4d", "\x0a\x0d\x0d\x0a":
+		return true
+	}
+	return false
+}
+
 func isPcap(h []byte) bool { return len(h) >= 4 && !isPcapng(h) }
 func isPcapng(h []byte) bool {
 	return len(h) >= 4 && bytes.Equal(h[:4], []byte{0x0a, 0x0d, 0x0d, 0x0a})
@@ -123,7 +136,16 @@ func FuzzPcapReader(f *testing.F) {
 	f.Add(pcapFile(false, make([]byte, 100))[:70])
 	f.Add([]byte{0x1f, 0x8b})
 	f.Add([]byte{0x4d, 0x3c, 0xb2, 0xa1, 2, 0, 4, 0})
-	f.Fuzz(fuzzCheck)
+	f.Add(u32s(false, 1, 2, 3, 3, 0x00010203))
+	// Inputs without a magic also run behind a valid file header, so the
+	// mutator works on the records.
+	hdr := pcapFile(false)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzCheck(t, b)
+		if len(b) < 4 || !isMagic(b) {
+			fuzzCheck(t, append(hdr[:len(hdr):len(hdr)], b...))
+		}
+	})
 }
 
 func FuzzPcapngReader(f *testing.F) {
@@ -140,5 +162,14 @@ func FuzzPcapngReader(f *testing.F) {
 	ng = append(ng, ngBlock(true, BlockEPB, u32s(true, 0, 1, 2, 3, 3), []byte{1, 2, 3})...)
 	f.Add(ng)
 	f.Add(ng[:len(ng)-7])
-	f.Fuzz(fuzzCheck)
+	f.Add(ngBlock(false, BlockSPB))
+	// Inputs that are not pcapng also run behind a valid SHB and IDB, so the
+	// mutator works on the blocks.
+	pre := append(ngSHB(false), ngIDB(false, 1, 0)...)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzCheck(t, b)
+		if !isPcapng(b) {
+			fuzzCheck(t, append(pre[:len(pre):len(pre)], b...))
+		}
+	})
 }
