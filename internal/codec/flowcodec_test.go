@@ -207,3 +207,23 @@ func TestNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenKinds(t *testing.T) {
+	d := buildPacket(false, 6, true, []byte("hello"))
+	e := NewFlowEncoder(View{})
+	toks := e.Begin(nil, Header{LinkType: 1, Resolution: pcap.Micro, Label: -1}, 0)
+	toks = e.Packet(toks, true, 0, true, uint32(len(d)), d)
+	toks = e.Packet(toks, true, 70000, true, uint32(len(d)), d)
+	toks = e.End(toks)
+	toks = append(toks, CLS, PAD)
+	kinds := make([]Kind, len(toks))
+	TokenKinds(toks, kinds)
+	count := map[Kind]int{}
+	for _, k := range kinds {
+		count[k]++
+	}
+	// first packet: 54 header bytes - 6 (length, checksums) = 48; second: 54 - 30 (also MACs, addresses, ports) = 24.
+	if count[KindPayload] != 10 || count[KindHeader] != 48+24 || count[KindPad] != 1 || count[KindTime] != 1+3 {
+		t.Errorf("kinds %v\n%s", count, Format(toks))
+	}
+}
