@@ -120,3 +120,47 @@ func TestDevRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketWriterReproducesTcpdump rewrites the generated captures (made by
+// tcpdump) packet by packet with PacketWriter: the output must be identical.
+func TestPacketWriterReproducesTcpdump(t *testing.T) {
+	devFiles(t)
+	for _, name := range []string{"dns.pcap", "mqtt.pcap"} {
+		in, err := os.ReadFile(filepath.Join(devDir, "generated", name))
+		if err != nil {
+			t.Skip(err)
+		}
+		r, err := NewReader(bytes.NewReader(in), ReaderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := r.u32(hdr.Raw[16:])
+		var out bytes.Buffer
+		pw, err := NewPacketWriter(&out, r.Framing(), r.LinkType(), snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pw.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), in) {
+			t.Errorf("%s: PacketWriter output differs from tcpdump's", name)
+		}
+	}
+}
