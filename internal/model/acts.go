@@ -140,11 +140,16 @@ func (m *Model) layoutActs(ar *arena, B, T int) *acts {
 	s := &a.s
 	s.ln, s.proj, s.drop = ar.floats(N*C), ar.floats(N*C), ar.floats(N*C)
 	s.qkv, s.att, s.gelu = ar.floats(N*3*inner), ar.floats(N*inner), ar.floats(N*c.FFN)
-	s.dproj, s.dts, s.dln = ar.floats(N*C), ar.floats(N*C), ar.floats(N*C)
-	s.datt, s.dheads = ar.floats(N*inner), ar.floats(N*inner)
+	// Backward buffers share memory with forward temporaries that are dead
+	// by the time they are written (block recomputation in reversible
+	// backward finishes with them first): dproj/proj, dln/ln, dqkv/qkv,
+	// dheads/att (att is consumed by the out-projection's backward before
+	// dheads is written), dfc/gelu (likewise for the FFN projection).
+	s.dproj, s.dln, s.dqkv, s.dheads, s.dfc = s.proj, s.ln, s.qkv, s.att, s.gelu
+	s.dts = ar.floats(N * C)
+	s.datt = ar.floats(N * inner)
 	s.dq, s.dk, s.dv = ar.floats(N*inner), ar.floats(N*inner), ar.floats(N*inner)
-	s.dqkv = ar.floats(N * 3 * inner)
-	s.dfc, s.dgelu = ar.floats(N*c.FFN), ar.floats(N*c.FFN)
+	s.dgelu = ar.floats(N * c.FFN)
 	kern := 0
 	if c.Attention == AttentionQuadratic {
 		kern = kernel.QuadraticAttentionScratchSize(B*HS, T, D)

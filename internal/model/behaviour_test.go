@@ -320,3 +320,25 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("backward without forward: %v", err)
 	}
 }
+
+// TestMemoryBudget checks the slab sizes of the paper model at 12,032 tokens
+// (reversible): parameters, gradients and activations stay well below 4 GB,
+// and activations grow linearly with T, not with depth.
+func TestMemoryBudget(t *testing.T) {
+	c, _ := Preset("paper")
+	m := &Model{Config: c, layout: paramLayout(c)}
+	params := int64(m.ParamCount()) * 4
+	acts := m.ActivationBytes(1, 12032)
+	total := 2*params + acts
+	t.Logf("paper: %d params (%.0f MB), activations at 12032: %.0f MB, at 32768: %.0f MB",
+		m.ParamCount(), float64(params)/(1<<20), float64(acts)/(1<<20), float64(m.ActivationBytes(1, 32768))/(1<<20))
+	if total > 3<<30 {
+		t.Errorf("params+grads+activations %d MB > 3 GB", total>>20)
+	}
+	deep := c
+	deep.Layers = 48
+	md := &Model{Config: deep, layout: paramLayout(deep)}
+	if md.ActivationBytes(1, 12032) != acts {
+		t.Errorf("reversible activations depend on depth")
+	}
+}

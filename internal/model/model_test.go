@@ -120,12 +120,15 @@ func TestGradCheck(t *testing.T) {
 		{"local-only", func(c *Config) { c.GlobalHeads = 0 }, 1, 17},
 		{"global-only", func(c *Config) { c.LocalHeads = 0 }, 1, 17},
 		{"T=1", func(c *Config) {}, 3, 1},
+		{"reversible-dropout", func(c *Config) { c.Reversible = true; c.Dropout = 0.3 }, 2, 19},
+		{"plain-dropout", func(c *Config) { c.Dropout = 0.3 }, 2, 19},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tinyCfg(t, tc.mut)
 			c.Vocab = 37
 			m := newModel(t, c, 1)
+			m.Train, m.Seed = true, 5 // dropout masks are fixed by the seed
 			scaleParams(m, 10)
 			tok := randTokens(tc.B*tc.T, c.Vocab, 3)
 			tgt := randTokens(tc.B*tc.T, c.Vocab, 4)
