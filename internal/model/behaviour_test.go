@@ -267,6 +267,9 @@ func TestCheckpoint(t *testing.T) {
 		{"truncated data", raw[:len(raw)-5], nil},
 		{"bad json", append(append([]byte(nil), raw[:8]...), bytes.Repeat([]byte{'{'}, int(hl))...), nil},
 		{"other layout", raw, other},
+		{"other architecture", raw, newModel(t, tinyCfg(t, func(c *Config) {
+			c.TiedEmbedding, c.Classes, c.Reversible = false, 3, true
+		}), 1)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

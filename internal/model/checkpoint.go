@@ -125,7 +125,9 @@ func Load(path string) (*Model, map[string]string, error) {
 }
 
 // LoadWeights replaces m's parameters with those of the checkpoint at path,
-// which must have exactly m's tensors (names and shapes) and codec version.
+// which must have m's architecture (the config up to Dropout and
+// MaxContext), exactly m's tensors and the codec version. On a data error
+// the parameters may be partly overwritten.
 func (m *Model) LoadWeights(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -183,6 +185,9 @@ func read(r io.Reader, into *Model) (*Model, map[string]string, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("%w: stored config: %w", ErrCheckpoint, err)
+	}
+	if into != nil && !sameArchitecture(cfg, into.Config) {
+		return nil, nil, bad("stored config %+v does not match the model's %+v", cfg, into.Config)
 	}
 	m := into
 	if m == nil {
@@ -242,6 +247,14 @@ func read(r io.Reader, into *Model) (*Model, map[string]string, error) {
 		pos = th.DataOffsets[1]
 	}
 	return m, meta, nil
+}
+
+// sameArchitecture compares configs ignoring the run-time settings that do
+// not change the function of trained weights (dropout, max context).
+func sameArchitecture(a, b Config) bool {
+	a.Dropout, b.Dropout = 0, 0
+	a.MaxContext, b.MaxContext = 0, 0
+	return a == b
 }
 
 func equalShape(a, b []int) bool {
