@@ -29,6 +29,11 @@ type FlowEncoder struct {
 	NoCheck bool
 	// Stats counts what the encoder did, for reports.
 	Stats EncodeStats
+	// PayloadHash is an FNV-1a hash of the flow's transport payload bytes
+	// (both directions, in order) and PayloadLen their count: the dataset
+	// builder's duplicate-payload audit.
+	PayloadHash uint64
+	PayloadLen  int64
 }
 
 // EncodeStats counts packets by how they were written.
@@ -53,6 +58,7 @@ func (e *FlowEncoder) Begin(dst []Token, h Header, start uint64) []Token {
 	e.addr = addrState{}
 	e.prev = start
 	e.packets, e.tokens, e.cut = 0, 0, false
+	e.PayloadHash, e.PayloadLen = fnvOffset, 0
 	e.mirror.Reset(h, start)
 	n := len(dst)
 	dst = append(dst, FLOW)
@@ -110,6 +116,10 @@ func (e *FlowEncoder) Packet(dst []Token, c2s bool, ticks uint64, hasTime bool, 
 			}
 		}
 		e.mirror.commit()
+	}
+	if !raw && e.lay.hdrEnd < len(data) {
+		e.PayloadHash = fnv1a(e.PayloadHash, data[max(e.lay.hdrEnd, 0):])
+		e.PayloadLen += int64(len(data) - max(e.lay.hdrEnd, 0))
 	}
 	if !raw {
 		for i := 0; i < e.lay.nspans; i++ {
@@ -287,4 +297,16 @@ func appendBytes(dst []Token, b []byte) []Token {
 		out[i] = Token(c)
 	}
 	return dst
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnv1a(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
 }

@@ -23,6 +23,10 @@ type EncodedFlow struct {
 	Packets   int // packets of the flow (also those a view dropped)
 	Bytes     int64
 	Tokens    []Token // FLOW ... END/CUT; valid during the callback only
+	// PayloadHash (FNV-1a) and PayloadLen cover the transport payload bytes
+	// of every packet the view kept, both directions in order.
+	PayloadHash uint64
+	PayloadLen  int64
 	// PacketInfo: per-packet summary (up to MaxPacketInfo packets) for flow
 	// features: direction, captured length, original length, time (ns).
 	Info []PacketInfo
@@ -74,6 +78,7 @@ func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func
 			a.ef.Key, a.ef.FirstAToB, a.ef.Reason = en.Key, en.FirstAToB, en.Reason
 			a.ef.FirstNs, a.ef.LastNs = en.First, en.Last
 			a.ef.Tokens = a.enc.End(a.ef.Tokens)
+			a.ef.PayloadHash, a.ef.PayloadLen = a.enc.PayloadHash, a.enc.PayloadLen
 			st.Tokens += int64(len(a.ef.Tokens))
 			st.Encode.add(a.enc.Stats)
 			delete(active, en.Flow)

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/dataset"
+)
+
+func init() {
+	register(command{name: "dataset build", summary: "labelled captures -> token shards with leakage-safe splits", run: cmdDatasetBuild})
+	register(command{name: "dataset stats", summary: "print a dataset's flows, packets and tokens per split and class", run: cmdDatasetStats})
+}
+
+type datasetBuildOptions struct {
+	out    string
+	inputs []string
+	build  dataset.BuildOptions
+}
+
+func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o datasetBuildOptions
+	var vf viewFlags
+	var split string
+	fs := newFlagSet("dataset build", "dataset build -o DIR [flags] INPUT...",
+		"trafficgpt dataset build -o ds --labels dir --split train=0.8,valid=0.1,test=0.1 --mask addr+ports captures/", stderr)
+	fs.StringVar(&o.out, "o", "", "output dataset directory (must not exist, or be empty)")
+	fs.StringVar(&o.build.Labels, "labels", "", "label source: dir (INPUT/<label>/...), file (file name), csv:FILE (per-flow CSV); empty: unlabelled")
+	fs.StringVar(&o.build.LabelColumn, "label-column", "app", "column of the csv labels to use")
+	fs.StringVar(&split, "split", "train=0.8,valid=0.1,test=0.1", "split names and fractions")
+	fs.StringVar(&o.build.Group, "group", "file", "keep all flows of a group in one split: file or flow")
+	fs.BoolVar(&o.build.Presplit, "presplit", false, "inputs are INPUT/<split>/<label>/...: keep their splits")
+	fs.Uint64Var(&o.build.Seed, "seed", 1, "random seed (splits, class caps)")
+	fs.IntVar(&o.build.MinPackets, "min-packets", 1, "drop flows with fewer packets")
+	fs.IntVar(&o.build.MaxPerClass, "max-per-class", 0, "keep at most this many flows per class (0: all)")
+	fs.BoolVar(&o.build.Dedup, "dedup", false, "drop flows whose tokens equal an earlier flow's")
+	fs.BoolVar(&o.build.LabelTokens, "label-tokens", false, "put the label token after <flow> (for class-conditioned generation)")
+	fs.IntVar(&o.build.Jobs, "j", runtime.GOMAXPROCS(0), "files processed in parallel")
+	vf.register(fs, "none")
+	addFlowFlags(fs, &o.build.Flow)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if o.out == "" {
+		return usageError("need -o DIR")
+	}
+	if err := needInputs(pos, "input captures or folders"); err != nil {
+		return err
+	}
+	if o.build.View, err = vf.view(); err != nil {
+		return err
+	}
+	if !o.build.Presplit {
+		if o.build.Split, err = dataset.ParseSplit(split); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	o.inputs = pos
+	return runDatasetBuild(ctx, o, stdout, stderr)
+}
+
+func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr io.Writer) error {
+	var files []dataset.InputFileRoot
+	var total int64
+	for _, in := range o.inputs {
+		found, err := captureInputs([]string{in})
+		if err != nil {
+			return err
+		}
+		for _, f := range found {
+			files = append(files, dataset.InputFileRoot{Path: f, Root: in})
+			if fi, err := os.Stat(f); err == nil {
+				total += fi.Size()
+			}
+		}
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no capture files found in %v", o.inputs)
+	}
+	o.build.Inputs = o.inputs
+	pr := newProgress(stderr, "dataset", "B", float64(total))
+	o.build.Progress = func(n int64) { pr.add(float64(n), "") }
+	var warnings []string
+	o.build.Warn = func(s string) { warnings = append(warnings, s) }
+	t0 := time.Now()
+	m, err := dataset.Build(ctx, o.out, files, o.build)
+	pr.finish()
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	el := time.Since(t0).Seconds()
+	fmt.Fprintf(stdout, "%s: %d files (%d skipped), %.1f MB in %.1fs (%.1f MB/s), %d groups\n",
+		o.out, len(m.Inputs), len(m.Skipped), float64(total)/1e6, el, float64(total)/1e6/el, m.Groups)
+	printStats(stdout, m)
+	return nil
+}
+
+func cmdDatasetStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dataset stats", "dataset stats DIR", "trafficgpt dataset stats ds", stderr)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("need one dataset directory")
+	}
+	ds, err := dataset.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	m := ds.Manifest()
+	printStats(stdout, m)
+	// Token-length percentiles per split, read from the shard indices.
+	fmt.Fprintf(stdout, "\n%-8s %8s %8s %8s %8s %8s\n", "split", "p50", "p90", "p99", "max", "mean")
+	for _, name := range m.SplitNames() {
+		sp, err := ds.Split(name)
+		if err != nil {
+			return err
+		}
+		lens := make([]int, sp.Len())
+		sum := 0
+		for i := range lens {
+			lens[i] = int(sp.Meta(i).Len)
+			sum += lens[i]
+		}
+		sort.Ints(lens)
+		if len(lens) == 0 {
+			continue
+		}
+		q := func(p float64) int { return lens[min(len(lens)-1, int(p*float64(len(lens))))] }
+		fmt.Fprintf(stdout, "%-8s %8d %8d %8d %8d %8.0f\n", name, q(0.5), q(0.9), q(0.99), lens[len(lens)-1], float64(sum)/float64(len(lens)))
+	}
+	return nil
+}
+
+// printStats prints flows, packets and tokens per split and class, the
+// dropped counts and the leakage audit.
+func printStats(w io.Writer, m *dataset.Manifest) {
+	fmt.Fprintf(w, "%-8s %-24s %8s %10s %12s\n", "split", "class", "flows", "packets", "tokens")
+	for _, name := range m.SplitNames() {
+		si := m.Splits[name]
+		fmt.Fprintf(w, "%-8s %-24s %8d %10d %12d\n", name, "(all)", si.Flows, si.Packets, si.Tokens)
+		var classes []string
+		for c := range si.PerClass {
+			classes = append(classes, c)
+		}
+		sort.Strings(classes)
+		for _, c := range classes {
+			fmt.Fprintf(w, "%-8s %-24s %8d\n", "", c, si.PerClass[c])
+		}
+	}
+	d := m.Dropped
+	fmt.Fprintf(w, "dropped: %d unlabelled, %d too short, %d duplicates, %d over the class cap; %d files skipped\n",
+		d.Unlabelled, d.TooShort, d.Duplicates, d.OverCap, len(m.Skipped))
+	a := m.Audit
+	verdict := "clean"
+	if !a.Clean {
+		verdict = "LEAKS"
+	}
+	fmt.Fprintf(w, "audit: %s: %d files, %d 5-tuples, %d payloads (>= %d bytes) in more than one split\n",
+		verdict, a.FilesAcrossSplits, a.KeysAcrossSplits, a.PayloadsAcrossSplits, dataset.MinAuditPayload)
+	if len(m.Labels) > 0 {
+		fmt.Fprintf(w, "labels (%d): %s\n", len(m.Labels), strings.Join(m.Labels[:min(len(m.Labels), 20)], ", "))
+	}
+}

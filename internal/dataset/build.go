@@ -1,0 +1,639 @@
+package dataset
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/packet"
+)
+
+// BuildOptions configure Build; they are recorded in the manifest.
+type BuildOptions struct {
+	Inputs      []string       `json:"inputs"`
+	Labels      string         `json:"labels"`       // "", "dir", "file" or "csv:FILE"
+	LabelColumn string         `json:"label_column"` // csv labels: the column to use
+	Split       []SplitFrac    `json:"split"`
+	Group       string         `json:"group"` // "file" or "flow"
+	Presplit    bool           `json:"presplit"`
+	Seed        uint64         `json:"seed"`
+	MinPackets  int            `json:"min_packets"`
+	MaxPerClass int            `json:"max_per_class"`
+	Dedup       bool           `json:"dedup"`
+	View        codec.View     `json:"view"`
+	Flow        flow.Config    `json:"flow"`
+	LabelTokens bool           `json:"label_tokens"` // put a label token after <flow> (conditioning)
+	Jobs        int            `json:"-"`
+	Progress    func(int64)    `json:"-"` // called with bytes of input processed
+	Warn        func(string)   `json:"-"` // skipped files and other warnings
+	Files       []string       `json:"-"` // the expanded input files (set by the caller)
+	Extra       map[string]any `json:"extra,omitempty"`
+}
+
+// SplitFrac is one named split and its share of the flows.
+type SplitFrac struct {
+	Name string  `json:"name"`
+	Frac float64 `json:"frac"`
+}
+
+// ParseSplit reads "train=0.8,valid=0.1,test=0.1".
+func ParseSplit(s string) ([]SplitFrac, error) {
+	var out []SplitFrac
+	sum := 0.0
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		name, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		f, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil || f < 0 || name == "" || seen[name] {
+			return nil, fmt.Errorf("dataset: bad split %q: want name=fraction,... e.g. train=0.8,valid=0.1,test=0.1", part)
+		}
+		seen[name] = true
+		out = append(out, SplitFrac{name, f})
+		sum += f
+	}
+	if sum < 0.999 || sum > 1.001 {
+		return nil, fmt.Errorf("dataset: split fractions sum to %g, not 1", sum)
+	}
+	return out, nil
+}
+
+// pending is a flow kept by the first pass, its tokens in a temp file.
+type pending struct {
+	file     int
+	flowID   uint64
+	label    int32
+	packets  uint32
+	worker   int
+	off, n   int64 // token offset and count in the worker's temp file
+	keyHash  uint64
+	hasKey   bool
+	payHash  uint64
+	payLen   int64
+	fullHash uint64
+	split    int
+}
+
+type fileResult struct {
+	drops   map[string]int
+	flows   []pending
+	packets int
+	sha     string
+	bytes   int64
+	err     error
+	label   string
+}
+
+type labeler struct {
+	mode   string
+	names  map[string]int32
+	csvMap map[csvKey]string
+}
+
+type csvKey struct {
+	pcap  string
+	proto uint8
+	a, b  netip.AddrPort
+}
+
+func normKey(pcap string, proto uint8, x, y netip.AddrPort) csvKey {
+	if y.Addr().Less(x.Addr()) || (y.Addr() == x.Addr() && y.Port() < x.Port()) {
+		x, y = y, x
+	}
+	return csvKey{pcap, proto, x, y}
+}
+
+func loadCSVLabels(path, column string) (map[csvKey]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, need := range []string{"pcap", "l4", "client", "server", column} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("%s: no column %q (columns: %s)", path, need, strings.Join(head, ","))
+		}
+	}
+	out := map[csvKey]string{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: line %d: %w", path, line, err)
+		}
+		get := func(c string) string {
+			if i := col[c]; i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		var proto uint8
+		switch strings.ToUpper(get("l4")) {
+		case "TCP":
+			proto = 6
+		case "UDP":
+			proto = 17
+		default:
+			continue
+		}
+		c, err1 := netip.ParseAddrPort(get("client"))
+		s, err2 := netip.ParseAddrPort(get("server"))
+		if err1 != nil || err2 != nil || get(column) == "" {
+			continue
+		}
+		out[normKey(get("pcap"), proto, c, s)] = get(column)
+	}
+	return out, nil
+}
+
+// fileLabel is the label of every flow of a file (dir and file modes).
+func fileLabel(mode, root, path string) string {
+	switch mode {
+	case "file":
+		base := filepath.Base(path)
+		for {
+			ext := filepath.Ext(base)
+			if ext == "" || len(ext) > 8 {
+				break
+			}
+			base = strings.TrimSuffix(base, ext)
+		}
+		return base
+	case "dir", "presplit":
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return ""
+		}
+		parts := strings.Split(rel, string(filepath.Separator))
+		if mode == "presplit" {
+			if len(parts) < 3 {
+				return ""
+			}
+			return parts[1]
+		}
+		if len(parts) < 2 {
+			return ""
+		}
+		return parts[0]
+	}
+	return ""
+}
+
+// presplitName is the split of a file under INPUT/<split>/<label>/...
+func presplitName(root, path string) string {
+	rel, err := filepath.Rel(root, path)
+	if err != nil {
+		return ""
+	}
+	return strings.Split(rel, string(filepath.Separator))[0]
+}
+
+// InputFileRoot pairs an expanded file with the input argument it came from.
+type InputFileRoot struct{ Path, Root string }
+
+// Build builds a dataset into dir from files (each with the input root it
+// was found under). It writes into a temporary sibling directory and renames
+// it into place only when everything succeeded, so a failed build leaves
+// nothing that looks complete. dir must not exist or be empty.
+func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOptions) (*Manifest, error) {
+	if o.Group == "" {
+		o.Group = "file"
+	}
+	if o.Group != "file" && o.Group != "flow" {
+		return nil, fmt.Errorf("dataset: --group %q: want file or flow", o.Group)
+	}
+	if len(o.Split) == 0 && !o.Presplit {
+		o.Split = []SplitFrac{{"train", 0.8}, {"valid", 0.1}, {"test", 0.1}}
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = 2
+	}
+	lab := labeler{mode: o.Labels}
+	if strings.HasPrefix(o.Labels, "csv:") {
+		if o.LabelColumn == "" {
+			o.LabelColumn = "app"
+		}
+		m, err := loadCSVLabels(strings.TrimPrefix(o.Labels, "csv:"), o.LabelColumn)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: labels: %w", err)
+		}
+		lab.mode, lab.csvMap = "csv", m
+	} else if o.Labels != "" && o.Labels != "dir" && o.Labels != "file" {
+		return nil, fmt.Errorf("dataset: --labels %q: want dir, file or csv:FILE", o.Labels)
+	}
+	if o.Presplit && lab.mode == "" {
+		lab.mode = "presplit"
+	} else if o.Presplit && lab.mode == "dir" {
+		lab.mode = "presplit"
+	}
+	if err := checkTarget(dir); err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".building-")
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+
+	// Pass 1: tokenize every file in parallel into per-worker temp files.
+	results := make([]fileResult, len(files))
+	type tmpOut struct {
+		f   *os.File
+		off int64
+		buf []byte
+	}
+	outs := make([]*tmpOut, o.Jobs)
+	for w := range outs {
+		f, err := os.Create(filepath.Join(tmp, fmt.Sprintf("pass1-%d.tmp", w)))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		outs[w] = &tmpOut{f: f}
+	}
+	// Label ids: the sorted set of every label the inputs can produce, known
+	// before tokenizing so label tokens can carry final ids.
+	universe := map[string]bool{}
+	switch lab.mode {
+	case "dir", "file", "presplit":
+		for _, f := range files {
+			if l := fileLabel(lab.mode, f.Root, f.Path); l != "" {
+				universe[l] = true
+			}
+		}
+	case "csv":
+		for _, l := range lab.csvMap {
+			universe[l] = true
+		}
+	}
+	var names []string
+	for l := range universe {
+		names = append(names, l)
+	}
+	sort.Strings(names)
+	if o.LabelTokens && len(names) > codec.MaxLabels {
+		return nil, fmt.Errorf("dataset: %d labels, but label tokens exist for %d", len(names), codec.MaxLabels)
+	}
+	labelIDs := map[string]int32{}
+	for i, n := range names {
+		labelIDs[n] = int32(i)
+	}
+	nameID := func(s string) int32 { return labelIDs[s] }
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < o.Jobs; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			out := outs[w]
+			for i := range next {
+				results[i] = buildFile(ctx, files[i], i, w, o, &lab, nameID, func(toks []uint16) (int64, error) {
+					if cap(out.buf) < 2*len(toks) {
+						out.buf = make([]byte, 2*len(toks))
+					}
+					b := out.buf[:2*len(toks)]
+					for j, t := range toks {
+						b[2*j], b[2*j+1] = byte(t), byte(t>>8)
+					}
+					if _, err := out.f.Write(b); err != nil {
+						return 0, err
+					}
+					off := out.off
+					out.off += int64(len(toks))
+					return off, nil
+				})
+				if o.Progress != nil {
+					o.Progress(results[i].bytes)
+				}
+			}
+		}(w)
+	}
+	for i := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m := &Manifest{Format: ManifestFormat, CodecVersion: codec.Version, Tool: "trafficgpt dataset build", Options: o,
+		Splits: map[string]SplitInfo{}}
+	var all []pending
+	for i, r := range results {
+		if r.err != nil {
+			reason := r.err.Error()
+			m.Skipped = append(m.Skipped, SkippedFile{files[i].Path, reason})
+			if o.Warn != nil {
+				o.Warn(fmt.Sprintf("skipping %s: %s", files[i].Path, reason))
+			}
+			continue
+		}
+		m.Inputs = append(m.Inputs, InputFile{Path: files[i].Path, SHA256: r.sha, Bytes: r.bytes, Packets: r.packets, Label: r.label})
+		for _, p := range r.flows {
+			p.file = len(m.Inputs) - 1
+			all = append(all, p)
+		}
+	}
+	for _, r := range results {
+		m.Dropped.Unlabelled += countDropped(r, "unlabelled")
+		m.Dropped.TooShort += countDropped(r, "short")
+	}
+	// Without label tokens, keep only labels that have flows (ids stay in
+	// name order).
+	if lab.mode != "" {
+		m.Labels = names
+		if !o.LabelTokens {
+			present := map[int32]bool{}
+			for _, p := range all {
+				present[p.label] = true
+			}
+			remap := map[int32]int32{}
+			m.Labels = nil
+			for i, n := range names {
+				if present[int32(i)] {
+					remap[int32(i)] = int32(len(m.Labels))
+					m.Labels = append(m.Labels, n)
+				}
+			}
+			for i := range all {
+				all[i].label = remap[all[i].label]
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].file != all[j].file {
+			return all[i].file < all[j].file
+		}
+		return all[i].flowID < all[j].flowID
+	})
+	if o.Dedup {
+		seen := map[uint64]bool{}
+		kept := all[:0]
+		for _, p := range all {
+			if seen[p.fullHash] {
+				m.Dropped.Duplicates++
+				continue
+			}
+			seen[p.fullHash] = true
+			kept = append(kept, p)
+		}
+		all = kept
+	}
+	if o.MaxPerClass > 0 {
+		all = capClasses(all, o.MaxPerClass, o.Seed, &m.Dropped.OverCap)
+	}
+	splitNames, err := assignSplits(all, files, m, o)
+	if err != nil {
+		return nil, err
+	}
+	m.Audit = audit(all, len(splitNames))
+	// Pass 2: write one shard per split, flows in (file, flow) order.
+	writers := make([]*shardWriter, len(splitNames))
+	for s, name := range splitNames {
+		w, err := createShard(filepath.Join(tmp, name+".tgs"), codec.Version)
+		if err != nil {
+			return nil, err
+		}
+		writers[s] = w
+		m.Splits[name] = SplitInfo{Shard: name + ".tgs", PerClass: map[string]int{}}
+	}
+	var toks []uint16
+	var raw []byte
+	fileSplits := make([]map[int]bool, len(m.Inputs))
+	for _, p := range all {
+		if cap(raw) < int(2*p.n) {
+			raw = make([]byte, 2*p.n)
+		}
+		b := raw[:2*p.n]
+		if _, err := outs[p.worker].f.ReadAt(b, 2*p.off); err != nil {
+			return nil, fmt.Errorf("dataset: reading pass-1 tokens: %w", err)
+		}
+		toks = toks[:0]
+		for j := 0; j < int(p.n); j++ {
+			toks = append(toks, uint16(b[2*j])|uint16(b[2*j+1])<<8)
+		}
+		meta := FlowMeta{Label: p.label, File: uint32(p.file), Packets: p.packets, FlowID: p.flowID, PayloadHash: p.payHash}
+		if err := writers[p.split].add(toks, meta); err != nil {
+			return nil, err
+		}
+		si := m.Splits[splitNames[p.split]]
+		si.Flows++
+		si.Packets += int64(p.packets)
+		si.Tokens += p.n
+		if p.label >= 0 && int(p.label) < len(m.Labels) {
+			si.PerClass[m.Labels[p.label]]++
+		}
+		m.Splits[splitNames[p.split]] = si
+		m.Inputs[p.file].Flows++
+		if fileSplits[p.file] == nil {
+			fileSplits[p.file] = map[int]bool{}
+		}
+		fileSplits[p.file][p.split] = true
+	}
+	for i, fs := range fileSplits {
+		if len(fs) == 1 {
+			for s := range fs {
+				m.Inputs[i].Split = splitNames[s]
+			}
+		}
+	}
+	for _, w := range writers {
+		if err := w.close(); err != nil {
+			return nil, err
+		}
+	}
+	for _, out := range outs {
+		out.f.Close()
+		os.Remove(out.f.Name())
+	}
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	mb = append(mb, '\n')
+	if err := os.WriteFile(filepath.Join(tmp, "manifest.json"), mb, 0o644); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(mb)
+	m.hash = hex.EncodeToString(sum[:])
+	os.Remove(dir) // an empty directory may be replaced
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, err
+	}
+	ok = true
+	return m, nil
+}
+
+func checkTarget(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(ents) > 0 {
+		return fmt.Errorf("dataset: %s exists and is not empty: choose a new directory or remove it", dir)
+	}
+	return nil
+}
+
+func countDropped(r fileResult, what string) int {
+	if r.err != nil {
+		return 0
+	}
+	return r.dropped(what)
+}
+
+// buildFile tokenizes one capture: flows that pass the filters go to the
+// worker's temp file through write.
+func buildFile(ctx context.Context, in InputFileRoot, idx, worker int, o BuildOptions, lab *labeler,
+	nameID func(string) int32, write func([]uint16) (int64, error)) fileResult {
+	var res fileResult
+	f, err := os.Open(in.Path)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	res.bytes = fi.Size()
+	h := sha256.New()
+	tee := io.TeeReader(f, h)
+	base := filepath.Base(in.Path)
+	switch lab.mode {
+	case "dir", "file", "presplit":
+		res.label = fileLabel(lab.mode, in.Root, in.Path)
+	}
+	res.drops = map[string]int{}
+	opts := codec.EncodeOptions{Flow: o.Flow, View: o.View, KeepTrailing: true}
+	flowLabel := func(ef *codec.EncodedFlow) string {
+		switch lab.mode {
+		case "":
+			return ""
+		case "csv":
+			c, s := ef.Key.ClientServer(ef.FirstAToB)
+			if ef.Key.Kind != packet.KindPorts {
+				return ""
+			}
+			return lab.csvMap[normKey(base, ef.Key.Proto, c, s)]
+		}
+		return res.label
+	}
+	if o.LabelTokens {
+		opts.Label = func(ef *codec.EncodedFlow) int {
+			if l := flowLabel(ef); l != "" {
+				return int(nameID(l))
+			}
+			return -1
+		}
+	}
+	st, err := codec.EncodeFlows(ctx, tee, opts, func(ef *codec.EncodedFlow) error {
+		label := flowLabel(ef)
+		if lab.mode != "" && label == "" {
+			res.drops["unlabelled"]++
+			return nil
+		}
+		if ef.Packets < o.MinPackets {
+			res.drops["short"]++
+			return nil
+		}
+		off, err := write(ef.Tokens)
+		if err != nil {
+			return err
+		}
+		p := pending{flowID: ef.ID, label: -1, packets: uint32(ef.Packets), worker: worker, off: off, n: int64(len(ef.Tokens)),
+			payHash: ef.PayloadHash, payLen: ef.PayloadLen}
+		if label != "" {
+			p.label = nameID(label)
+		}
+		if ef.Key.Kind == packet.KindPorts {
+			k := ef.Key
+			k.Scope = 0
+			hk := fnv.New64a()
+			fmt.Fprint(hk, k.String())
+			p.keyHash, p.hasKey = hk.Sum64(), true
+		}
+		hf := fnv.New64a()
+		for _, t := range ef.Tokens {
+			hf.Write([]byte{byte(t), byte(t >> 8)})
+		}
+		p.fullHash = hf.Sum64()
+		res.flows = append(res.flows, p)
+		return nil
+	})
+	if err != nil {
+		res.err = err
+		return res
+	}
+	io.Copy(h, f) // hash any bytes the reader did not need
+	res.packets = st.Packets
+	res.sha = hex.EncodeToString(h.Sum(nil))
+	return res
+}
+
+// capClasses keeps at most max flows per label, chosen with the seed.
+func capClasses(all []pending, limit int, seed uint64, dropped *int) []pending {
+	byLabel := map[int32][]int{}
+	for i, p := range all {
+		byLabel[p.label] = append(byLabel[p.label], i)
+	}
+	keep := make([]bool, len(all))
+	for l, idx := range byLabel {
+		r := rand.New(rand.NewPCG(seed, uint64(uint32(l))+7))
+		r.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		for k, i := range idx {
+			keep[i] = k < limit
+		}
+	}
+	out := all[:0]
+	for i, p := range all {
+		if keep[i] {
+			out = append(out, p)
+		} else {
+			*dropped++
+		}
+	}
+	return out
+}
+
+func (r fileResult) dropped(what string) int { return r.drops[what] }

@@ -1,0 +1,216 @@
+package dataset
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+)
+
+// ManifestFormat names the manifest layout.
+const ManifestFormat = "trafficgpt-dataset-1"
+
+// Manifest describes a dataset: where it came from, how it was built, what it
+// holds and whether its splits leak.
+type Manifest struct {
+	Format       string               `json:"format"`
+	CodecVersion int                  `json:"codec_version"`
+	Tool         string               `json:"tool"`
+	Options      BuildOptions         `json:"options"`
+	Labels       []string             `json:"labels"` // label id -> name; empty when unlabelled
+	Inputs       []InputFile          `json:"inputs"`
+	Skipped      []SkippedFile        `json:"skipped"`
+	Splits       map[string]SplitInfo `json:"splits"`
+	Dropped      Dropped              `json:"dropped"`
+	Groups       int                  `json:"groups"`
+	Audit        Audit                `json:"audit"`
+	hash         string
+}
+
+// InputFile is one capture that went into the dataset.
+type InputFile struct {
+	Path    string `json:"path"`
+	SHA256  string `json:"sha256"`
+	Bytes   int64  `json:"bytes"`
+	Flows   int    `json:"flows"`   // flows kept
+	Packets int    `json:"packets"` // packets read
+	Label   string `json:"label,omitempty"`
+	Split   string `json:"split,omitempty"` // when all its flows went to one split
+}
+
+// SkippedFile is a capture that could not be used.
+type SkippedFile struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// SplitInfo counts one split.
+type SplitInfo struct {
+	Shard    string         `json:"shard"`
+	Flows    int            `json:"flows"`
+	Packets  int64          `json:"packets"`
+	Tokens   int64          `json:"tokens"`
+	PerClass map[string]int `json:"per_class,omitempty"`
+}
+
+// Dropped counts flows left out, by reason.
+type Dropped struct {
+	Unlabelled int `json:"unlabelled"`
+	TooShort   int `json:"too_short"`
+	Duplicates int `json:"duplicates"`
+	OverCap    int `json:"over_class_cap"`
+}
+
+// Audit is the leakage audit: things that appear in more than one split.
+type Audit struct {
+	FilesAcrossSplits    int  `json:"files_across_splits"`
+	KeysAcrossSplits     int  `json:"five_tuples_across_splits"`
+	PayloadsAcrossSplits int  `json:"payloads_across_splits"` // payloads of at least MinAuditPayload bytes
+	Clean                bool `json:"clean"`
+}
+
+// MinAuditPayload is the smallest flow payload (bytes) that the duplicate
+// audit and the grouping consider: short payloads (greetings, empty ACK
+// flows) repeat legitimately across unrelated flows.
+const MinAuditPayload = 32
+
+// Hash is the SHA-256 of manifest.json as written: models record it.
+func (m *Manifest) Hash() string { return m.hash }
+
+// SplitNames returns the split names in a stable order (train, valid, test, others).
+func (m *Manifest) SplitNames() []string {
+	var names []string
+	for n := range m.Splits {
+		names = append(names, n)
+	}
+	rank := map[string]int{"train": 0, "valid": 1, "test": 2}
+	sort.Slice(names, func(i, j int) bool {
+		ri, oki := rank[names[i]]
+		rj, okj := rank[names[j]]
+		if oki != okj {
+			return oki
+		}
+		if ri != rj {
+			return ri < rj
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+func readManifest(dir string) (*Manifest, error) {
+	p := filepath.Join(dir, "manifest.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("%w: %s has no manifest.json (not a dataset, or its build did not finish)", ErrDataset, dir)
+		}
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrDataset, p, err)
+	}
+	if m.Format != ManifestFormat {
+		return nil, fmt.Errorf("%w: %s: format %q, this build reads %q", ErrDataset, p, m.Format, ManifestFormat)
+	}
+	if m.CodecVersion != codec.Version {
+		return nil, fmt.Errorf("%w: %s: built with codec version %d, this build is codec version %d: rebuild the dataset",
+			ErrDataset, dir, m.CodecVersion, codec.Version)
+	}
+	sum := sha256.Sum256(b)
+	m.hash = hex.EncodeToString(sum[:])
+	return &m, nil
+}
+
+// Dataset is an opened dataset directory.
+type Dataset struct {
+	dir    string
+	m      *Manifest
+	splits map[string]*Split
+}
+
+// Open opens a dataset directory and checks its manifest.
+func Open(dir string) (*Dataset, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDataset, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: %s is not a directory", ErrDataset, dir)
+	}
+	m, err := readManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Dataset{dir: dir, m: m, splits: map[string]*Split{}}, nil
+}
+
+// Manifest returns the dataset's manifest.
+func (d *Dataset) Manifest() *Manifest { return d.m }
+
+// Dir is the dataset directory.
+func (d *Dataset) Dir() string { return d.dir }
+
+// Split opens a split ("train", "valid", "test", ...).
+func (d *Dataset) Split(name string) (*Split, error) {
+	if s := d.splits[name]; s != nil {
+		return s, nil
+	}
+	info, ok := d.m.Splits[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no split %q (it has %v)", ErrDataset, d.dir, name, d.m.SplitNames())
+	}
+	sh, err := openShard(filepath.Join(d.dir, info.Shard))
+	if err != nil {
+		return nil, err
+	}
+	if sh.codec != codec.Version {
+		sh.f.Close()
+		return nil, fmt.Errorf("%w: %s: codec version %d, this build is %d", ErrDataset, info.Shard, sh.codec, codec.Version)
+	}
+	s := &Split{Name: name, sh: sh, labels: d.m.Labels}
+	d.splits[name] = s
+	return s, nil
+}
+
+// Close closes the split files.
+func (d *Dataset) Close() error {
+	for _, s := range d.splits {
+		s.sh.f.Close()
+	}
+	return nil
+}
+
+// Split is one split of a dataset: flows with their tokens and labels.
+type Split struct {
+	Name   string
+	sh     *shard
+	labels []string
+	buf    []byte
+}
+
+// Len is the number of flows.
+func (s *Split) Len() int { return len(s.sh.index) }
+
+// Tokens is the number of tokens of all flows.
+func (s *Split) Tokens() int64 { return int64(s.sh.tokens) }
+
+// Meta returns flow i's index entry.
+func (s *Split) Meta(i int) FlowMeta { return s.sh.index[i] }
+
+// Labels names the label ids.
+func (s *Split) Labels() []string { return s.labels }
+
+// Flow appends flow i's tokens to dst. Not safe for concurrent use.
+func (s *Split) Flow(i int, dst []uint16) ([]uint16, error) {
+	if i < 0 || i >= len(s.sh.index) {
+		return dst, fmt.Errorf("dataset: split %s: flow %d out of range [0, %d)", s.Name, i, len(s.sh.index))
+	}
+	return s.sh.read(i, dst, &s.buf)
+}

@@ -1,0 +1,195 @@
+package dataset
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// ErrDataset marks a dataset directory or shard that cannot be used.
+var ErrDataset = errors.New("dataset: bad dataset")
+
+// Shard file layout (little-endian), see doc.go.
+const (
+	ShardMagic     = "TGSH"
+	ShardVersion   = 1
+	shardHeaderLen = 64
+	indexEntryLen  = 48
+)
+
+// FlowMeta is the index entry of one flow in a shard.
+type FlowMeta struct {
+	Offset      uint64 // in tokens, from the start of the token area
+	Len         uint32 // tokens
+	Label       int32  // label id, -1 when unlabelled
+	File        uint32 // index into Manifest.Inputs
+	Packets     uint32 // packets of the flow in the capture
+	FlowID      uint64 // flow id within its capture (order of first packet)
+	PayloadHash uint64
+}
+
+func (m *FlowMeta) put(b []byte) {
+	binary.LittleEndian.PutUint64(b[0:], m.Offset)
+	binary.LittleEndian.PutUint32(b[8:], m.Len)
+	binary.LittleEndian.PutUint32(b[12:], uint32(m.Label))
+	binary.LittleEndian.PutUint32(b[16:], m.File)
+	binary.LittleEndian.PutUint32(b[20:], m.Packets)
+	binary.LittleEndian.PutUint64(b[24:], m.FlowID)
+	binary.LittleEndian.PutUint64(b[32:], m.PayloadHash)
+}
+
+func (m *FlowMeta) get(b []byte) {
+	m.Offset = binary.LittleEndian.Uint64(b[0:])
+	m.Len = binary.LittleEndian.Uint32(b[8:])
+	m.Label = int32(binary.LittleEndian.Uint32(b[12:]))
+	m.File = binary.LittleEndian.Uint32(b[16:])
+	m.Packets = binary.LittleEndian.Uint32(b[20:])
+	m.FlowID = binary.LittleEndian.Uint64(b[24:])
+	m.PayloadHash = binary.LittleEndian.Uint64(b[32:])
+}
+
+// shardWriter writes a shard: header placeholder, tokens, index, header.
+type shardWriter struct {
+	f      *os.File
+	bw     *bufio.Writer
+	codec  int
+	tokens uint64
+	index  []FlowMeta
+	buf    []byte
+}
+
+func createShard(path string, codecVersion int) (*shardWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w := &shardWriter{f: f, bw: bufio.NewWriterSize(f, 1<<20), codec: codecVersion}
+	if _, err := w.bw.Write(make([]byte, shardHeaderLen)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// add appends one flow's tokens with its metadata (Offset and Len are set here).
+func (w *shardWriter) add(toks []uint16, m FlowMeta) error {
+	m.Offset, m.Len = w.tokens, uint32(len(toks))
+	if cap(w.buf) < 2*len(toks) {
+		w.buf = make([]byte, 2*len(toks))
+	}
+	b := w.buf[:2*len(toks)]
+	for i, t := range toks {
+		binary.LittleEndian.PutUint16(b[2*i:], t)
+	}
+	if _, err := w.bw.Write(b); err != nil {
+		return err
+	}
+	w.tokens += uint64(len(toks))
+	w.index = append(w.index, m)
+	return nil
+}
+
+func (w *shardWriter) close() error {
+	defer w.f.Close()
+	indexOff := shardHeaderLen + 2*w.tokens
+	var e [indexEntryLen]byte
+	for i := range w.index {
+		w.index[i].put(e[:])
+		if _, err := w.bw.Write(e[:]); err != nil {
+			return err
+		}
+	}
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	var h [shardHeaderLen]byte
+	copy(h[:], ShardMagic)
+	binary.LittleEndian.PutUint32(h[4:], ShardVersion)
+	binary.LittleEndian.PutUint32(h[8:], uint32(w.codec))
+	binary.LittleEndian.PutUint64(h[16:], uint64(len(w.index)))
+	binary.LittleEndian.PutUint64(h[24:], w.tokens)
+	binary.LittleEndian.PutUint64(h[32:], indexOff)
+	if _, err := w.f.WriteAt(h[:], 0); err != nil {
+		return err
+	}
+	return w.f.Sync()
+}
+
+// shard is an open shard: the index in memory, tokens read on demand.
+type shard struct {
+	f      *os.File
+	path   string
+	codec  int
+	tokens uint64
+	index  []FlowMeta
+}
+
+func openShard(path string) (*shard, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &shard{f: f, path: path}
+	if err := s.readIndex(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrDataset, path, err)
+	}
+	return s, nil
+}
+
+func (s *shard) readIndex() error {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return err
+	}
+	var h [shardHeaderLen]byte
+	if _, err := s.f.ReadAt(h[:], 0); err != nil {
+		return fmt.Errorf("reading header: %v", err)
+	}
+	if string(h[:4]) != ShardMagic {
+		return fmt.Errorf("magic %q is not %q", h[:4], ShardMagic)
+	}
+	if v := binary.LittleEndian.Uint32(h[4:]); v != ShardVersion {
+		return fmt.Errorf("shard version %d, this build reads %d", v, ShardVersion)
+	}
+	s.codec = int(binary.LittleEndian.Uint32(h[8:]))
+	n := binary.LittleEndian.Uint64(h[16:])
+	s.tokens = binary.LittleEndian.Uint64(h[24:])
+	off := binary.LittleEndian.Uint64(h[32:])
+	if off != shardHeaderLen+2*s.tokens || uint64(fi.Size()) != off+n*indexEntryLen {
+		return fmt.Errorf("sizes do not add up (file %d bytes, %d tokens, %d flows): truncated or corrupt", fi.Size(), s.tokens, n)
+	}
+	buf := make([]byte, n*indexEntryLen)
+	if _, err := s.f.ReadAt(buf, int64(off)); err != nil && err != io.EOF {
+		return err
+	}
+	s.index = make([]FlowMeta, n)
+	for i := range s.index {
+		s.index[i].get(buf[i*indexEntryLen:])
+		m := &s.index[i]
+		if m.Offset+uint64(m.Len) > s.tokens {
+			return fmt.Errorf("flow %d extends past the token area", i)
+		}
+	}
+	return nil
+}
+
+// read appends flow i's tokens to dst; buf is scratch.
+func (s *shard) read(i int, dst []uint16, buf *[]byte) ([]uint16, error) {
+	m := &s.index[i]
+	n := int(m.Len)
+	if cap(*buf) < 2*n {
+		*buf = make([]byte, 2*n)
+	}
+	b := (*buf)[:2*n]
+	if _, err := s.f.ReadAt(b, int64(shardHeaderLen+2*m.Offset)); err != nil {
+		return dst, fmt.Errorf("%s: flow %d: %w", s.path, i, err)
+	}
+	for j := 0; j < n; j++ {
+		dst = append(dst, binary.LittleEndian.Uint16(b[2*j:]))
+	}
+	return dst, nil
+}
