@@ -2,6 +2,7 @@ package flow
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -238,4 +239,76 @@ func TestAssemblerManyFlows(t *testing.T) {
 	if total != 100000 || len(a.slots) > 1003 {
 		t.Errorf("total %d, slots %d", total, len(a.slots))
 	}
+}
+
+// TestAssemblerRandom drives the assembler with a seeded random mix of TCP,
+// UDP and fragment packets, timestamps that jump back and forth, and checks
+// the invariants: every packet is in exactly one flow, ids are sequential,
+// a flow never receives packets after it ended, and each flow ends once.
+func TestAssemblerRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	a := NewAssembler(Config{IdleTimeout: 5 * time.Second, TCPCloseGrace: time.Second, FragTimeout: 2 * time.Second, MaxFragments: 8})
+	ended := map[uint64]int{} // flow -> packets reported
+	assigned := map[uint64]int{}
+	var next uint64
+	var l packet.Layers
+	var buf []Ended
+	ts := int64(0)
+	collect := func(es []Ended) {
+		for _, e := range es {
+			if _, dup := ended[e.Flow]; dup {
+				t.Fatalf("flow %d ended twice", e.Flow)
+			}
+			ended[e.Flow] = e.Packets
+		}
+	}
+	flags := []uint8{syn, synack, ack, finack, rst, 0}
+	n := 200000
+	if testing.Short() {
+		n = 30000
+	}
+	for i := 0; i < n; i++ {
+		ts += int64(r.IntN(400)-50) * 1e6 // sometimes backwards
+		src, dst := byte(1+r.IntN(3)), byte(1+r.IntN(3))
+		var data []byte
+		switch r.IntN(4) {
+		case 0:
+			data = ip4(src, dst, 6, 0, 0, tcpSeg(uint16(1000+r.IntN(2)), uint16(80+r.IntN(2)), flags[r.IntN(len(flags))]))
+		case 1:
+			data = ip4(src, dst, 17, 0, 0, udpSeg(53, uint16(1000+r.IntN(3)), 4))
+		case 2:
+			data = ip4(src, dst, 17, uint16(r.IntN(4)), 0x2000, udpSeg(53, 1000, 16))
+		default:
+			data = ip4(src, dst, 17, uint16(r.IntN(4)), uint16(1+r.IntN(3)), make([]byte, 8))
+		}
+		packet.Decode(packet.LinkIPv4, data, &l)
+		as := a.AddLayers(ts, &l, data, 0)
+		if as.New {
+			if as.Flow != next {
+				t.Fatalf("packet %d: new flow %d, want %d", i, as.Flow, next)
+			}
+			next++
+		} else if as.Flow >= next {
+			t.Fatalf("packet %d: unknown flow %d", i, as.Flow)
+		}
+		buf = a.Ended(buf[:0])
+		collect(buf)
+		if _, gone := ended[as.Flow]; gone {
+			t.Fatalf("packet %d assigned to ended flow %d", i, as.Flow)
+		}
+		assigned[as.Flow]++
+	}
+	collect(a.Finish(nil))
+	if uint64(len(ended)) != next {
+		t.Fatalf("%d flows ended, %d started", len(ended), next)
+	}
+	for f, n := range assigned {
+		if ended[f] != n {
+			t.Fatalf("flow %d: %d packets assigned, %d reported", f, n, ended[f])
+		}
+	}
+	if a.Active() != 0 || len(a.frags) > 8 {
+		t.Errorf("after Finish: %d active, %d fragments remembered", a.Active(), len(a.frags))
+	}
+	t.Logf("%d flows", next)
 }

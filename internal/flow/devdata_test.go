@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/trafficgpt/trafficgpt/internal/packet"
@@ -200,4 +202,64 @@ func BenchmarkAssembler(b *testing.B) {
 		ended = a.Ended(ended[:0])
 	}
 	b.ReportMetric(float64(len(keys)*b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// tsharkConvs counts tshark's TCP and UDP conversations of a capture.
+func tsharkConvs(t *testing.T, tshark, path string) (tcp, udp int, ok bool) {
+	out, err := exec.Command(tshark, "-n", "-q", "-r", path, "-z", "conv,tcp", "-z", "conv,udp").Output()
+	if err != nil {
+		return 0, 0, false
+	}
+	section := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(line, "TCP Conversations"):
+			section = "tcp"
+		case strings.HasPrefix(line, "UDP Conversations"):
+			section = "udp"
+		case strings.Contains(line, "<->") && section == "tcp":
+			tcp++
+		case strings.Contains(line, "<->") && section == "udp":
+			udp++
+		}
+	}
+	return tcp, udp, true
+}
+
+// TestDevVsTshark compares our TCP/UDP flow counts with tshark's
+// conversation tables (tshark keeps one conversation per 5-tuple unless a
+// new SYN reuses it, and never splits on idle time).
+func TestDevVsTshark(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tshark takes seconds per file")
+	}
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed")
+	}
+	files := devFiles(t, "generated/*.pcap")
+	for _, path := range files {
+		flows, _, err := flowsOf(t, path, Config{})
+		if err != nil {
+			continue
+		}
+		var tcp, udp int
+		for _, f := range flows {
+			if f.Key.Kind == packet.KindPorts && f.Key.Proto == packet.ProtoTCP {
+				tcp++
+			} else if f.Key.Kind == packet.KindPorts {
+				udp++
+			}
+		}
+		tt, tu, ok := tsharkConvs(t, tshark, path)
+		if !ok {
+			continue
+		}
+		if tt != tcp || tu != udp {
+			t.Logf("%s: ours tcp %d udp %d, tshark tcp %d udp %d", filepath.Base(path), tcp, udp, tt, tu)
+		}
+		if strings.Contains(path, "generated") && (tt != tcp || tu != udp) {
+			t.Errorf("%s: flow counts differ from tshark", path)
+		}
+	}
 }
