@@ -312,3 +312,16 @@ func TestAssemblerRandom(t *testing.T) {
 	}
 	t.Logf("%d flows", next)
 }
+
+func TestStats(t *testing.T) {
+	f := &Flow{Packets: []Packet{
+		{TsNanos: 1000, C2S: true, OrigLen: 100, Data: make([]byte, 60)},
+		{TsNanos: 500, C2S: false, OrigLen: 40, Data: make([]byte, 40)}, // timestamp went backwards
+		{TsNanos: 3000, C2S: true, OrigLen: 60, Data: make([]byte, 60)},
+	}}
+	got := f.Stats()
+	want := Stats{Packets: 3, PacketsC2S: 2, PacketsS2C: 1, Bytes: 200, BytesC2S: 160, BytesS2C: 40, Captured: 160, First: 500, Last: 3000, Duration: 2500}
+	if got != want {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
