@@ -1,0 +1,55 @@
+// Package dataset turns labelled captures into token shards with
+// leakage-safe splits, and streams batches from them for training.
+//
+// # Building
+//
+// Build tokenizes every input capture (in parallel over files) under a codec
+// View, labels each flow (by folder, by file name, or from a per-flow CSV
+// matched on the bidirectional 5-tuple), filters (minimum packets,
+// duplicates, per-class cap), assigns splits and writes one shard per split
+// plus manifest.json. Pass 1 writes each kept flow's tokens to per-worker
+// temporary files, keeping only a small record per flow in memory, so memory
+// is bounded by the flow count, not the input size; pass 2 copies the tokens
+// into the shards in (file, flow) order. Everything is written into a
+// temporary sibling directory that is renamed into place at the end: a failed
+// or interrupted build leaves nothing that looks like a dataset. Malformed
+// captures are skipped with a warning and listed in the manifest.
+//
+// # Splits
+//
+// Units are capture files (--group file, the default) or flows. Units that
+// share a TCP/UDP 5-tuple or a flow payload of at least MinAuditPayload bytes
+// are merged into one group, so near-copies never straddle splits. Groups go
+// to splits largest first (ties in seeded random order), each to the split
+// with the largest per-label deficit against its target fraction: grouped and
+// stratified. With --presplit the split is the first folder under the input
+// (INPUT/<split>/<label>/...). The audit counts files, 5-tuples and payloads
+// (>= MinAuditPayload bytes) found in more than one split; Clean means none.
+//
+// # Labels
+//
+// Label ids index Manifest.Labels, sorted by name. Without label tokens only
+// labels that have flows are kept; with --label-tokens the ids cover every
+// label the inputs could produce (so the <label:i> token after <flow> matches
+// the id) and must fit codec.MaxLabels. Unlabelled datasets have label -1.
+//
+// # Shard format (.tgs), version 1, little-endian
+//
+//	header (64 bytes): "TGSH" | version u32 | codec version u32 | reserved u32 |
+//	                   flows u64 | tokens u64 | index offset u64 | reserved
+//	tokens:            uint16 per token, flows back to back (each <flow> ... <end>/<cut>)
+//	index:             per flow 48 bytes: token offset u64 | length u32 | label i32 |
+//	                   file u32 (index into manifest inputs) | packets u32 |
+//	                   flow id u64 | payload hash u64 | reserved 8
+//
+// Readers check the magic, versions and that the sizes add up.
+//
+// # Loaders
+//
+// LMLoader yields (tokens, targets) batches of Batch x Context: packed (a
+// seeded permutation of flows per epoch, concatenated, cut into windows that
+// tile the stream) or one flow per row (cut to Context+1, padded with <pad>,
+// targets -1 on padding). ClsLoader yields a flow's first Context-1 tokens,
+// then <cls>, padded, with the <cls> position and the label. Both hold one
+// flow at a time and restore their position exactly (LoaderState).
+package dataset
