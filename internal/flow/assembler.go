@@ -136,12 +136,6 @@ type fragEntry struct {
 	flow uint64
 	c2s  bool
 	at   int64 // clock when the first fragment was seen
-	seq  uint64
-}
-
-type fragItem struct {
-	key fragKey
-	seq uint64
 }
 
 // Assembler assigns packets to bidirectional flows and reports flows as
@@ -162,10 +156,9 @@ type Assembler struct {
 	lists   [2]list
 	pending []Ended
 
-	frags   map[fragKey]fragEntry
-	fragQ   []fragItem // insertion order, from fragHead
-	fragHd  int
-	fragSeq uint64
+	frags  map[fragKey]fragEntry
+	fragQ  []fragKey // remembered datagrams in insertion order, from fragHd
+	fragHd int
 }
 
 // NewAssembler returns an empty assembler; zero fields of cfg take their
@@ -263,26 +256,29 @@ func (a *Assembler) AddLayers(tsNanos int64, l *packet.Layers, data []byte, scop
 }
 
 func (a *Assembler) rememberFrag(fk fragKey, as Assignment, slot int32) {
+	e := fragEntry{slot: slot, flow: as.Flow, c2s: as.C2S, at: a.clock}
+	if _, ok := a.frags[fk]; ok {
+		// The same datagram id again: refresh it in place, so that the
+		// queue keeps exactly one item per remembered datagram.
+		a.frags[fk] = e
+		return
+	}
 	// Forget datagrams that are too old or too many, oldest first.
 	for a.fragHd < len(a.fragQ) {
-		it := a.fragQ[a.fragHd]
-		e, ok := a.frags[it.key]
-		if ok && e.seq == it.seq && a.clock-e.at <= a.fragTTL && len(a.frags) < a.cfg.MaxFragments {
+		front := a.fragQ[a.fragHd]
+		if len(a.frags) < a.cfg.MaxFragments && a.clock-a.frags[front].at <= a.fragTTL {
 			break
 		}
-		if ok && e.seq == it.seq {
-			delete(a.frags, it.key)
-		}
+		delete(a.frags, front)
 		a.fragHd++
 	}
-	if a.fragHd > 1024 && a.fragHd*2 > len(a.fragQ) {
+	if a.fragHd > 64 && a.fragHd*2 > len(a.fragQ) {
 		n := copy(a.fragQ, a.fragQ[a.fragHd:])
 		a.fragQ = a.fragQ[:n]
 		a.fragHd = 0
 	}
-	a.fragSeq++
-	a.frags[fk] = fragEntry{slot: slot, flow: as.Flow, c2s: as.C2S, at: a.clock, seq: a.fragSeq}
-	a.fragQ = append(a.fragQ, fragItem{key: fk, seq: a.fragSeq})
+	a.frags[fk] = e
+	a.fragQ = append(a.fragQ, fk)
 }
 
 // Ended appends to dst the flows that ended since the last call (in the

@@ -325,3 +325,22 @@ func TestStats(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 }
+
+// TestFragmentMemoryBounded: the fragment table stays within MaxFragments
+// whatever the mix of new and repeated datagram ids.
+func TestFragmentMemoryBounded(t *testing.T) {
+	a := NewAssembler(Config{MaxFragments: 16})
+	var l packet.Layers
+	for i := 0; i < 100000; i++ {
+		id := uint16(i)
+		if i%2 == 0 {
+			id = 7 // a repeated id, refreshed in place
+		}
+		data := ip4(2, 1, 17, id, 0x2000, udpSeg(5000, 53, 16))
+		packet.Decode(packet.LinkIPv4, data, &l)
+		a.AddLayers(int64(i), &l, data, 0)
+		if len(a.frags) > 16 || len(a.fragQ)-a.fragHd != len(a.frags) || len(a.fragQ) > 200 {
+			t.Fatalf("packet %d: %d remembered, queue %d from %d", i, len(a.frags), len(a.fragQ), a.fragHd)
+		}
+	}
+}
