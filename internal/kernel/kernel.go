@@ -385,25 +385,32 @@ const (
 	geluA = 0.044715
 )
 
-// tanhf is tanh in float32 through expf; absolute error about 1e-7.
-func tanhf(u float32) float32 {
-	au := u
-	if au < 0 {
-		au = -au
+// tanhf is tanh in float32 as a branch-free rational function (the
+// minimax approximation Eigen uses for float) on (-7.9, 7.9) and +-1 outside;
+// absolute error below 3e-7. GELU inputs change sign at random, so the
+// branches of an exp-based formula would mispredict.
+func tanhf(x float32) float32 {
+	// Rarely taken for GELU inputs, so well predicted; past the clamp tanh
+	// rounds to +-1.
+	if x >= 7.90531110763549805 {
+		return 1
 	}
-	var t float32
-	if au < 0.0625 {
-		// Taylor series: 1 - e^(-2|u|) would cancel here.
-		u2 := au * au
-		t = au * (1 + u2*(-1.0/3+u2*(2.0/15+u2*(-17.0/315))))
-	} else {
-		e := expf(-2 * au)
-		t = (1 - e) / (1 + e)
+	if x <= -7.90531110763549805 {
+		return -1
 	}
-	if u < 0 {
-		return -t
-	}
-	return t
+	// Estrin's scheme: short dependency chains, as Go does not fuse FMAs.
+	// float64 costs the same per operation and keeps Estrin's sums exact
+	// enough.
+	xd := float64(x)
+	y := xd * xd
+	y2 := y * y
+	y4 := y2 * y2
+	p := (4.89352455891786e-03 + 6.37261928875436e-04*y) +
+		y2*(1.48572235717979e-05+5.12229709037114e-08*y) +
+		y4*((-8.60467152213735e-11+2.00018790482477e-13*y)+y2*-2.76076847742355e-16)
+	q := (4.89352518554385e-03 + 2.26843463243900e-03*y) +
+		y2*(1.18534705686654e-04+1.19825839466702e-06*y)
+	return float32(xd * p / q)
 }
 
 // GeluForward computes out (n) = gelu(inp (n)), tanh approximation.
@@ -697,14 +704,25 @@ func softmaxSpan(losses, probs, logits []float32, targets []int32, V, lo, hi int
 		p := probs[n*V : n*V+V : n*V+V]
 		mx := float32(math.Inf(-1))
 		for _, v := range l {
-			mx = max(mx, v)
+			if v > mx {
+				mx = v
+			}
 		}
-		var s float64
-		for i, v := range l {
-			e := expf(v - mx)
+		// Two accumulators halve the float64 add chain.
+		var s0, s1 float64
+		i := 0
+		for ; i+1 < len(l); i += 2 {
+			e0, e1 := expNonPos(l[i]-mx), expNonPos(l[i+1]-mx)
+			p[i], p[i+1] = e0, e1
+			s0 += float64(e0)
+			s1 += float64(e1)
+		}
+		if i < len(l) {
+			e := expNonPos(l[i] - mx)
 			p[i] = e
-			s += float64(e)
+			s0 += float64(e)
 		}
+		s := s0 + s1
 		inv := float32(1 / s)
 		for i := range p {
 			p[i] *= inv
@@ -718,6 +736,24 @@ func softmaxSpan(losses, probs, logits []float32, targets []int32, V, lo, hi int
 			losses[n] = float32(math.Log(s) - float64(l[t]-mx))
 		}
 	}
+}
+
+// expNonPos is exp(x) for x <= 0 (softmax after max subtraction): Cephes'
+// expf without the branches that x <= 0 makes unnecessary; relative error
+// about 2e-7, 0 below -87.
+func expNonPos(x float32) float32 {
+	if x < -87 {
+		return 0
+	}
+	// x*log2(e) - 0.5 < 0 truncates toward zero: round to nearest.
+	n := int32(x*1.44269504088896341 - 0.5)
+	fn := float32(n)
+	r := x - fn*0.693359375 - fn*(-2.12194440e-4)
+	r2 := r * r
+	p := (5.0000001201e-1 + 1.6666665459e-1*r) +
+		r2*(4.1665795894e-2+8.3334519073e-3*r) +
+		r2*r2*(1.3981999507e-3+1.9875691500e-4*r)
+	return (p*r2 + r + 1) * math.Float32frombits(uint32(n+127)<<23)
 }
 
 // CrossEntropyBackward adds dlogits (N, V) += dloss[n] * (probs - onehot

@@ -298,6 +298,19 @@ func TestTanhf(t *testing.T) {
 	}
 }
 
+func TestExpNonPos(t *testing.T) {
+	for x := -90.0; x <= 0; x += 0.0007 {
+		got := float64(expNonPos(float32(x)))
+		want := math.Exp(float64(float32(x)))
+		if x < -87 {
+			want = 0
+		}
+		if math.Abs(got-want) > 4e-7*want {
+			t.Fatalf("expNonPos(%v) = %v, want %v", x, got, want)
+		}
+	}
+}
+
 func refTokenShift(x []float64, B, T, C int) []float64 {
 	out := make([]float64, B*T*C)
 	for b := 0; b < B; b++ {
