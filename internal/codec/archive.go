@@ -339,11 +339,19 @@ func (a *ArchiveReader) bytes(dst []byte) ([]byte, error) {
 	if n > pcap.MaxRecordLen {
 		return nil, a.errf("length %d too large", n)
 	}
-	dst = append(dst, make([]byte, n)...)
-	if _, err := io.ReadFull(a.br, dst[len(dst)-int(n):]); err != nil {
-		return nil, a.errf("reading %d bytes: %v", n, err)
+	// Grow as the bytes arrive, so a corrupt length cannot allocate much
+	// more than the archive holds.
+	for n > 0 {
+		chunk := int(min(n, 1<<20))
+		dst = slices.Grow(dst, chunk)
+		k, err := io.ReadFull(a.br, dst[len(dst):len(dst)+chunk])
+		dst = dst[:len(dst)+k]
+		a.off += int64(k)
+		if err != nil {
+			return nil, a.errf("reading %d more bytes: %v", n, err)
+		}
+		n -= uint64(chunk)
 	}
-	a.off += int64(n)
 	return dst, nil
 }
 
@@ -355,9 +363,14 @@ func (a *ArchiveReader) tokens() ([]Token, error) {
 	if n > 4*pcap.MaxRecordLen {
 		return nil, a.errf("token count %d too large", n)
 	}
-	a.toks = slices.Grow(a.toks[:0], int(n))[:n]
-	toks := a.toks
-	for i := 0; i < len(toks); {
+	// Tokens take at least one byte each: never reserve more than the
+	// buffered bytes allow plus a margin, growing as they are decoded.
+	toks := a.toks[:0]
+	for i := 0; i < int(n); {
+		if len(toks) == cap(toks) {
+			toks = slices.Grow(toks, min(int(n)-len(toks), max(cap(toks), 1<<16)))
+		}
+		toks = toks[:min(int(n), cap(toks))]
 		// Decode straight from bufio's buffer; refill when it runs dry.
 		buf, _ := a.br.Peek(a.br.Buffered())
 		if len(buf) == 0 {
@@ -382,12 +395,13 @@ func (a *ArchiveReader) tokens() ([]Token, error) {
 		}
 		a.br.Discard(j)
 		a.off += int64(j)
-		if i < len(toks) && j < len(buf) { // an escape split across the buffer's end
+		if i < len(toks) && j < len(buf) && j+1 >= len(buf) { // an escape split across the buffer's end
 			if _, err := a.br.Peek(2); err != nil {
 				return nil, a.errf("tokens cut short: %v", err)
 			}
 		}
 	}
+	a.toks = toks
 	return toks, nil
 }
 
