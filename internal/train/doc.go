@@ -1,0 +1,54 @@
+// Package train is generative pre-training as a library: next-token
+// prediction over whole flows (timing included) with AdamW, warm-up and
+// cosine decay, global-norm clipping, gradient accumulation and dropout,
+// periodic evaluation, atomic checkpoints and exact resume. The pretrain
+// command is a thin wrapper; tests drive Run directly.
+//
+// # Run
+//
+// Run(ctx, job) trains job.Options.Steps optimizer steps. Each step draws
+// Accum micro-batches of (Batch, Context) tokens from job.Data.Train, runs
+// Forward/Backward for each and combines their gradients weighted by their
+// target counts (so the step's gradient is the mean over all its targets),
+// clips the global norm to Clip, and applies AdamW with the scheduled
+// learning rate (optim.Schedule{LR, MinLR, Warmup, Steps}). Weight decay
+// applies to the ParamInfo.Decay tensors only. The dropout seed of micro-batch
+// a of step s is a pure function of (Seed, s, a), so no RNG state has to be
+// saved. Before any work Run checks the options, the memory estimate
+// (activations + 16 bytes per parameter for weights, gradients and the two
+// moments) against MemLimit (default 80% of MemTotal) and, with Resume, that
+// the checkpoint has the same model config and dataset.
+//
+// Evaluation (every EvalEvery steps, at step 0 of a fresh run and at the
+// end): EvalBatches batches of job.Data.Valid, rewound to its initial state
+// each time so every evaluation sees the same tokens, with dropout off.
+// Metrics: mean loss over targets, perplexity exp(loss), bits per token
+// loss/ln 2, bits per byte token (header and payload targets only) and the
+// mean loss per codec.Kind of the target (structure, time, header, payload).
+//
+// Cancellation (SIGINT/SIGTERM in the command) makes Run save a checkpoint
+// of the last completed step and return ctx.Err(). TimeLimit stops the same
+// way but returns a nil error (Result.Stopped says why). A run resumed from
+// any checkpoint ends with weights bit-identical to an uninterrupted run with
+// the same options (same threads, same machine).
+//
+// # Model directory
+//
+//	model.safetensors  weights; metadata: config, codec_version (model.Save),
+//	                   step, tokens, seed, dataset_hash, dataset_path,
+//	                   train_options (Options as JSON)
+//	trainer.state      resume state: "tgpt-trainer-1\n", uint64 LE JSON length,
+//	                   the JSON (State: step, tokens, elapsed, options, config,
+//	                   dataset, loader state), then the optim.AdamW state
+//	config.json        the model Config
+//	train.jsonl        one JSON line per step ({"kind":"train", step, loss,
+//	                   lr, grad_norm, tokens, tokens_per_s, elapsed_s}) and per
+//	                   evaluation ({"kind":"valid", step, elapsed_s, valid:
+//	                   Metrics}); on resume, lines after the checkpoint's step
+//	                   are dropped
+//	loss.png           train and valid loss against step (plot.Lines)
+//
+// Every file is written atomically (temporary file + rename). The model is
+// written before trainer.state and both carry the step; a mismatch (a crash
+// between the two renames) is reported on resume.
+package train

@@ -1,0 +1,178 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
+	"github.com/trafficgpt/trafficgpt/internal/model"
+)
+
+const stateMagic = "tgpt-trainer-1\n"
+
+// State is the JSON part of trainer.state.
+type State struct {
+	Step        int             `json:"step"`
+	Tokens      int64           `json:"tokens"`
+	Elapsed     float64         `json:"elapsed_s"`
+	TrainSecs   float64         `json:"train_s"`
+	LastLoss    float64         `json:"last_loss"`
+	Options     Options         `json:"options"`
+	Config      model.Config    `json:"config"` // with the dropout override applied
+	DatasetPath string          `json:"dataset_path"`
+	DatasetHash string          `json:"dataset_hash"`
+	Loader      json.RawMessage `json:"loader"`
+	OptSteps    uint64          `json:"optimizer_steps"`
+
+	opt []byte // the optim.AdamW state
+}
+
+// ReadState reads dir's trainer.state; errors wrap ErrResume and say what
+// is missing or wrong.
+func ReadState(dir string) (*State, error) {
+	p := filepath.Join(dir, StateFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(dir); err != nil {
+				return nil, fmt.Errorf("%w: model directory %s does not exist", ErrResume, dir)
+			}
+			return nil, fmt.Errorf("%w: %s has no %s (not a pretrain run, or it never saved a checkpoint)", ErrResume, dir, StateFile)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrResume, err)
+	}
+	if len(b) < len(stateMagic)+8 || string(b[:len(stateMagic)]) != stateMagic {
+		return nil, fmt.Errorf("%w: %s: not a trainer state", ErrResume, p)
+	}
+	r := b[len(stateMagic):]
+	n := binary.LittleEndian.Uint64(r)
+	r = r[8:]
+	if n > uint64(len(r)) {
+		return nil, fmt.Errorf("%w: %s: truncated (JSON of %d bytes, %d left)", ErrResume, p, n, len(r))
+	}
+	var st State
+	if err := json.Unmarshal(r[:n], &st); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrResume, p, err)
+	}
+	st.opt = r[n:]
+	return &st, nil
+}
+
+// compatible checks that o and data can continue st; differences that only
+// break bit-exactness are returned as notes.
+func (st *State) compatible(o Options, d Data) error {
+	if c := o.ModelConfig(); c != st.Config {
+		return fmt.Errorf("%w: the checkpoint is of another model config:\n  checkpoint: %s\n  asked for:  %s",
+			ErrResume, mustJSON(st.Config), mustJSON(c))
+	}
+	if d.Hash != "" && st.DatasetHash != "" && d.Hash != st.DatasetHash {
+		return fmt.Errorf("%w: the checkpoint was trained on dataset %s (manifest sha256 %.12s), not on %s (%.12s)",
+			ErrResume, st.DatasetPath, st.DatasetHash, d.Path, d.Hash)
+	}
+	if o.Steps < st.Step {
+		return fmt.Errorf("%w: the checkpoint is at step %d, past --steps %d", ErrResume, st.Step, o.Steps)
+	}
+	return nil
+}
+
+// notes lists option changes that make the resumed run differ from an
+// uninterrupted one.
+func (st *State) notes(o Options) []string {
+	var out []string
+	s := st.Options
+	chk := func(name string, a, b any) {
+		if a != b {
+			out = append(out, fmt.Sprintf("%s changed from %v to %v: the run will not match an uninterrupted one", name, a, b))
+		}
+	}
+	chk("context", s.Context, o.Context)
+	chk("batch", s.Batch, o.Batch)
+	chk("accum", s.Accum, o.Accum)
+	chk("seed", s.Seed, o.Seed)
+	chk("steps", s.Steps, o.Steps)
+	chk("lr", s.LR, o.LR)
+	chk("min lr", s.MinLR, o.MinLR)
+	chk("warmup", s.Warmup, o.Warmup)
+	chk("clip", s.Clip, o.Clip)
+	chk("weight decay", s.WeightDecay, o.WeightDecay)
+	return out
+}
+
+// encode is trainer.state's bytes.
+func (st *State) encode() ([]byte, error) {
+	js, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.WriteString(stateMagic)
+	binary.Write(&buf, binary.LittleEndian, uint64(len(js)))
+	buf.Write(js)
+	buf.Write(st.opt)
+	return buf.Bytes(), nil
+}
+
+// LogLine is one line of train.jsonl.
+type LogLine struct {
+	Kind         string   `json:"kind"` // "train" or "valid"
+	Step         int      `json:"step"`
+	Loss         float64  `json:"loss,omitempty"`
+	LR           float64  `json:"lr,omitempty"`
+	GradNorm     float64  `json:"grad_norm,omitempty"`
+	Tokens       int64    `json:"tokens,omitempty"`
+	TokensPerSec float64  `json:"tokens_per_s,omitempty"`
+	Elapsed      float64  `json:"elapsed_s"`
+	Valid        *Metrics `json:"valid,omitempty"`
+}
+
+// ReadLog reads dir's train.jsonl (a torn last line is ignored).
+func ReadLog(dir string) ([]LogLine, error) {
+	f, err := os.Open(filepath.Join(dir, LogFile))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []LogLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		var l LogLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out, sc.Err()
+}
+
+// rewriteLog keeps the lines up to step (inclusive) and returns them.
+func rewriteLog(dir string, step int) ([]LogLine, error) {
+	lines, err := ReadLog(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	var keep []LogLine
+	var buf bytes.Buffer
+	for _, l := range lines {
+		if l.Step <= step {
+			keep = append(keep, l)
+			buf.WriteString(mustJSON(l))
+			buf.WriteByte('\n')
+		}
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, LogFile), buf.Bytes()); err != nil {
+		return nil, err
+	}
+	return keep, nil
+}
+
+func metaInt(meta map[string]string, k string) (int, error) {
+	return strconv.Atoi(meta[k])
+}
