@@ -39,28 +39,51 @@
 //	                                                           targets < 0 are ignored (loss 0)
 //	CrossEntropyBackward(dlogits, probs, targets, dloss, N, V)  dlogits += dloss[n]*(probs - onehot)
 //
-// Attention (attention.go), on per-head contiguous layouts q, k, v, out (BH, T, D):
+// Attention (attention.go, attention_local.go, attention_linear.go), on
+// per-head contiguous layouts q, k, v, out, dq, dk, dv (BH, T, D), BH =
+// batch*heads. Forward overwrites out (and lse/state); backward ADDS into dq,
+// dk, dv. Kernels that need scratch take it as the last argument; its length
+// comes from the matching ...ScratchSize function (the same slab serves
+// forward and backward; a shorter slab uses fewer goroutines, one too short
+// for a single worker panics):
 //
 //	RopeForward(x, BH, T, D, base) / RopeBackward(dx, BH, T, D, base)   in place rotary
-//	                               position embedding (pairs (i, i+D/2)), position = t
-//	LocalAttentionForward(out, lse, q, k, v, BH, T, D, W)
+//	      position embedding, pairs (i, i+D/2), angle pos*base^(-2i/D), pos = t; D even.
+//	      RopeBackward applies the inverse rotation (overwrites: q, k are rotated in place).
+//	RopeForwardAt(x, BH, T, D, base, offset)   positions offset+t (generation)
+//	LocalAttentionScratchSize(BH, T, D, W)
+//	LocalAttentionForward(out, lse, q, k, v, BH, T, D, W, scratch)
 //	      causal softmax attention in a sliding window: query t attends keys
 //	      max(0, t-W) .. t (W+1 keys at most), scale 1/sqrt(D); lse (BH, T) is
-//	      the log-sum-exp per query, kept for backward.
-//	LocalAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, BH, T, D, W)
-//	LinearAttentionForward(out, state, q, k, v, BH, T, D, chunk)
-//	      causal linear attention, chunked: out_t = phi(q_t).S_t / max(phi(q_t).z_t, eps),
+//	      the log-sum-exp per query, kept for backward. Query blocks of 64
+//	      against 64+W keys: O(T (W+64) D) time, no (T, T) matrix.
+//	LocalAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, BH, T, D, W, scratch)
+//	      flash-style: probabilities recomputed from lse.
+//	LinearAttentionStateSize(T, D, chunk)   floats per head of state
+//	LinearAttentionScratchSize(BH, T, D, chunk)
+//	LinearAttentionForward(out, state, q, k, v, BH, T, D, chunk, scratch)
+//	      causal linear attention, chunked: out_t = phi(q_t).S_t / max(phi(q_t).z_t, 1e-3),
 //	      S_t = sum_{j<=t} phi(k_j) v_j^T, z_t = sum_{j<=t} phi(k_j); phi(q) = softmax over
-//	      features * D^-1/2, phi(k) = exp(k - stabiliser) (see LinearAttentionForward);
-//	      state (BH, ceil(T/chunk), D, D+1) holds S and z at the start of each chunk,
-//	      so memory is O(T*D) per head when chunk >= D.
-//	LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state, BH, T, D, chunk)
-//	QuadraticAttentionForward/Backward: full causal softmax attention (benchmark baseline).
+//	      features * D^-1/2, phi(k) = exp(min(k, 30)): the clamp (LinearKeyClamp) is the
+//	      stabiliser, part of the function (exact, causal; zero gradient above 30);
+//	      state (BH, ceil(T/chunk), D, D+1) holds [S | z] at the start of each chunk
+//	      (row i: S[i, 0..D-1], z[i]), so memory is O(T*D) per head when chunk >= D.
+//	LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state, BH, T, D, chunk, scratch)
+//	QuadraticAttentionScratchSize(BH, T, D)
+//	QuadraticAttentionForward(out, lse, q, k, v, BH, T, D, scratch)
+//	QuadraticAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, BH, T, D, scratch)
+//	      full causal softmax attention (benchmark baseline), O(T) scratch.
 //
-// Recurrent (one position at a time, for generation), state per head:
+// Heads (and, in the softmax forward, query blocks) run on up to GOMAXPROCS
+// goroutines; each product is small (64x64x64-ish) and goes to blas.Sgemm on
+// the worker's own thread.
+//
+// Recurrent (one position at a time, for generation), state per head, no scratch:
 //
 //	LinearAttentionStep(out, S, z, q, k, v, D)       S (D,D), z (D) updated in place
-//	LocalAttentionStep(out, kring, vring, pos, q, k, v, D, W)  ring buffers (W+1, D)
+//	      (start from zeros); same outputs as LinearAttentionForward.
+//	LocalAttentionStep(out, kring, vring, pos, q, k, v, D, W)  ring buffers (W+1, D),
+//	      slot pos%(W+1); positions fed in order 0, 1, ...; q, k already rotated at pos.
 //
 // Classification head: the model gathers the hidden state at the CLS position
 // (GatherRows / ScatterAddRows) and uses MatmulForward + CrossEntropyForward.
