@@ -57,14 +57,14 @@ type runner struct {
 	loader    []byte // train loader state after the last completed step
 	validInit []byte // valid loader state to rewind to
 
-	log              *os.File
-	trainX, trainY   []float64
-	validX, validY   []float64
-	lastEval, saved  int
-	lastValid        *Metrics
-	invStart         time.Time
-	invTrainSecs     float64
-	invTokens        int64
+	log             *os.File
+	trainX, trainY  []float64
+	validX, validY  []float64
+	lastEval, saved int
+	lastValid       *Metrics
+	invStart        time.Time
+	invTrainSecs    float64
+	invTokens       int64
 }
 
 func (r *runner) path(f string) string { return filepath.Join(r.job.Dir, f) }

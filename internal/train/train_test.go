@@ -80,10 +80,7 @@ func run(t *testing.T, ctx context.Context, dir string, o Options, resume bool, 
 }
 
 func TestPretrainTinyLearns(t *testing.T) {
-	steps := 300
-	if testing.Short() {
-		steps = 120
-	}
+	const steps = 300
 	dir := t.TempDir()
 	res, err := run(t, context.Background(), dir, tinyOptions(steps), false, nil)
 	if err != nil {
