@@ -704,7 +704,11 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 			return err
 		}
 	}
-	printEvalTable(stdout, &rep, nDisc, opts, trainFiles != nil, readTime, time.Since(start))
+	table := stdout
+	if opts.JSON == "-" {
+		table = stderr // stdout carries the JSON alone
+	}
+	printEvalTable(table, &rep, nDisc, opts, trainFiles != nil, readTime, time.Since(start))
 	if opts.JSON != "" {
 		b, err := json.MarshalIndent(&rep, "", "  ")
 		if err != nil {
@@ -1108,18 +1112,18 @@ func printEvalTable(w io.Writer, rep *evalGenerateReport, nDisc int, opts evalGe
 		}
 		return strconv.FormatFloat(float64(v), 'f', 4, 64)
 	}
-	fmt.Fprintf(w, "%-34s %14s %14s\n", "", "real", "generated")
-	fmt.Fprintf(w, "%-34s %14d %14d\n", "files", rv.Files, gv.Files)
-	fmt.Fprintf(w, "%-34s %14.1f %14.1f\n", "MB", float64(rv.Bytes)/1e6, float64(gv.Bytes)/1e6)
-	fmt.Fprintf(w, "%-34s %14d %14d\n", "packets", rv.Packets, gv.Packets)
-	fmt.Fprintf(w, "%-34s %14d %14d\n", "flows", rv.Flows, gv.Flows)
+	fmt.Fprintf(w, "%-34s %20s %20s\n", "", "real", "generated")
+	fmt.Fprintf(w, "%-34s %20d %20d\n", "files", rv.Files, gv.Files)
+	fmt.Fprintf(w, "%-34s %20.1f %20.1f\n", "MB", float64(rv.Bytes)/1e6, float64(gv.Bytes)/1e6)
+	fmt.Fprintf(w, "%-34s %20d %20d\n", "packets", rv.Packets, gv.Packets)
+	fmt.Fprintf(w, "%-34s %20d %20d\n", "flows", rv.Flows, gv.Flows)
 	fmt.Fprintf(w, "\nheader JSD (bits, 0 = same, 1 = disjoint)\n")
 	for i, k := range rep.HeaderJSD.keys {
 		label := k
 		if k == "mean" {
-			label = "mean (sport..ttl, the paper's six)"
+			label = "mean (paper's six: sport..ttl)"
 		}
-		fmt.Fprintf(w, "  %-32s %14s\n", label, f(jnum(rep.HeaderJSD.vals[i])))
+		fmt.Fprintf(w, "  %-32s %20s\n", label, f(jnum(rep.HeaderJSD.vals[i])))
 	}
 	fmt.Fprintf(w, "\nflow JSD (k-fingerprinting features)\n")
 	for i, k := range rep.FlowJSD.keys {
@@ -1127,13 +1131,13 @@ func printEvalTable(w io.Writer, rep *evalGenerateReport, nDisc int, opts evalGe
 		if k == "mean" {
 			label = "mean (the paper's six)"
 		}
-		fmt.Fprintf(w, "  %-32s %14s\n", label, f(jnum(rep.FlowJSD.vals[i])))
+		fmt.Fprintf(w, "  %-32s %20s\n", label, f(jnum(rep.FlowJSD.vals[i])))
 	}
 	fmt.Fprintf(w, "\ndiscriminator F1 (0.5 = indistinguishable): %s ± %s  (random forest, %d trees, %d seeds, %d flows per side, 30%% held out)\n",
 		f(rep.DiscriminatorF1), f(rep.DiscriminatorF1Std), opts.Trees, opts.Seeds, nDisc)
-	fmt.Fprintf(w, "\nvalidity%27s %14s %14s\n", "", "real", "generated")
+	fmt.Fprintf(w, "\nvalidity%27s %20s %20s\n", "", "real (n)", "generated (n)")
 	row := func(name string, a, b jnum, na, nb int) {
-		fmt.Fprintf(w, "  %-32s %14s %14s\n", fmt.Sprintf("%s", name), f(a)+fmt.Sprintf(" (%d)", na), f(b)+fmt.Sprintf(" (%d)", nb))
+		fmt.Fprintf(w, "  %-32s %20s %20s\n", name, f(a)+fmt.Sprintf(" (%d)", na), f(b)+fmt.Sprintf(" (%d)", nb))
 	}
 	row("packets decoded", rv.PacketShare, gv.PacketShare, rv.Packets, gv.Packets)
 	row("flows decoded", rv.FlowShare, gv.FlowShare, rv.Flows, gv.Flows)
@@ -1142,11 +1146,11 @@ func printEvalTable(w io.Writer, rep *evalGenerateReport, nDisc int, opts evalGe
 	row("TCP: SYN first", share(rv.TCPSynStart, rv.TCPFlows), share(gv.TCPSynStart, gv.TCPFlows), rv.TCPFlows, gv.TCPFlows)
 	row("TCP: handshake before data", rv.HandshakeShr, gv.HandshakeShr, rv.TCPSynStart, gv.TCPSynStart)
 	row("TCP: ACKs consistent", rv.AckShare, gv.AckShare, rv.TCPAcks, gv.TCPAcks)
-	fmt.Fprintf(w, "  %-32s %14d %14d\n", "files with read errors", rv.FileErrors, gv.FileErrors)
+	fmt.Fprintf(w, "  %-32s %20d %20d\n", "files with read errors", rv.FileErrors, gv.FileErrors)
 	if rv.Tshark != nil && gv.Tshark != nil {
 		row("tshark: no expert error", rv.Tshark.CleanShr, gv.Tshark.CleanShr, rv.Tshark.Packets, gv.Tshark.Packets)
-		fmt.Fprintf(w, "  %-32s %14d %14d\n", "tshark: malformed packets", rv.Tshark.Malformed, gv.Tshark.Malformed)
-		fmt.Fprintf(w, "  %-32s %14d %14d\n", "tshark: checksum errors", rv.Tshark.Checksum, gv.Tshark.Checksum)
+		fmt.Fprintf(w, "  %-32s %20d %20d\n", "tshark: malformed packets", rv.Tshark.Malformed, gv.Tshark.Malformed)
+		fmt.Fprintf(w, "  %-32s %20d %20d\n", "tshark: checksum errors", rv.Tshark.Checksum, gv.Tshark.Checksum)
 		for _, t := range []*tsharkCounts{rv.Tshark, gv.Tshark} {
 			if t.Err != "" {
 				fmt.Fprintf(w, "  tshark: %s\n", t.Err)
@@ -1154,12 +1158,14 @@ func printEvalTable(w io.Writer, rep *evalGenerateReport, nDisc int, opts evalGe
 		}
 	}
 	if m := rep.Memorization; m != nil {
-		fmt.Fprintf(w, "\nmemorisation (against %d training flows)%6s %14s %14s\n", m.TrainFlows, "", "real", "generated")
-		row("exact payload duplicates", m.RealDupShare, m.GeneratedDupShare, m.RealDup, m.GeneratedDup)
-		fmt.Fprintf(w, "  %-32s %14s %14s\n", "NN distance median", f(m.RealNNMedian), f(m.GeneratedNNMedian))
-		fmt.Fprintf(w, "  %-32s %14s %14s\n", "NN distance mean", f(m.RealNNMean), f(m.GeneratedNNMean))
-		fmt.Fprintf(w, "  %-32s %14s %14s\n", "NN distance 0", f(m.RealNNZero), f(m.GeneratedNNZero))
-		fmt.Fprintf(w, "  %-32s %14s\n", "NN median ratio (gen/real)", f(m.NNMedianRatio))
+		fmt.Fprintf(w, "\nmemorisation (against %d training flows)\n%34s %20s %20s\n", m.TrainFlows, "", "real (n)", "generated (n)")
+		fmt.Fprintf(w, "  %-32s %20s %20s\n", "exact payload duplicates",
+			fmt.Sprintf("%s (%d/%d)", f(m.RealDupShare), m.RealDup, m.RealPayload),
+			fmt.Sprintf("%s (%d/%d)", f(m.GeneratedDupShare), m.GeneratedDup, m.GeneratedPayload))
+		fmt.Fprintf(w, "  %-32s %20s %20s\n", "NN distance median", f(m.RealNNMedian), f(m.GeneratedNNMedian))
+		fmt.Fprintf(w, "  %-32s %20s %20s\n", "NN distance mean", f(m.RealNNMean), f(m.GeneratedNNMean))
+		fmt.Fprintf(w, "  %-32s %20s %20s\n", "NN distance 0", f(m.RealNNZero), f(m.GeneratedNNZero))
+		fmt.Fprintf(w, "  %-32s %20s\n", "NN median ratio (gen/real)", f(m.NNMedianRatio))
 	} else if !haveTrain {
 		fmt.Fprintf(w, "\nmemorisation: not measured (no --train)\n")
 	}

@@ -77,4 +77,4 @@ func roundEdge(x float64) float64 {
 	return v
 }
 
-func fmtEdge(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
+func fmtEdge(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }

@@ -84,6 +84,40 @@
 // sizes, directions (+1/-1, 0 = padding) and inter-arrival times of the first
 // n packets, for the classical classifier baseline.
 //
+// # Generation report (trafficgpt eval generate)
+//
+// The command computes, from these pieces:
+//
+//   - header_jsd: the JSD of each header field above, plus "mean" over the
+//     paper's six; flow_jsd: each flow feature, plus "mean" over the six
+//     k-fingerprinting features. Address and port JSDs compare exact
+//     values, so two real captures of different hosts already score high on
+//     them; the length, TTL, flag, window, protocol and timing fields and
+//     the flow features are the ones that say whether traffic looks alike.
+//   - discriminator_f1 (and _std over seeds 1..5): per seed, n = min(real
+//     flows, generated flows, 5000) flows are drawn from each side, 30% of
+//     each held out, a random forest (100 trees) trained on the ten flow
+//     features, and the macro F1 of the two classes scored on the held-out
+//     part: 0.5 is chance on this balanced split, 1 is always told apart.
+//     The same flows on both sides score below 0.5 (a held-out flow's twin
+//     is in the training part with the other label).
+//   - validity per side: packets for which internal/packet.Decode reports
+//     no error, flows whose packets all decode, IPv4 header and TCP/UDP
+//     checksums (of headers and segments captured whole; UDP checksum 0 over
+//     IPv4 is "none" and skipped), TCP flows whose first packet is a client
+//     SYN and, of those, the ones with no payload before SYN and SYN/ACK,
+//     ACKs that acknowledge no more than the peer has sent (mod 2^32, once
+//     the peer has been seen), and, when tshark runs, packets with expert
+//     info of severity error, group malformed and group checksum (checksum
+//     validation turned on).
+//   - memorization (with training captures): flows whose transport payload
+//     sequence (direction, length and bytes of every TCP/UDP payload, SHA-256)
+//     equals a training flow's, and the distance from each of up to 5000
+//     flows to its nearest training flow in feature space (log1p of the ten
+//     flow features, z-scored with the training flows' mean and std), for
+//     generated flows and for real held-out flows; a generated median well
+//     below the real one suggests copying.
+//
 // # Random forest
 //
 // Fit(X, y, k, opts) grows CART trees with Gini impurity on bootstrap samples,

@@ -1,6 +1,9 @@
 package metric
 
-import "math"
+import (
+	"math"
+	"strconv"
+)
 
 // Pkt is what the flow features need of one packet: its time, direction and
 // size. Out means client -> server (the flow's initiator sends it). Size is
@@ -140,4 +143,4 @@ func FirstNNames(n int) []string {
 	return names
 }
 
-func itoa(i int) string { return fmtEdge(float64(i)) }
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -52,12 +52,17 @@ func Histograms(path string, h Hist2) error {
 	// Bars share the width of one cell: each side takes about 40%.
 	w := max(480, min(1600, 12*float64(n)))
 	width := vg.Points(max(0.5, 0.4*(w-80)/float64(n)))
+	top := 0.0
 	for i, side := range []struct {
 		v    []float64
 		name string
 		c    color.Color
 	}{{h.A, h.NameA, colorA}, {h.B, h.NameB, colorB}} {
-		bars, err := plotter.NewBarChart(shares(side.v), width)
+		sh := shares(side.v)
+		for _, v := range sh {
+			top = max(top, v)
+		}
+		bars, err := plotter.NewBarChart(sh, width)
 		if err != nil {
 			return fmt.Errorf("plot: %s: %w", path, err)
 		}
@@ -73,6 +78,7 @@ func Histograms(path string, h Hist2) error {
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
 	p.Y.Min = 0
+	p.Y.Max = max(top*1.15, 1e-9) // room for the legend
 	p.X.Min, p.X.Max = -0.5, float64(n)-0.5
 	return save(p, path, vg.Points(w), vg.Points(360))
 }
