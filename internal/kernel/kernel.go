@@ -27,6 +27,12 @@ const rowParMin = 1 << 16
 // goroutines never write the same cache line.
 const rowAlign = 16
 
+// colBlock is the number of columns a column reduction sums at once in
+// float64 accumulators on the stack; wide blocks keep the pass over the rows
+// close to sequential (a narrow block strides through memory, one TLB entry
+// per row or two).
+const colBlock = 512
+
 // rowArgs carries a kernel's operands to the pool's goroutines. Field names
 // follow the kernel parameters; each kernel uses a few of them.
 type rowArgs struct {
@@ -289,11 +295,11 @@ func layerNormBackwardRows(dinp, dout, inp, weight, mean, rstd []float32, C, lo,
 }
 
 // layerNormBackwardCols adds dweight and dbias for columns [c0, c1), summing
-// over all N rows in float64, 64 columns at a time.
+// over all N rows in float64, colBlock columns at a time.
 func layerNormBackwardCols(dweight, dbias, dout, inp, mean, rstd []float32, N, C, c0, c1 int) {
-	var accW, accB [64]float64
-	for b0 := c0; b0 < c1; b0 += 64 {
-		w := min(64, c1-b0)
+	var accW, accB [colBlock]float64
+	for b0 := c0; b0 < c1; b0 += colBlock {
+		w := min(colBlock, c1-b0)
 		clear(accW[:w])
 		clear(accB[:w])
 		for n := 0; n < N; n++ {
@@ -361,11 +367,11 @@ func MatmulBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC 
 }
 
 // colSumSpan adds the sums over N rows of x (N, C) for columns [c0, c1) into
-// dst, in float64, 64 columns at a time.
+// dst, in float64, colBlock columns at a time.
 func colSumSpan(dst, x []float32, N, C, c0, c1 int) {
-	var acc [64]float64
-	for b0 := c0; b0 < c1; b0 += 64 {
-		w := min(64, c1-b0)
+	var acc [colBlock]float64
+	for b0 := c0; b0 < c1; b0 += colBlock {
+		w := min(colBlock, c1-b0)
 		clear(acc[:w])
 		for n := 0; n < N; n++ {
 			for i, v := range x[n*C+b0 : n*C+b0+w : n*C+b0+w] {
