@@ -18,7 +18,7 @@ var (
 // Model is the transformer: parameters, gradients and activations, each in
 // one slab. A Model is not safe for concurrent use (kernels parallelise).
 type Model struct {
-	Config Config
+	Config Config // read only: the slabs are laid out for it
 
 	// Train enables dropout. Seed is the dropout seed of the next Forward;
 	// set it per step (masks are pure functions of (Seed, layer, site, index),
