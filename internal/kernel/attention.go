@@ -19,6 +19,46 @@ import (
 // products in the size range where OpenBLAS runs on the calling thread.
 const attnBlock = 64
 
+// attnTile bounds the products issued by the attention kernels: OpenBLAS
+// runs a product on the calling thread only when M*N*K <= 64^3 (see package
+// blas); larger ones start its OpenMP threads, and two goroutines doing that
+// at once oversubscribe the cores (measured 2-4x slower). attnGemm cuts every
+// product into tiles of at most attnTile^3 so the heads can run on parallel
+// goroutines whatever blas.SetThreads says.
+const attnTile = 64
+
+// attnGemm is blas.Sgemm (same arguments) issued as tiles of at most
+// attnTile^3 multiply-adds; K tiles after the first accumulate (beta 1).
+func attnGemm(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, C []float32, ldc int) {
+	if M*N*K <= attnTile*attnTile*attnTile {
+		blas.Sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+		return
+	}
+	kt, nt := min(K, attnTile), min(N, attnTile)
+	mt := min(M, max(1, attnTile*attnTile*attnTile/(kt*nt)))
+	for i0 := 0; i0 < M; i0 += mt {
+		m := min(mt, M-i0)
+		for j0 := 0; j0 < N; j0 += nt {
+			n := min(nt, N-j0)
+			for p0 := 0; p0 < K; p0 += kt {
+				k := min(kt, K-p0)
+				ao, bo := i0*lda+p0, p0*ldb+j0
+				if transA {
+					ao = p0*lda + i0
+				}
+				if transB {
+					bo = j0*ldb + p0
+				}
+				b := beta
+				if p0 > 0 {
+					b = 1
+				}
+				blas.Sgemm(transA, transB, m, n, k, alpha, A[ao:], lda, B[bo:], ldb, b, C[i0*ldc+j0:], ldc)
+			}
+		}
+	}
+}
+
 // attnWorkers is the number of goroutines used for items independent work
 // items: at most GOMAXPROCS, at least 1.
 func attnWorkers(items int) int {
@@ -106,6 +146,38 @@ func expf(x float32) float32 {
 	return y * math.Float32frombits(uint32(n+127)<<23)
 }
 
+// expSub sets dst[i] = exp(min(src[i], hi) - sub) and returns the sum of
+// dst. It is expf's algorithm inlined in a loop (so the independent
+// iterations overlap in the CPU) with rounding by the 1.5*2^23 trick instead
+// of branches; arguments of exp are clamped to at most 88 (callers keep them
+// <= 30), below -87 the result is 0. dst and src may be the same slice.
+func expSub(dst, src []float32, sub, hi float32) float32 {
+	src = src[:len(dst)]
+	var sum float32
+	for i, x := range src {
+		x = min(x, hi) - sub
+		if x < -87 {
+			dst[i] = 0
+			continue
+		}
+		x = min(x, 88)
+		t := x*1.44269504088896341 + 12582912
+		n := int32(math.Float32bits(t)) - 0x4B400000
+		fn := t - 12582912
+		r := x - fn*0.693359375 - fn*(-2.12194440e-4)
+		p := float32(1.9875691500e-4)
+		p = p*r + 1.3981999507e-3
+		p = p*r + 8.3334519073e-3
+		p = p*r + 4.1665795894e-2
+		p = p*r + 1.6666665459e-1
+		p = p*r + 5.0000001201e-1
+		y := (p*r*r + r + 1) * math.Float32frombits(uint32(n+127)<<23)
+		dst[i] = y
+		sum += y
+	}
+	return sum
+}
+
 // RopeForward applies rotary position embedding in place to x (BH, T, D) at
 // positions t = 0..T-1; see RopeForwardAt.
 func RopeForward(x []float32, BH, T, D int, base float32) { RopeForwardAt(x, BH, T, D, base, 0) }
@@ -187,7 +259,7 @@ func softmaxAttnForward(name string, out, lse, q, k, v []float32, BH, T, D, W in
 		t0, t1 := b*attnBlock, min(T, (b+1)*attnBlock)
 		ks := max(0, t0-W)
 		m, nk := t1-t0, t1-ks
-		blas.Sgemm(false, true, m, nk, D, scale, q[hd+t0*D:hd+t1*D], D, k[hd+ks*D:hd+t1*D], D, 0, P, nk)
+		attnGemm(false, true, m, nk, D, scale, q[hd+t0*D:hd+t1*D], D, k[hd+ks*D:hd+t1*D], D, 0, P, nk)
 		for r := range m {
 			t := t0 + r
 			row := P[r*nk : r*nk+nk : r*nk+nk]
@@ -196,12 +268,7 @@ func softmaxAttnForward(name string, out, lse, q, k, v []float32, BH, T, D, W in
 			for _, s := range row[lo : hi+1] {
 				mx = max(mx, s)
 			}
-			var sum float32
-			for j := lo; j <= hi; j++ {
-				e := expf(row[j] - mx)
-				row[j] = e
-				sum += e
-			}
+			sum := expSub(row[lo:hi+1], row[lo:hi+1], mx, mx)
 			inv := 1 / sum
 			for j := lo; j <= hi; j++ {
 				row[j] *= inv
@@ -210,7 +277,7 @@ func softmaxAttnForward(name string, out, lse, q, k, v []float32, BH, T, D, W in
 			clear(row[hi+1:])
 			lse[h*T+t] = mx + float32(math.Log(float64(sum)))
 		}
-		blas.Sgemm(false, false, m, D, nk, 1, P, nk, v[hd+ks*D:hd+t1*D], D, 0, out[hd+t0*D:hd+t1*D], D)
+		attnGemm(false, false, m, D, nk, 1, P, nk, v[hd+ks*D:hd+t1*D], D, 0, out[hd+t0*D:hd+t1*D], D)
 	})
 }
 
@@ -245,15 +312,13 @@ func softmaxAttnBackward(name string, dq, dk, dv, dout, q, k, v, out, lse []floa
 			m, nk := t1-t0, t1-ks
 			qb, kr, vr := q[hd+t0*D:hd+t1*D], k[hd+ks*D:hd+t1*D], v[hd+ks*D:hd+t1*D]
 			ob, gb := out[hd+t0*D:hd+t1*D], dout[hd+t0*D:hd+t1*D]
-			blas.Sgemm(false, true, m, nk, D, scale, qb, D, kr, D, 0, P, nk)
+			attnGemm(false, true, m, nk, D, scale, qb, D, kr, D, 0, P, nk)
 			for r := range m {
 				t := t0 + r
 				row := P[r*nk : r*nk+nk : r*nk+nk]
 				lo, hi := max(0, t-W-ks), t-ks
 				l := lse[h*T+t]
-				for j := lo; j <= hi; j++ {
-					row[j] = expf(row[j] - l)
-				}
+				expSub(row[lo:hi+1], row[lo:hi+1], l, float32(math.Inf(1)))
 				clear(row[:lo])
 				clear(row[hi+1:])
 				var d float32
@@ -262,7 +327,7 @@ func softmaxAttnBackward(name string, dq, dk, dv, dout, q, k, v, out, lse []floa
 				}
 				di[r] = d
 			}
-			blas.Sgemm(false, true, m, nk, D, 1, gb, D, vr, D, 0, dS, nk)
+			attnGemm(false, true, m, nk, D, 1, gb, D, vr, D, 0, dS, nk)
 			for r := range m {
 				row, prow := dS[r*nk:r*nk+nk:r*nk+nk], P[r*nk:r*nk+nk:r*nk+nk]
 				d := di[r]
@@ -270,9 +335,9 @@ func softmaxAttnBackward(name string, dq, dk, dv, dout, q, k, v, out, lse []floa
 					row[j] = p * (row[j] - d)
 				}
 			}
-			blas.Sgemm(false, false, m, D, nk, scale, dS, nk, kr, D, 1, dq[hd+t0*D:hd+t1*D], D)
-			blas.Sgemm(true, false, nk, D, m, scale, dS, nk, qb, D, 1, dk[hd+ks*D:hd+t1*D], D)
-			blas.Sgemm(true, false, nk, D, m, 1, P, nk, gb, D, 1, dv[hd+ks*D:hd+t1*D], D)
+			attnGemm(false, false, m, D, nk, scale, dS, nk, kr, D, 1, dq[hd+t0*D:hd+t1*D], D)
+			attnGemm(true, false, nk, D, m, scale, dS, nk, qb, D, 1, dk[hd+ks*D:hd+t1*D], D)
+			attnGemm(true, false, nk, D, m, 1, P, nk, gb, D, 1, dv[hd+ks*D:hd+t1*D], D)
 		}
 	})
 }

@@ -3,8 +3,6 @@ package kernel
 import (
 	"fmt"
 	"math"
-
-	"github.com/trafficgpt/trafficgpt/internal/blas"
 )
 
 // Causal linear attention (the global heads of TrafficGPT, after lucidrains'
@@ -84,13 +82,7 @@ func phiQ(dst, q []float32, s float32) {
 	for _, x := range q {
 		mx = max(mx, x)
 	}
-	var sum float32
-	for i, x := range q {
-		e := expf(x - mx)
-		dst[i] = e
-		sum += e
-	}
-	inv := s / sum
+	inv := s / expSub(dst, q, mx, mx)
 	for i := range dst {
 		dst[i] *= inv
 	}
@@ -98,9 +90,7 @@ func phiQ(dst, q []float32, s float32) {
 
 // phiK writes phi(k) = exp(min(k, LinearKeyClamp)) into dst.
 func phiK(dst, k []float32) {
-	for i, x := range k {
-		dst[i] = expf(min(x, LinearKeyClamp))
-	}
+	expSub(dst, k, 0, LinearKeyClamp)
 }
 
 // linearChunk computes, for the m rows of one chunk, phi(Q), phi(K), the
@@ -111,8 +101,8 @@ func linearChunk(lw *linearWork, st, qc, kc, vc []float32, m, D int, s float32) 
 		phiQ(lw.qf[r*D:r*D+D:r*D+D], qc[r*D:r*D+D], s)
 		phiK(lw.kf[r*D:r*D+D:r*D+D], kc[r*D:r*D+D])
 	}
-	blas.Sgemm(false, false, m, D+1, D, 1, lw.qf, D, st, D+1, 0, lw.num, D+1)
-	blas.Sgemm(false, true, m, m, D, 1, lw.qf, D, lw.kf, D, 0, lw.a, m)
+	attnGemm(false, false, m, D+1, D, 1, lw.qf, D, st, D+1, 0, lw.num, D+1)
+	attnGemm(false, true, m, m, D, 1, lw.qf, D, lw.kf, D, 0, lw.a, m)
 	for r := range m {
 		row := lw.a[r*m : r*m+m : r*m+m]
 		clear(row[r+1:])
@@ -122,7 +112,7 @@ func linearChunk(lw *linearWork, st, qc, kc, vc []float32, m, D int, s float32) 
 		}
 		lw.num[r*(D+1)+D] += sum
 	}
-	blas.Sgemm(false, false, m, D, m, 1, lw.a, m, vc, D, 1, lw.num, D+1)
+	attnGemm(false, false, m, D, m, 1, lw.a, m, vc, D, 1, lw.num, D+1)
 }
 
 // LinearAttentionForward is chunked causal linear attention (see the
@@ -176,7 +166,7 @@ func LinearAttentionForward(out, state, q, k, v []float32, BH, T, D, chunk int, 
 				// [S|z] of the next chunk = this one + phi(K)^T [V|1].
 				nx := hs[(c+1)*sd : (c+2)*sd : (c+2)*sd]
 				copy(nx, st)
-				blas.Sgemm(true, false, D, D, m, 1, lw.kf, D, vc, D, 1, nx, D+1)
+				attnGemm(true, false, D, D, m, 1, lw.kf, D, vc, D, 1, nx, D+1)
 				for r := range m {
 					for i, x := range lw.kf[r*D : r*D+D] {
 						nx[i*(D+1)+D] += x
@@ -242,7 +232,7 @@ func LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state []float32, BH, T, 
 				}
 			}
 			// dA = dnum V^T + dden, masked to j <= t.
-			blas.Sgemm(false, true, m, m, D, 1, lw.dnum, D1, vc, D, 0, lw.da, m)
+			attnGemm(false, true, m, m, D, 1, lw.dnum, D1, vc, D, 0, lw.da, m)
 			for r := range m {
 				row := lw.da[r*m : r*m+m : r*m+m]
 				dd := lw.dnum[r*D1+D]
@@ -252,15 +242,15 @@ func LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state []float32, BH, T, 
 				clear(row[r+1:])
 			}
 			// dphi(Q) = [dnum|dden] [S|z]^T + dA phi(K).
-			blas.Sgemm(false, true, m, D, D1, 1, lw.dnum, D1, st, D1, 0, lw.dqf, D)
-			blas.Sgemm(false, false, m, D, m, 1, lw.da, m, lw.kf, D, 1, lw.dqf, D)
+			attnGemm(false, true, m, D, D1, 1, lw.dnum, D1, st, D1, 0, lw.dqf, D)
+			attnGemm(false, false, m, D, m, 1, lw.da, m, lw.kf, D, 1, lw.dqf, D)
 			// dphi(K) = dA^T phi(Q) + V dS^T + dz.
-			blas.Sgemm(true, false, m, D, m, 1, lw.da, m, lw.qf, D, 0, lw.dkf, D)
-			blas.Sgemm(false, true, m, D, D, 1, vc, D, ds, D1, 1, lw.dkf, D)
+			attnGemm(true, false, m, D, m, 1, lw.da, m, lw.qf, D, 0, lw.dkf, D)
+			attnGemm(false, true, m, D, D, 1, vc, D, ds, D1, 1, lw.dkf, D)
 			// dV += A^T dnum + phi(K) dS.
 			dvc := dv[hd+t0*D : hd+t1*D]
-			blas.Sgemm(true, false, m, D, m, 1, lw.a, m, lw.dnum, D1, 1, dvc, D)
-			blas.Sgemm(false, false, m, D, D, 1, lw.kf, D, ds, D1, 1, dvc, D)
+			attnGemm(true, false, m, D, m, 1, lw.a, m, lw.dnum, D1, 1, dvc, D)
+			attnGemm(false, false, m, D, D, 1, lw.kf, D, ds, D1, 1, dvc, D)
 			// Chain through phi into dq, dk, with dz added to dphi(K).
 			dqc, dkc := dq[hd+t0*D:hd+t1*D], dk[hd+t0*D:hd+t1*D]
 			for r := range m {
@@ -282,7 +272,7 @@ func LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state []float32, BH, T, 
 				}
 			}
 			// Gradient of this chunk's starting state: add phi(Q)^T [dnum|dden].
-			blas.Sgemm(true, false, D, D1, m, 1, lw.qf, D, lw.dnum, D1, 1, ds, D1)
+			attnGemm(true, false, D, D1, m, 1, lw.qf, D, lw.dnum, D1, 1, ds, D1)
 		}
 	})
 }

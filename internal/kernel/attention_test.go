@@ -451,6 +451,26 @@ func TestExpf(t *testing.T) {
 	if worst > 3e-7 {
 		t.Errorf("expf: max relative error %.3g", worst)
 	}
+	xs := make([]float32, 0, 13000)
+	for x := -87.0; x < 80; x += 0.0137 {
+		xs = append(xs, float32(x))
+	}
+	ys := make([]float32, len(xs))
+	var sum float64
+	got := float64(expSub(ys, xs, 0, 100))
+	worst = 0
+	for i, x := range xs {
+		want := math.Exp(float64(x))
+		sum += want
+		worst = math.Max(worst, math.Abs(float64(ys[i])-want)/want)
+	}
+	if worst > 3e-7 || math.Abs(got-sum)/sum > 1e-5 {
+		t.Errorf("expSub: max relative error %.3g, sum %v want %v", worst, got, sum)
+	}
+	expSub(ys[:2], []float32{-200, 5}, 10, 1)
+	if ys[0] != 0 || math.Abs(float64(ys[1])-math.Exp(-9)) > 1e-10 {
+		t.Errorf("expSub limits: %v", ys[:2])
+	}
 	if expf(-100) != 0 || expf(float32(math.Inf(-1))) != 0 || !math.IsInf(float64(expf(100)), 1) {
 		t.Errorf("expf limits: %v %v %v", expf(-100), expf(float32(math.Inf(-1))), expf(100))
 	}
@@ -464,4 +484,50 @@ func TestAttentionScratchTooSmallPanics(t *testing.T) {
 	}()
 	n := 2 * 10 * 8
 	LocalAttentionForward(make([]float32, n), make([]float32, 20), make([]float32, n), make([]float32, n), make([]float32, n), 2, 10, 8, 4, make([]float32, 3))
+}
+
+// TestAttnGemmTiles checks the tiled product against blas.Sgemm-free float64
+// loops for all transpose combinations and sizes that need several tiles.
+func TestAttnGemmTiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, s := range []struct{ M, N, K int }{{3, 5, 7}, {64, 65, 64}, {130, 70, 200}, {1, 300, 1000}, {200, 1, 3}} {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				lda, ldb, ldc := s.K+2, s.N+1, s.N+3
+				if ta {
+					lda = s.M + 2
+				}
+				if tb {
+					ldb = s.K + 1
+				}
+				A, B := attnRand(rng, max(s.M, s.K)*lda, 1), attnRand(rng, max(s.K, s.N)*ldb, 1)
+				C := attnRand(rng, s.M*ldc, 1)
+				want := make([]float64, s.M*s.N)
+				for i := range s.M {
+					for j := range s.N {
+						var d float64
+						for p := range s.K {
+							a, b := A[i*lda+p], B[p*ldb+j]
+							if ta {
+								a = A[p*lda+i]
+							}
+							if tb {
+								b = B[j*ldb+p]
+							}
+							d += float64(a) * float64(b)
+						}
+						want[i*s.N+j] = 0.5*d + 2*float64(C[i*ldc+j])
+					}
+				}
+				attnGemm(ta, tb, s.M, s.N, s.K, 0.5, A, lda, B, ldb, 2, C, ldc)
+				got := make([]float32, s.M*s.N)
+				for i := range s.M {
+					copy(got[i*s.N:(i+1)*s.N], C[i*ldc:i*ldc+s.N])
+				}
+				if e := maxRelErr(got, want, 1); e > 1e-5 {
+					t.Errorf("%+v ta=%v tb=%v: relative error %.3g", s, ta, tb, e)
+				}
+			}
+		}
+	}
 }
