@@ -339,112 +339,109 @@ func (v *validity) finish() {
 	v.AckShare = share(v.TCPAcksOK, v.TCPAcks)
 }
 
-// flowScratch is a worker's per-flow scratch memory.
-type flowScratch struct {
-	l  packet.Layers
-	pk []metric.Pkt
+// flowState is what is kept of an active flow while its packets stream by:
+// O(1) per flow, no packet bytes.
+type flowState struct {
+	acc        metric.FlowAcc
+	lastTs     int64
+	clean      bool // every packet decoded
+	isTCP      bool
+	tcp        tcpCheck
+	hash       hash.Hash // payload sequence (nil without --train)
+	hasPayload bool
 }
 
-// addFlow folds one finished flow into s.
-func (s *sideData) addFlow(f *flow.Flow, sc *flowScratch, wantHash bool) {
+// addPacket folds one decoded packet of flow st into s.
+func (s *sideData) addPacket(st *flowState, l *packet.Layers, data []byte, ts int64, origLen uint32, c2s, first, decoded bool) {
 	v := &s.val
 	h := s.hdr
-	l := &sc.l
-	sc.pk = sc.pk[:0]
-	clean := true
-	isTCP := f.Key.Kind == packet.KindPorts && f.Key.Proto == packet.ProtoTCP
-	var tcp tcpCheck
-	var sh hash.Hash
-	if wantHash {
-		sh = sha256.New()
+	if !first {
+		h.iat[metric.TimeBins.Index(float64(ts-st.lastTs)/1e9)]++
 	}
-	hasPayload := false
-	for i := range f.Packets {
-		p := &f.Packets[i]
-		data := p.Data
-		sc.pk = append(sc.pk, metric.Pkt{TsNanos: p.TsNanos, Out: p.C2S, Size: int(p.OrigLen)})
-		if i > 0 {
-			iat := float64(p.TsNanos-f.Packets[i-1].TsNanos) / 1e9
-			h.iat[metric.TimeBins.Index(iat)]++
+	st.lastTs = ts
+	st.acc.Add(metric.Pkt{TsNanos: ts, Out: c2s, Size: int(origLen)})
+	v.Packets++
+	if decoded {
+		v.PacketsClean++
+	} else {
+		st.clean = false
+	}
+	if l.IPVersion == 0 {
+		return
+	}
+	h.addr["src_addr"][l.Src]++
+	h.addr["dst_addr"][l.Dst]++
+	if l.TTLOff >= 0 && l.TTLOff < len(data) {
+		h.cat["ttl"][uint16(data[l.TTLOff])]++
+	}
+	if l.IPTotalLen > 0 {
+		h.length[metric.LengthBins.Index(float64(l.IPTotalLen))]++
+	}
+	h.cat["ip_proto"][uint16(l.Proto)]++
+	if l.IPVersion == 4 && l.IPCsumOff >= 0 && l.NetOff >= 0 && l.NetOff+l.IPHdrLen <= len(data) {
+		v.IPv4Checked++
+		if binary.BigEndian.Uint16(data[l.IPCsumOff:]) == packet.IPv4HeaderChecksum(data[l.NetOff:l.NetOff+l.IPHdrLen]) {
+			v.IPv4OK++
 		}
-		v.Packets++
-		if err := packet.Decode(f.LinkType, data, l); err == nil {
-			v.PacketsClean++
-		} else {
-			clean = false
-		}
-		if l.IPVersion == 0 {
-			continue
-		}
-		h.addr["src_addr"][l.Src]++
-		h.addr["dst_addr"][l.Dst]++
-		if l.TTLOff >= 0 && l.TTLOff < len(data) {
-			h.cat["ttl"][uint16(data[l.TTLOff])]++
-		}
-		if l.IPTotalLen > 0 {
-			h.length[metric.LengthBins.Index(float64(l.IPTotalLen))]++
-		}
-		h.cat["ip_proto"][uint16(l.Proto)]++
-		if l.IPVersion == 4 && l.IPCsumOff >= 0 && l.NetOff >= 0 && l.NetOff+l.IPHdrLen <= len(data) {
-			v.IPv4Checked++
-			if binary.BigEndian.Uint16(data[l.IPCsumOff:]) == packet.IPv4HeaderChecksum(data[l.NetOff:l.NetOff+l.IPHdrLen]) {
-				v.IPv4OK++
-			}
-		}
-		if l.SrcPortOff < 0 || (l.Proto != packet.ProtoTCP && l.Proto != packet.ProtoUDP) {
-			continue
-		}
-		h.cat["sport"][l.SrcPort]++
-		h.cat["dport"][l.DstPort]++
-		if want, ok := packet.L4Checksum(l, data); ok && l.L4CsumOff+2 <= len(data) {
-			got := binary.BigEndian.Uint16(data[l.L4CsumOff:])
-			if !(l.Proto == packet.ProtoUDP && l.IPVersion == 4 && got == 0) {
-				v.L4Checked++
-				if got == want {
-					v.L4OK++
-				}
-			}
-		}
-		if l.PayloadOff >= 0 && wantHash {
-			end := min(len(data), l.NetOff+l.IPTotalLen)
-			if l.PayloadOff < end {
-				var hdr [5]byte
-				if p.C2S {
-					hdr[0] = 1
-				}
-				binary.BigEndian.PutUint32(hdr[1:], uint32(end-l.PayloadOff))
-				sh.Write(hdr[:])
-				sh.Write(data[l.PayloadOff:end])
-				hasPayload = true
-			}
-		}
-		if l.Proto == packet.ProtoTCP && l.TCPHdrLen >= 20 && l.L4Off+20 <= len(data) {
-			h.cat["tcp_flags"][uint16(l.TCPFlags)]++
-			h.window[metric.WindowBins.Index(float64(binary.BigEndian.Uint16(data[l.L4Off+14:])))]++
-			if isTCP {
-				tcp.add(l, data, p.C2S, i == 0)
+	}
+	if l.SrcPortOff < 0 || (l.Proto != packet.ProtoTCP && l.Proto != packet.ProtoUDP) {
+		return
+	}
+	h.cat["sport"][l.SrcPort]++
+	h.cat["dport"][l.DstPort]++
+	if want, ok := packet.L4Checksum(l, data); ok && l.L4CsumOff >= 0 && l.L4CsumOff+2 <= len(data) {
+		got := binary.BigEndian.Uint16(data[l.L4CsumOff:])
+		if !(l.Proto == packet.ProtoUDP && l.IPVersion == 4 && got == 0) {
+			v.L4Checked++
+			if got == want {
+				v.L4OK++
 			}
 		}
 	}
+	if st.hash != nil && l.PayloadOff >= 0 {
+		end := min(len(data), l.NetOff+l.IPTotalLen)
+		if l.PayloadOff < end {
+			var hdr [5]byte
+			if c2s {
+				hdr[0] = 1
+			}
+			binary.BigEndian.PutUint32(hdr[1:], uint32(end-l.PayloadOff))
+			st.hash.Write(hdr[:])
+			st.hash.Write(data[l.PayloadOff:end])
+			st.hasPayload = true
+		}
+	}
+	if l.Proto == packet.ProtoTCP && l.TCPHdrLen >= 20 && l.L4Off >= 0 && l.L4Off+20 <= len(data) {
+		h.cat["tcp_flags"][uint16(l.TCPFlags)]++
+		h.window[metric.WindowBins.Index(float64(binary.BigEndian.Uint16(data[l.L4Off+14:])))]++
+		if st.isTCP {
+			st.tcp.add(l, data, c2s, first)
+		}
+	}
+}
+
+// endFlow folds a finished flow into s.
+func (s *sideData) endFlow(st *flowState) {
+	v := &s.val
 	v.Flows++
-	if clean {
+	if st.clean {
 		v.FlowsClean++
 	}
-	if isTCP {
+	if st.isTCP {
 		v.TCPFlows++
-		if tcp.synFirst {
+		if st.tcp.synFirst {
 			v.TCPSynStart++
-			if !tcp.dataBeforeHandshake {
+			if !st.tcp.dataBeforeHandshake {
 				v.TCPHandshake++
 			}
 		}
-		v.TCPAcks += tcp.acks
-		v.TCPAcksOK += tcp.acksOK
+		v.TCPAcks += st.tcp.acks
+		v.TCPAcksOK += st.tcp.acksOK
 	}
-	s.feats = metric.FlowFeatures(s.feats, sc.pk)
-	if hasPayload {
+	s.feats = st.acc.Features(s.feats)
+	if st.hasPayload {
 		var hv [16]byte
-		copy(hv[:], sh.Sum(nil))
+		copy(hv[:], st.hash.Sum(nil))
 		s.hashes = append(s.hashes, hv)
 	}
 }
@@ -512,9 +509,8 @@ func readSide(ctx context.Context, files []string, workers int, wantHash bool, s
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sc := &flowScratch{}
 			for i := range next {
-				results[i], errs[i] = readCapture(ctx, files[i], sc, wantHash)
+				results[i], errs[i] = readCapture(ctx, files[i], wantHash)
 			}
 		}()
 	}
@@ -546,10 +542,13 @@ func readSide(ctx context.Context, files []string, workers int, wantHash bool, s
 // errNotCapture marks a file that is not a capture at all.
 var errNotCapture = errors.New("not a capture")
 
-// readCapture reads one file. A file that does not start like a capture is
-// an error (nil data); an error later in the file keeps what was read and
-// counts as a file error.
-func readCapture(ctx context.Context, path string, sc *flowScratch, wantHash bool) (*sideData, error) {
+// readCapture reads one file, packet by packet: packets are decoded once,
+// assigned to flows by flow.Assembler (the flow package's rules and
+// timeouts), folded into the histograms at once and into their flow's
+// O(1) state, which becomes one feature row when the flow ends. A file
+// that does not start like a capture is an error (nil data); an error later
+// in the file ends the active flows there and counts as a file error.
+func readCapture(ctx context.Context, path string, wantHash bool) (*sideData, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -564,20 +563,64 @@ func readCapture(ctx context.Context, path string, sc *flowScratch, wantHash boo
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", path, errNotCapture, err)
 	}
-	n := 0
-	err = flow.ReadFlows(r, flow.DefaultConfig(), func(fl *flow.Flow) error {
-		if n++; n%256 == 0 && ctx.Err() != nil {
-			return ctx.Err()
+	a := flow.NewAssembler(flow.DefaultConfig())
+	active := map[uint64]*flowState{}
+	var (
+		l      packet.Layers
+		ended  []flow.Ended
+		lastTs int64
+		n      int
+		rerr   error
+	)
+	finish := func() {
+		for _, e := range ended {
+			if st := active[e.Flow]; st != nil {
+				s.endFlow(st)
+				delete(active, e.Flow)
+			}
 		}
-		s.addFlow(fl, sc, wantHash)
-		return nil
-	})
-	if err != nil {
-		if ctx.Err() != nil {
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rerr = err
+			break
+		}
+		if rec.Kind != pcap.KindPacket {
+			continue
+		}
+		if n++; n%4096 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		ts := lastTs
+		if rec.HasTime {
+			ts = rec.Resolution.TicksToNanos(rec.Timestamp)
+		}
+		lastTs = ts
+		decoded := packet.Decode(rec.LinkType, rec.Data, &l) == nil
+		as := a.AddLayers(ts, &l, rec.Data, flow.Scope(rec.Section, rec.Interface))
+		st := active[as.Flow]
+		if st == nil {
+			st = &flowState{clean: true}
+			key, _ := packet.KeyOf(&l, rec.Data)
+			st.isTCP = key.Kind == packet.KindPorts && key.Proto == packet.ProtoTCP
+			if wantHash {
+				st.hash = sha256.New()
+			}
+			active[as.Flow] = st
+		}
+		s.addPacket(st, &l, rec.Data, ts, rec.OrigLen, as.C2S, as.New, decoded)
+		ended = a.Ended(ended[:0])
+		finish()
+	}
+	ended = a.Finish(ended[:0])
+	finish()
+	if rerr != nil {
 		s.val.FileErrors = 1
-		return s, fmt.Errorf("%s: %w", path, err)
+		return s, fmt.Errorf("%s: %w", path, rerr)
 	}
 	return s, nil
 }

@@ -71,39 +71,65 @@ const ConcentrationChunk = 20
 // scalar used here is the mean count per chunk (0..20): equal to the outgoing
 // count for flows of at most 20 packets, the outgoing density for longer ones.
 func FlowFeatures(dst []float64, pkts []Pkt) []float64 {
+	var a FlowAcc
+	for _, p := range pkts {
+		a.Add(p)
+	}
+	return a.Features(dst)
+}
+
+// FlowAcc computes the flow features of packets added one at a time in
+// constant memory; Features gives what FlowFeatures gives for the same
+// packets. The zero value is an empty flow.
+type FlowAcc struct {
+	n, nOut           int
+	sumPos, sumPos2   float64
+	bytesOut, bytesIn float64
+	first, last       int64
+}
+
+// Add appends one packet to the flow.
+func (a *FlowAcc) Add(p Pkt) {
+	if a.n == 0 {
+		a.first = p.TsNanos
+	}
+	a.last = p.TsNanos
+	if p.Out {
+		a.nOut++
+		a.sumPos += float64(a.n)
+		a.sumPos2 += float64(a.n) * float64(a.n)
+		a.bytesOut += float64(p.Size)
+	} else {
+		a.bytesIn += float64(p.Size)
+	}
+	a.n++
+}
+
+// Packets is the number of packets added.
+func (a *FlowAcc) Packets() int { return a.n }
+
+// Features appends the NumFlowFeatures features to dst.
+func (a *FlowAcc) Features(dst []float64) []float64 {
 	var f [NumFlowFeatures]float64
-	n := len(pkts)
+	n := a.n
 	if n == 0 {
 		return append(dst, f[:]...)
 	}
-	var nOut int
-	var sumPos, sumPos2 float64
-	var bytesOut, bytesIn float64
-	for i, p := range pkts {
-		if p.Out {
-			nOut++
-			sumPos += float64(i)
-			sumPos2 += float64(i) * float64(i)
-			bytesOut += float64(p.Size)
-		} else {
-			bytesIn += float64(p.Size)
-		}
-	}
-	nIn := n - nOut
+	nOut, nIn := a.nOut, n-a.nOut
 	f[FeatIn] = float64(nIn)
 	f[FeatOut] = float64(nOut)
 	f[FeatFracOut] = float64(nOut) / float64(n)
 	f[FeatFracIn] = float64(nIn) / float64(n)
 	if nOut > 0 {
-		mean := sumPos / float64(nOut)
-		f[FeatStdOutOrder] = math.Sqrt(max(sumPos2/float64(nOut)-mean*mean, 0))
+		mean := a.sumPos / float64(nOut)
+		f[FeatStdOutOrder] = math.Sqrt(max(a.sumPos2/float64(nOut)-mean*mean, 0))
 	}
 	chunks := (n + ConcentrationChunk - 1) / ConcentrationChunk
 	f[FeatAltConc] = float64(nOut) / float64(chunks)
-	dur := float64(pkts[n-1].TsNanos-pkts[0].TsNanos) / 1e9
+	dur := float64(a.last-a.first) / 1e9
 	f[FeatDuration] = dur
-	f[FeatBytesOut] = bytesOut
-	f[FeatBytesIn] = bytesIn
+	f[FeatBytesOut] = a.bytesOut
+	f[FeatBytesIn] = a.bytesIn
 	if n > 1 {
 		f[FeatMeanIAT] = dur / float64(n-1)
 	}
