@@ -38,6 +38,18 @@
 //	CrossEntropyForward(losses, probs, logits, targets, N, V)  losses (N); probs (N,V) softmax;
 //	                                                           targets < 0 are ignored (loss 0)
 //	CrossEntropyBackward(dlogits, probs, targets, dloss, N, V)  dlogits += dloss[n]*(probs - onehot)
+//	Softmax(probs, logits, N, V)         row softmax (sampling, classification)
+//	GatherRows(out, inp, rows, C)        out (len(rows),C) = inp[rows[i]]
+//	ScatterAddRows(dinp, dout, rows, C)  dinp[rows[i]] += dout (i); repeats accumulate
+//	AddInPlace(dst, src, n) dst += src ; Scale(x, s, n) x *= s
+//
+// These take []int32 token ids, targets and rows; out-of-range ids and slices
+// shorter than their shape panic (programming errors; data is validated
+// upstream). Calls touching >= 65536 elements split over GOMAXPROCS
+// goroutines of a persistent pool (no allocation); reductions over rows
+// (dweight, dbias, embedding gradients) are split by column and summed in row
+// order (float64 accumulators), so results are bit-identical for any number
+// of goroutines. The pool runs one call at a time: concurrent callers wait.
 //
 // Attention (attention.go, attention_local.go, attention_linear.go), on
 // per-head contiguous layouts q, k, v, out, dq, dk, dv (BH, T, D), BH =
