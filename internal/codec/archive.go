@@ -151,6 +151,7 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 				e = NewFlowEncoder(View{})
 			}
 			e.NoCheck = opts.NoCheck
+			e.deferTail = true
 			flows[as.Flow] = e
 			st.Flows++
 			st.PaperTokens++
@@ -164,7 +165,7 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 			return st, fmt.Errorf("codec: record %d: flow %d unknown to the tokenizer", rec.Index, as.Flow)
 		}
 		toks = e.Packet(toks[:0], as.C2S, rec.Timestamp, rec.HasTime, rec.OrigLen, rec.Data)
-		st.Tokens += int64(len(toks))
+		st.Tokens += int64(len(toks) + len(e.Tail))
 		ebuf = append(ebuf, tagPacket)
 		ebuf = binary.AppendUvarint(ebuf, as.Flow)
 		ebuf = binary.AppendUvarint(ebuf, uint64(rec.Interface))
@@ -180,7 +181,7 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 			ebuf = binary.AppendUvarint(ebuf, uint64(len(suf)))
 			ebuf = append(ebuf, suf...)
 		}
-		ebuf = appendTokens(ebuf, toks)
+		ebuf = appendTokensTail(ebuf, toks, e.Tail)
 		ended = asm.Ended(ended[:0])
 		for _, en := range ended {
 			if e := flows[en.Flow]; e != nil {
@@ -243,8 +244,15 @@ func appendFraming(b []byte, f pcap.Framing) []byte {
 // appendTokens writes a count and the tokens: a token below 255 is one byte,
 // any other is 0xFF then (token - 255).
 func appendTokens(b []byte, toks []Token) []byte {
-	b = binary.AppendUvarint(b, uint64(len(toks)))
-	b = slices.Grow(b, 2*len(toks))
+	return appendTokensTail(b, toks, nil)
+}
+
+// appendTokensTail writes toks followed by the byte tokens of tail as one
+// token list; the tail goes straight from bytes (only 0xff needs escaping)
+// without a pass through tokens.
+func appendTokensTail(b []byte, toks []Token, tail []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(toks)+len(tail)))
+	b = slices.Grow(b, 2*len(toks)+len(tail))
 	n := len(b)
 	b = b[:n+2*len(toks)]
 	for _, t := range toks {
@@ -256,7 +264,15 @@ func appendTokens(b []byte, toks []Token) []byte {
 			n += 2
 		}
 	}
-	return b[:n]
+	b = b[:n]
+	for {
+		i := bytes.IndexByte(tail, 0xff)
+		if i < 0 {
+			return append(b, tail...)
+		}
+		b = append(append(b, tail[:i]...), 0xff, 0x00)
+		tail = tail[i+1:]
+	}
 }
 
 // ArchiveReader reads a token archive entry by entry.

@@ -1,38 +1,15 @@
 package codec
 
-import "encoding/binary"
+import (
+	"encoding/binary"
 
-// onesSum adds b to sum as big-endian 16-bit words (an odd last byte is
-// padded with zero), without folding.
-func onesSum(sum uint64, b []byte) uint64 {
-	for len(b) >= 8 {
-		sum += uint64(binary.BigEndian.Uint16(b)) + uint64(binary.BigEndian.Uint16(b[2:])) +
-			uint64(binary.BigEndian.Uint16(b[4:])) + uint64(binary.BigEndian.Uint16(b[6:]))
-		b = b[8:]
-	}
-	for len(b) >= 2 {
-		sum += uint64(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		sum += uint64(b[0]) << 8
-	}
-	return sum
-}
-
-func fold(sum uint64) uint16 {
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return uint16(sum)
-}
+	"github.com/trafficgpt/trafficgpt/internal/packet"
+)
 
 // ipv4HeaderChecksum is the checksum hdr should carry (its checksum field,
 // bytes 10-11, counts as zero).
 func ipv4HeaderChecksum(hdr []byte) uint16 {
-	s := onesSum(0, hdr[:10])
-	s = onesSum(s, hdr[12:])
-	return ^fold(s)
+	return ^packet.Fold(packet.OnesSum(hdr[12:], packet.OnesSum(hdr[:10], 0)))
 }
 
 // predictL4Checksum is the TCP/UDP checksum the packet p should carry given
@@ -45,6 +22,7 @@ func predictL4Checksum(p []byte, lay *layout) uint16 {
 	n := lay.netOff
 	var end int
 	var s uint64
+	var pseudo [8]byte
 	switch lay.ipVer {
 	case 4:
 		ihl := int(p[n]&0x0f) * 4
@@ -53,25 +31,26 @@ func predictL4Checksum(p []byte, lay *layout) uint16 {
 		if tl < ihl || end > len(p) || end < lay.l4Off+l4HeaderMin(lay.proto) {
 			return 0
 		}
-		s = onesSum(0, p[n+12:n+20])
+		s = packet.OnesSum(p[n+12:n+20], 0)
 	case 6:
 		end = n + 40 + int(binary.BigEndian.Uint16(p[n+4:]))
 		if end > len(p) || end < lay.l4Off+l4HeaderMin(lay.proto) {
 			return 0
 		}
-		s = onesSum(0, p[n+8:n+40])
+		s = packet.OnesSum(p[n+8:n+40], 0)
 	default:
 		return 0
 	}
-	segLen := end - lay.l4Off
-	s += uint64(segLen>>16) + uint64(segLen&0xffff) + uint64(lay.proto)
+	binary.BigEndian.PutUint32(pseudo[:], uint32(end-lay.l4Off))
+	pseudo[7] = lay.proto
+	s = packet.OnesSum(pseudo[:], s)
 	cs := lay.l4Off + 16
 	if lay.proto == 17 {
 		cs = lay.l4Off + 6
 	}
-	s = onesSum(s, p[lay.l4Off:cs])
-	s = onesSum(s, p[cs+2:end])
-	c := ^fold(s)
+	s = packet.OnesSum(p[lay.l4Off:cs], s)
+	s = packet.OnesSum(p[cs+2:end], s)
+	c := ^packet.Fold(s)
 	if c == 0 && lay.proto == 17 {
 		c = 0xffff
 	}

@@ -105,7 +105,13 @@ func (d *FlowDecoder) Packet(toks []Token) (Packet, error) {
 	return p, nil
 }
 
-func (d *FlowDecoder) decode(toks []Token) (Packet, error) {
+func (d *FlowDecoder) decode(toks []Token) (Packet, error) { return d.decodeN(toks, -1, nil) }
+
+// decodeN decodes a packet; limit >= 0 converts only that many body tokens
+// and skips the TCP/UDP checksum: the encoder's lockstep check, which only
+// needs the headers back (payload bytes are copied verbatim by construction).
+// tail holds body bytes that follow toks (the encoder's deferred tail).
+func (d *FlowDecoder) decodeN(toks []Token, limit int, tail []byte) (Packet, error) {
 	var p Packet
 	if len(toks) == 0 || (toks[0] != PKTC2S && toks[0] != PKTS2C) {
 		return p, fmt.Errorf("%w: packet must start with <c2s> or <s2c>", ErrGrammar)
@@ -166,6 +172,14 @@ func (d *FlowDecoder) decode(toks []Token) (Packet, error) {
 		}
 	}
 	bt := toks[i:]
+	nbody := len(bt) + len(tail)
+	if limit >= 0 && limit < len(bt) {
+		bt = bt[:limit]
+	}
+	headersOnly := limit >= 0
+	if limit < 0 {
+		limit = nbody
+	}
 	d.body = slices.Grow(d.body[:0], len(bt))[:len(bt)]
 	for j, t := range bt {
 		switch {
@@ -177,10 +191,13 @@ func (d *FlowDecoder) decode(toks []Token) (Packet, error) {
 			return p, fmt.Errorf("%w: byte expected in packet body, got %s", ErrGrammar, TokenName(t))
 		}
 	}
+	if k := limit - len(d.body); k > 0 {
+		d.body = append(d.body, tail[:min(k, len(tail))]...)
+	}
 	d.raw = flags&flagRaw != 0
 	if d.raw {
 		d.out = append(d.out[:0], d.body...)
-	} else if err := d.rebuild(flags, p.C2S, trunc); err != nil {
+	} else if err := d.rebuild(flags, p.C2S, trunc, nbody, headersOnly); err != nil {
 		return p, err
 	}
 	orig := uint64(len(d.out)) + trunc
@@ -196,7 +213,7 @@ func (d *FlowDecoder) decode(toks []Token) (Packet, error) {
 }
 
 // rebuild fills d.out from d.body, putting back the fields left out.
-func (d *FlowDecoder) rebuild(flags Token, c2s bool, trunc uint64) error {
+func (d *FlowDecoder) rebuild(flags Token, c2s bool, trunc uint64, nbody int, headersOnly bool) error {
 	w := walker{
 		src:  walkSource{data: d.body, decode: true, lay: &d.lay},
 		omit: func(k spanKind, n int) bool { return omitRule(&d.addr, flags, k, n) },
@@ -211,7 +228,7 @@ func (d *FlowDecoder) rebuild(flags Token, c2s bool, trunc uint64) error {
 			omitted += lay.spans[i].n
 		}
 	}
-	total := len(d.body) + omitted
+	total := nbody + omitted
 	if cap(d.out) < total {
 		d.out = make([]byte, total, total+total/2)
 	}
@@ -236,7 +253,7 @@ func (d *FlowDecoder) rebuild(flags Token, c2s bool, trunc uint64) error {
 		dst += sp.n
 	}
 	copy(d.out[dst:], d.body[src:])
-	fillDerived(d.out, lay, len(d.out)+int(trunc))
+	fillDerived(d.out, lay, len(d.out)+int(trunc), !headersOnly)
 	return nil
 }
 

@@ -199,9 +199,8 @@ const (
 
 // fillDerived writes the derived fields of p (complete packet bytes, with
 // holes at the omitted spans) in dependency order: lengths, then checksums.
-// When only is false it fills every derived span; the encoder uses predict
-// to compare instead.
-func fillDerived(p []byte, lay *layout, origLen int) {
+// l4 false skips the TCP/UDP checksum (headers-only decoding).
+func fillDerived(p []byte, lay *layout, origLen int, l4 bool) {
 	for pass := 0; pass < 3; pass++ {
 		for i := 0; i < lay.nspans; i++ {
 			sp := &lay.spans[i]
@@ -222,7 +221,7 @@ func fillDerived(p []byte, lay *layout, origLen int) {
 			binary.BigEndian.PutUint16(p[sp.off:], v)
 		}
 	}
-	for i := 0; i < lay.nspans; i++ {
+	for i := 0; i < lay.nspans && l4; i++ {
 		if sp := &lay.spans[i]; sp.omit && sp.kind == spanL4Csum {
 			binary.BigEndian.PutUint16(p[sp.off:], predictL4Checksum(p, lay))
 		}

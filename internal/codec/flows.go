@@ -123,9 +123,11 @@ func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func
 				a.enc.Stats = EncodeStats{}
 			} else {
 				a = &activeFlow{enc: NewFlowEncoder(opts.View)}
+				a.enc.HashPayload = true
 			}
 			a.ef.ID, a.ef.LinkType, a.ef.Start, a.ef.Res = as.Flow, rec.LinkType, rec.Timestamp, rec.Resolution
 			a.ef.Key, a.ef.FirstAToB = packet.KeyOf(&lay, rec.Data)
+			a.ef.Key.Scope = Scope(rec)
 			label := -1
 			if opts.Label != nil {
 				label = opts.Label(&a.ef)

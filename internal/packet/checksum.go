@@ -103,3 +103,11 @@ func L4Checksum(l *Layers, data []byte) (sum16 uint16, ok bool) {
 	}
 	return s, true
 }
+
+// OnesSum adds b to a ones'-complement accumulator, 8 bytes at a time (see
+// sum); pieces summed one after another must have even lengths, but for the
+// last. Fold the result to 16 bits with Fold.
+func OnesSum(b []byte, acc uint64) uint64 { return sum(b, acc) }
+
+// Fold reduces a ones'-complement accumulator to 16 bits.
+func Fold(acc uint64) uint16 { return fold(acc) }
