@@ -207,18 +207,31 @@ func rope(x []float32, BH, T, D int, base float32, offset int, sign float64) {
 	// and applies them to all BH heads.
 	const span = 64
 	items := (T + span - 1) / span
+	r := math.Pow(float64(base), -2/float64(D))
 	attnParallel(attnWorkers(items), items, func(_, it int) {
+		// Angles of up to 256 pairs at a time on the stack, applied to the
+		// contiguous rows of all heads at this position.
+		var cs, sn [256]float32
 		for t := it * span; t < min(T, (it+1)*span); t++ {
 			pos := float64(offset + t)
-			for i := range h {
-				theta := pos * math.Pow(float64(base), -2*float64(i)/float64(D))
-				s64, c64 := math.Sincos(theta)
-				s, c := float32(sign*s64), float32(c64)
+			for i0 := 0; i0 < h; i0 += len(cs) {
+				n := min(len(cs), h-i0)
+				// freq_i = base^(-2i/D) as powers of r = base^(-2/D)
+				// (float64, relative error ~1e-15, far below float32).
+				freq := math.Pow(r, float64(i0))
+				for i := range n {
+					s64, c64 := math.Sincos(pos * freq)
+					freq *= r
+					cs[i], sn[i] = float32(c64), float32(sign*s64)
+				}
 				for bh := range BH {
-					o := (bh*T+t)*D + i
-					a, b := x[o], x[o+h]
-					x[o] = a*c - b*s
-					x[o+h] = a*s + b*c
+					o := (bh*T+t)*D + i0
+					lo, hi := x[o:o+n:o+n], x[o+h:o+h+n:o+h+n]
+					for i := range n {
+						a, b, c, s := lo[i], hi[i], cs[i], sn[i]
+						lo[i] = a*c - b*s
+						hi[i] = a*s + b*c
+					}
 				}
 			}
 		}

@@ -134,3 +134,13 @@ func BenchmarkAttentionStep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRope rotates one layer's q (12 heads, D=64) at T=12032.
+func BenchmarkRope(b *testing.B) {
+	BH, T, D := benchHeads, 12032, benchD
+	x := attnRand(rand.New(rand.NewPCG(3, 4)), BH*T*D, 1)
+	for b.Loop() {
+		RopeForward(x, BH, T, D, 10000)
+	}
+	b.ReportMetric(float64(T)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+}

@@ -405,7 +405,7 @@ func TestLocalAttentionStepMatchesForward(t *testing.T) {
 
 func TestRope(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
-	for _, c := range []struct{ BH, T, D int }{{1, 1, 8}, {3, 77, 16}, {2, 300, 64}} {
+	for _, c := range []struct{ BH, T, D int }{{1, 1, 8}, {3, 77, 16}, {2, 300, 64}, {2, 9, 600}} {
 		n := c.BH * c.T * c.D
 		x := attnRand(rng, n, 1)
 		y := append([]float32(nil), x...)
