@@ -80,7 +80,8 @@
 // (Hayes & Danezis, USENIX Security 2016) and the flow mean is over them.
 // k-fingerprinting's alternative concentration sums the per-chunk outgoing
 // counts in groups; the total of those sums is the outgoing count, so the
-// scalar here is the mean per chunk (see FlowFeatures). FirstN appends the
+// scalar here is the mean per chunk (see FlowFeatures). FlowAcc computes the
+// same features packet by packet in O(1) memory. FirstN appends the
 // sizes, directions (+1/-1, 0 = padding) and inter-arrival times of the first
 // n packets, for the classical classifier baseline.
 //
