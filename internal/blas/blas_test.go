@@ -171,35 +171,39 @@ func TestSgemmMisuse(t *testing.T) {
 	}
 }
 
-// TestSgemmConcurrent issues products from several goroutines at once, as the
-// attention kernels do per head.
+// TestSgemmConcurrent issues products from several goroutines at once: small
+// ones (single-threaded in OpenBLAS, as the attention kernels use them per
+// head) and ones large enough for OpenBLAS's own threads.
 func TestSgemmConcurrent(t *testing.T) {
-	const n = 48
-	r := rand.New(rand.NewPCG(3, 4))
-	A, B := randSlice(r, n*n), randSlice(r, n*n)
-	want := refSgemm(false, true, n, n, n, 1, A, n, B, n, 0, nil, n)
-	var wg sync.WaitGroup
-	errs := make(chan string, 8)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			C := make([]float32, n*n)
-			for it := 0; it < 50; it++ {
-				Sgemm(false, true, n, n, n, 1, A, n, B, n, 0, C, n)
-				for i := range C {
-					if math.Abs(float64(C[i])-want[i]) > 1e-4*(1+math.Abs(want[i])) {
-						errs <- fmt.Sprintf("C[%d]=%v want %v", i, C[i], want[i])
-						return
+	for _, n := range []int{48, 160} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(3, uint64(n)))
+			A, B := randSlice(r, n*n), randSlice(r, n*n)
+			want := refSgemm(false, true, n, n, n, 1, A, n, B, n, 0, nil, n)
+			var wg sync.WaitGroup
+			errs := make(chan string, 8)
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					C := make([]float32, n*n)
+					for it := 0; it < 20; it++ {
+						Sgemm(false, true, n, n, n, 1, A, n, B, n, 0, C, n)
+						for i := range C {
+							if math.Abs(float64(C[i])-want[i]) > 1e-4*(1+math.Abs(want[i])) {
+								errs <- fmt.Sprintf("C[%d]=%v want %v", i, C[i], want[i])
+								return
+							}
+						}
 					}
-				}
+				}()
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Fatal(e)
+			wg.Wait()
+			close(errs)
+			for e := range errs {
+				t.Fatal(e)
+			}
+		})
 	}
 }
 

@@ -17,8 +17,11 @@
 // OpenMP build keeps it per OS thread); Threads() reports it. The default is
 // the library's (OMP_NUM_THREADS or the number of CPUs). OpenBLAS runs
 // products up to 64x64x64 on the calling thread, so such small products may be
-// issued from several goroutines at once; Sgemm is safe for concurrent use,
-// SetThreads is not (call it before starting work).
+// issued from several goroutines at once. Sgemm is safe for concurrent use:
+// larger products, which use OpenBLAS's threads, run one at a time (a Go
+// mutex; concurrent OpenMP teams spin against each other, 30x slower in a
+// test). With SetThreads(1) nothing is serialised. SetThreads itself is not
+// safe to call while products run (call it before starting work).
 //
 // MeasureGFLOPS(n, dur) runs n x n x n products for dur and returns GFLOP/s;
 // training and benchmark commands report their throughput as a fraction of

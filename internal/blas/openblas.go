@@ -47,6 +47,19 @@ static void tg_sgemm(int ta, int tb, int M, int N, int K, float alpha,
 */
 import "C"
 
+import "sync"
+
+// bigProduct is OpenBLAS's bound (65536 * GEMM_MULTITHREAD_THRESHOLD 4) on
+// M*N*K up to which it computes on the calling thread alone.
+const bigProduct = 65536 * 4
+
+// bigMu lets one multi-threaded product run at a time. Concurrent callers
+// would each start their own OpenMP team and spin-wait in OpenBLAS for its
+// shared buffers, which made 8 concurrent 160^3 products take seconds instead
+// of milliseconds; waiting on a Go mutex costs nothing and the product itself
+// already uses every thread.
+var bigMu sync.Mutex
+
 func sgemm(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, Cm []float32, ldc int) {
 	var ta, tb C.int
 	if transA {
@@ -54,6 +67,10 @@ func sgemm(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int
 	}
 	if transB {
 		tb = 1
+	}
+	if float64(M)*float64(N)*float64(K) > bigProduct && threads() > 1 {
+		bigMu.Lock()
+		defer bigMu.Unlock()
 	}
 	C.tg_sgemm(ta, tb, C.int(M), C.int(N), C.int(K),
 		C.float(alpha), (*C.float)(&A[0]), C.int(lda),
