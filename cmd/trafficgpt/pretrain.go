@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/blas"
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/train"
+)
+
+func init() {
+	register(command{name: "pretrain", summary: "generative pre-training on a dataset's flows (resumable)", run: cmdPretrain})
+}
+
+type pretrainOptions struct {
+	data, out, config string
+	resume            bool
+	train             train.Options
+	set               map[string]bool // flags given on the command line
+}
+
+func cmdPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o pretrainOptions
+	d := train.DefaultOptions()
+	t := &o.train
+	fs := newFlagSet("pretrain", "pretrain --data DIR -o MODEL [flags]",
+		"trafficgpt pretrain --data ds -o model --config small --steps 2000   (Ctrl-C saves; add --resume to continue)", stderr)
+	fs.StringVar(&o.data, "data", "", "dataset directory (trafficgpt dataset build); needs a train split, uses valid for evaluation")
+	fs.StringVar(&o.out, "o", "", "model directory (created; holds weights, optimizer state, log and loss plot)")
+	fs.StringVar(&o.config, "config", "small", "model: "+strings.Join(model.PresetNames(), ", ")+" or a config JSON file")
+	fs.IntVar(&t.Context, "ctx", d.Context, "context length (tokens per sequence)")
+	fs.IntVar(&t.Batch, "batch", d.Batch, "sequences per micro-batch")
+	fs.IntVar(&t.Accum, "accum", d.Accum, "micro-batches per optimizer step (gradient accumulation)")
+	fs.IntVar(&t.Steps, "steps", d.Steps, "optimizer steps in total (the cosine schedule ends here)")
+	fs.Float64Var(&t.LR, "lr", d.LR, "peak learning rate")
+	fs.Float64Var(&t.MinLR, "min-lr", d.MinLR, "learning-rate floor at the end of the cosine decay")
+	fs.IntVar(&t.Warmup, "warmup", d.Warmup, "linear warm-up steps")
+	fs.Float64Var(&t.Clip, "clip", d.Clip, "global gradient-norm clip (0: none)")
+	fs.Float64Var(&t.WeightDecay, "weight-decay", d.WeightDecay, "AdamW weight decay (matrices and embeddings only)")
+	fs.Float64Var(&t.Dropout, "dropout", d.Dropout, "dropout rate (negative: the config's)")
+	fs.IntVar(&t.EvalEvery, "eval-every", d.EvalEvery, "evaluate on the valid split every N steps (0: only at the end)")
+	fs.IntVar(&t.EvalBatches, "eval-batches", d.EvalBatches, "valid batches per evaluation")
+	fs.IntVar(&t.SaveEvery, "save-every", d.SaveEvery, "checkpoint every N steps (also at the end and on Ctrl-C/SIGTERM)")
+	fs.Uint64Var(&t.Seed, "seed", d.Seed, "seed of the initial weights, data order and dropout")
+	fs.IntVar(&t.Threads, "threads", 0, "threads (0: all CPUs)")
+	fs.DurationVar(&t.TimeLimit, "time-limit", 0, "stop (saving a checkpoint) after this long, e.g. 30m; 0: no limit")
+	fs.BoolVar(&o.resume, "resume", false, "continue the run in -o exactly where its checkpoint left off")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("unexpected arguments %v (the dataset goes in --data)", pos)
+	}
+	if o.data == "" || o.out == "" {
+		return usageError("need --data DIR and -o MODEL")
+	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	return runPretrain(ctx, o, stdout, stderr)
+}
+
+// loadConfig resolves --config: a preset name or a JSON file.
+func loadConfig(s string) (model.Config, error) {
+	if c, err := model.Preset(s); err == nil {
+		return c, nil
+	}
+	b, err := os.ReadFile(s)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(s, "./") {
+			return model.Config{}, usageError("--config %q: not a preset (%s) nor a file", s, strings.Join(model.PresetNames(), ", "))
+		}
+		return model.Config{}, fmt.Errorf("--config: %w", err)
+	}
+	var c model.Config
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return model.Config{}, fmt.Errorf("--config %s: %w", s, err)
+	}
+	if err := c.Validate(); err != nil {
+		return model.Config{}, fmt.Errorf("--config %s: %w", s, err)
+	}
+	return c, nil
+}
+
+// resumeDefaults fills the options not given on the command line from the
+// checkpoint's, so "--resume" alone continues the same run.
+func resumeDefaults(o *pretrainOptions, st *train.State) {
+	s := st.Options
+	t := &o.train
+	keep := func(name string, apply func()) {
+		if !o.set[name] {
+			apply()
+		}
+	}
+	keep("config", func() { t.Config = s.Config })
+	keep("dropout", func() { t.Dropout = s.Dropout })
+	keep("ctx", func() { t.Context = s.Context })
+	keep("batch", func() { t.Batch = s.Batch })
+	keep("accum", func() { t.Accum = s.Accum })
+	keep("steps", func() { t.Steps = s.Steps })
+	keep("lr", func() { t.LR = s.LR })
+	keep("min-lr", func() { t.MinLR = s.MinLR })
+	keep("warmup", func() { t.Warmup = s.Warmup })
+	keep("clip", func() { t.Clip = s.Clip })
+	keep("weight-decay", func() { t.WeightDecay = s.WeightDecay })
+	keep("eval-every", func() { t.EvalEvery = s.EvalEvery })
+	keep("eval-batches", func() { t.EvalBatches = s.EvalBatches })
+	keep("save-every", func() { t.SaveEvery = s.SaveEvery })
+	keep("seed", func() { t.Seed = s.Seed })
+	keep("threads", func() { t.Threads = s.Threads })
+}
+
+func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Writer) error {
+	// Every check comes before any work: config, dataset, checkpoint, memory.
+	cfg, err := loadConfig(o.config)
+	if err != nil {
+		return err
+	}
+	o.train.Config = cfg
+	if o.resume {
+		st, err := train.ReadState(o.out)
+		if err != nil {
+			return err
+		}
+		resumeDefaults(&o, st)
+	}
+	if err := o.train.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	if fi, err := os.Stat(o.data); err != nil || !fi.IsDir() {
+		return fmt.Errorf("--data %s: not a dataset directory (%v)", o.data, errOr(err, "not a directory"))
+	}
+	data, ds, err := train.OpenData(o.data, o.train)
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	if data.Valid == nil {
+		fmt.Fprintf(stderr, "warning: %s has no valid split: no evaluation\n", o.data)
+	}
+	tr, _ := ds.Split("train")
+	t := o.train
+	mc := t.ModelConfig()
+	fmt.Fprintf(stderr, "pretrain: %s (%d layers x %d, %s attention), ctx %d, batch %d x %d accum = %d tokens/step, %d steps; train split %d flows, %d tokens (codec v%d)\n",
+		o.config, mc.Layers, mc.Width, mc.Attention, t.Context, t.Batch, t.Accum, t.Batch*t.Context*t.Accum, t.Steps,
+		tr.Len(), tr.Tokens(), codec.Version)
+
+	startStep := 0
+	if o.resume {
+		if st, err := train.ReadState(o.out); err == nil {
+			startStep = st.Step
+		}
+	}
+	pr := newProgress(stderr, "pretrain", "steps", float64(t.Steps-startStep))
+	job := train.Job{Dir: o.out, Options: t, Data: data, Resume: o.resume,
+		Warn: func(s string) { fmt.Fprintln(stderr, "warning:", s) },
+		OnStep: func(s train.Status) {
+			if s.Valid != nil {
+				pr.finish()
+				fmt.Fprintf(stderr, "step %d/%d  %s  valid %s  (%s)\n", s.Step, s.Steps, fmtLoss("train", s.Loss, s.Step),
+					fmtMetrics(s.Valid), s.Elapsed.Round(time.Second))
+				return
+			}
+			pr.add(1, fmt.Sprintf("step %d/%d loss %.3f lr %.2g %.0f tok/s", s.Step, s.Steps, s.Loss, s.LR, s.TokensPerSec))
+		}}
+	res, err := train.Run(ctx, job)
+	pr.finish()
+	if res == nil {
+		return err
+	}
+	if err != nil && res.Stopped != "canceled" {
+		return err
+	}
+	// The sgemm rate of this machine, measured now with the run's threads.
+	sgemm := blas.MeasureGFLOPS(1024, time.Second)
+	gflops := res.FLOPsPerToken * res.TokensPerSec / 1e9
+	fmt.Fprintf(stdout, "%s: step %d of %d (this run from step %d), %d tokens in total\n", o.out, res.Step, t.Steps, res.StartStep, res.Tokens)
+	if res.Stopped != "" {
+		fmt.Fprintf(stdout, "  stopped: %s; continue with: trafficgpt pretrain --data %s -o %s --resume\n", res.Stopped, o.data, o.out)
+	}
+	fmt.Fprintf(stdout, "  train loss %.4f (last step)\n", res.TrainLoss)
+	if v := res.Valid; v != nil {
+		fmt.Fprintf(stdout, "  valid %s\n", fmtMetrics(v))
+	}
+	fmt.Fprintf(stdout, "  throughput %.0f tokens/s = %.1f GFLOP/s (%.3g GFLOP/token) = %.2f of sgemm (%.1f GFLOP/s, 1024^3, this run, %s)\n",
+		res.TokensPerSec, gflops, res.FLOPsPerToken/1e9, gflops/max(sgemm, 1e-9), sgemm, blas.Backend())
+	fmt.Fprintf(stdout, "  memory estimate %.2f GiB; files: %s/{%s,%s,%s,%s,%s}\n", float64(res.PeakMemEstimate)/(1<<30), o.out,
+		train.ModelFile, train.StateFile, train.ConfigFile, train.LogFile, train.PlotFile)
+	return err
+}
+
+func errOr(err error, s string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+func fmtLoss(what string, l float64, step int) string {
+	if step == 0 {
+		return what + " -"
+	}
+	return fmt.Sprintf("%s %.4f", what, l)
+}
+
+// fmtMetrics is one line: loss, perplexity, bits and the per-kind losses.
+func fmtMetrics(m *train.Metrics) string {
+	var kinds []string
+	for k := range m.KindLoss {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kindOrder(kinds[i]) < kindOrder(kinds[j]) })
+	var b strings.Builder
+	fmt.Fprintf(&b, "loss %.4f ppl %.2f %.3f bits/token %.3f bits/byte-token; by kind:", m.Loss, m.Perplexity, m.BitsPerToken, m.BitsPerByte)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, " %s %.3f", k, m.KindLoss[k])
+	}
+	return b.String()
+}
+
+func kindOrder(k string) int {
+	for i, n := range codec.KindNames {
+		if n == k {
+			return i
+		}
+	}
+	return len(codec.KindNames)
+}
