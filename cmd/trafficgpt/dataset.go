@@ -15,13 +15,15 @@ import (
 
 func init() {
 	register(command{name: "dataset build", summary: "labelled captures -> token shards with leakage-safe splits", run: cmdDatasetBuild})
+	register(command{name: "dataset merge", summary: "join the parts of a sharded build (--shard I/N) into one dataset", run: cmdDatasetMerge})
 	register(command{name: "dataset stats", summary: "print a dataset's flows, packets and tokens per split and class", run: cmdDatasetStats})
 }
 
 type datasetBuildOptions struct {
-	out    string
-	inputs []string
-	build  dataset.BuildOptions
+	out           string
+	inputs        []string
+	build         dataset.BuildOptions
+	shard, shards int
 }
 
 func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -42,6 +44,7 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.BoolVar(&o.build.Dedup, "dedup", false, "drop flows whose tokens equal an earlier flow's")
 	fs.BoolVar(&o.build.LabelTokens, "label-tokens", false, "put the label token after <flow> (for class-conditioned generation)")
 	fs.IntVar(&o.build.Jobs, "j", runtime.GOMAXPROCS(0), "files processed in parallel")
+	shardFlag := fs.String("shard", "", "I/N: build only the I-th (0-based) of N disjoint parts of the inputs (by file), for `dataset merge`")
 	vf.register(fs, "none")
 	addFlowFlags(fs, &o.build.Flow)
 	pos, err := parseFlags(fs, args)
@@ -63,6 +66,12 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	o.inputs = pos
+	o.shards = 0
+	if *shardFlag != "" {
+		if _, err := fmt.Sscanf(*shardFlag, "%d/%d", &o.shard, &o.shards); err != nil || o.shards < 1 || o.shard < 0 || o.shard >= o.shards {
+			return usageError("--shard %q: want I/N with 0 <= I < N", *shardFlag)
+		}
+	}
 	return runDatasetBuild(ctx, o, stdout, stderr)
 }
 
@@ -90,6 +99,16 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	var warnings []string
 	o.build.Warn = func(s string) { warnings = append(warnings, s) }
 	t0 := time.Now()
+	if o.shards > 0 {
+		_, err := dataset.BuildShard(ctx, o.out, files, o.build, o.shard, o.shards)
+		pr.finish()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: part %d of %d (%d of %d files) in %.1fs; join the parts with: trafficgpt dataset merge -o DIR PART...\n",
+			o.out, o.shard, o.shards, (len(files)-o.shard+o.shards-1)/o.shards, len(files), time.Since(t0).Seconds())
+		return nil
+	}
 	m, err := dataset.Build(ctx, o.out, files, o.build)
 	pr.finish()
 	if err != nil {
@@ -101,6 +120,27 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	el := time.Since(t0).Seconds()
 	fmt.Fprintf(stdout, "%s: %d files (%d skipped), %.1f MB in %.1fs (%.1f MB/s), %d groups\n",
 		o.out, len(m.Inputs), len(m.Skipped), float64(total)/1e6, el, float64(total)/1e6/el, m.Groups)
+	printStats(stdout, m)
+	return nil
+}
+
+func cmdDatasetMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var out string
+	fs := newFlagSet("dataset merge", "dataset merge -o DIR PART...",
+		"for i in 0 1 2; do trafficgpt dataset build --shard $i/3 -o part$i --labels dir data/; done; trafficgpt dataset merge -o ds part0 part1 part2", stderr)
+	fs.StringVar(&out, "o", "", "output dataset directory")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if out == "" || len(pos) == 0 {
+		return usageError("need -o DIR and the part directories")
+	}
+	m, err := dataset.Merge(ctx, out, pos)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: merged %d parts\n", out, len(pos))
 	printStats(stdout, m)
 	return nil
 }

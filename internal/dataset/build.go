@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -218,11 +219,52 @@ func presplitName(root, path string) string {
 // InputFileRoot pairs an expanded file with the input argument it came from.
 type InputFileRoot struct{ Path, Root string }
 
-// Build builds a dataset into dir from files (each with the input root it
-// was found under). It writes into a temporary sibling directory and renames
-// it into place only when everything succeeded, so a failed build leaves
-// nothing that looks complete. dir must not exist or be empty.
-func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOptions) (*Manifest, error) {
+// part is the output of pass 1 over some of the input files: per-file
+// results, the kept flows, and the token files holding their tokens. A build
+// is one part; a sharded build writes one part per shard and Merge joins them.
+type part struct {
+	Format     string       `json:"format"`
+	Codec      int          `json:"codec_version"`
+	Shard      int          `json:"shard"`
+	Shards     int          `json:"shards"`
+	Options    BuildOptions `json:"options"`
+	Labels     []string     `json:"labels"` // the label universe over all input files
+	Files      []partFile   `json:"files"`
+	Flows      []partFlow   `json:"flows"`
+	TokenFiles []string     `json:"token_files"`
+	dir        string
+}
+
+const partFormat = "trafficgpt-dataset-part-1"
+
+type partFile struct {
+	Global     int    `json:"global"` // index among all input files
+	Path       string `json:"path"`
+	SHA256     string `json:"sha256,omitempty"`
+	Bytes      int64  `json:"bytes"`
+	Packets    int    `json:"packets"`
+	Label      string `json:"label,omitempty"`
+	Presplit   string `json:"presplit,omitempty"` // split named by the path (--presplit)
+	Err        string `json:"error,omitempty"`
+	Unlabelled int    `json:"unlabelled"`
+	Short      int    `json:"too_short"`
+}
+
+type partFlow struct {
+	File     int    `json:"f"` // global file index
+	FlowID   uint64 `json:"id"`
+	Label    int32  `json:"l"`
+	Packets  uint32 `json:"p"`
+	Tok      int    `json:"t"` // token file
+	Off      int64  `json:"o"`
+	N        int64  `json:"n"`
+	KeyHash  uint64 `json:"k,omitempty"`
+	PayHash  uint64 `json:"h"`
+	PayLen   int64  `json:"hl"`
+	FullHash uint64 `json:"fh"`
+}
+
+func (o *BuildOptions) normalize() (*labeler, error) {
 	if o.Group == "" {
 		o.Group = "file"
 	}
@@ -235,7 +277,7 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 	if o.Jobs <= 0 {
 		o.Jobs = 2
 	}
-	lab := labeler{mode: o.Labels}
+	lab := &labeler{mode: o.Labels}
 	if strings.HasPrefix(o.Labels, "csv:") {
 		if o.LabelColumn == "" {
 			o.LabelColumn = "app"
@@ -248,19 +290,64 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 	} else if o.Labels != "" && o.Labels != "dir" && o.Labels != "file" {
 		return nil, fmt.Errorf("dataset: --labels %q: want dir, file or csv:FILE", o.Labels)
 	}
-	if o.Presplit && lab.mode == "" {
-		lab.mode = "presplit"
-	} else if o.Presplit && lab.mode == "dir" {
+	if o.Presplit && (lab.mode == "" || lab.mode == "dir") {
 		lab.mode = "presplit"
 	}
+	return lab, nil
+}
+
+// universe is the sorted set of every label the inputs can produce, known
+// before tokenizing so label tokens carry final ids.
+func (lab *labeler) universe(files []InputFileRoot) []string {
+	set := map[string]bool{}
+	switch lab.mode {
+	case "dir", "file", "presplit":
+		for _, f := range files {
+			if l := fileLabel(lab.mode, f.Root, f.Path); l != "" {
+				set[l] = true
+			}
+		}
+	case "csv":
+		for _, l := range lab.csvMap {
+			set[l] = true
+		}
+	}
+	var names []string
+	for l := range set {
+		names = append(names, l)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// tempDirFor makes the temporary sibling directory a build writes into.
+func tempDirFor(dir string) (string, error) {
 	if err := checkTarget(dir); err != nil {
-		return nil, err
+		return "", err
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(parent, "."+filepath.Base(dir)+".building-")
+}
+
+// publish moves a finished temporary directory into place.
+func publish(tmp, dir string) error {
+	os.Remove(dir) // an empty directory may be replaced
+	return os.Rename(tmp, dir)
+}
+
+// Build builds a dataset into dir from files (each with the input root it
+// was found under). It writes into a temporary sibling directory and renames
+// it into place only when everything succeeded, so a failed build leaves
+// nothing that looks complete. dir must not exist or be empty.
+func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOptions) (*Manifest, error) {
+	lab, err := o.normalize()
+	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".building-")
+	tmp, err := tempDirFor(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -270,43 +357,129 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 			os.RemoveAll(tmp)
 		}
 	}()
+	p, err := buildPart(ctx, tmp, files, 0, 1, o, lab)
+	if err != nil {
+		return nil, err
+	}
+	m, err := assemble(tmp, []*part{p}, o)
+	if err != nil {
+		return nil, err
+	}
+	for _, tf := range p.TokenFiles {
+		os.Remove(filepath.Join(tmp, tf))
+	}
+	if err := publish(tmp, dir); err != nil {
+		return nil, err
+	}
+	ok = true
+	return m, nil
+}
 
-	// Pass 1: tokenize every file in parallel into per-worker temp files.
-	results := make([]fileResult, len(files))
-	type tmpOut struct {
-		f   *os.File
-		off int64
-		buf []byte
+// BuildShard runs pass 1 over the shard-th of shards disjoint parts of the
+// input files (file i goes to part i mod shards) and writes the part into
+// dir, for Merge. Every shard must be given the same inputs and options.
+func BuildShard(ctx context.Context, dir string, files []InputFileRoot, o BuildOptions, shard, shards int) (*part, error) {
+	if shards < 1 || shard < 0 || shard >= shards {
+		return nil, fmt.Errorf("dataset: --shard %d/%d: want I/N with 0 <= I < N", shard, shards)
 	}
-	outs := make([]*tmpOut, o.Jobs)
-	for w := range outs {
-		f, err := os.Create(filepath.Join(tmp, fmt.Sprintf("pass1-%d.tmp", w)))
+	lab, err := o.normalize()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := tempDirFor(dir)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	p, err := buildPart(ctx, tmp, files, shard, shards, o, lab)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "part.json"), b, 0o644); err != nil {
+		return nil, err
+	}
+	if err := publish(tmp, dir); err != nil {
+		return nil, err
+	}
+	ok = true
+	p.dir = dir
+	return p, nil
+}
+
+// Merge joins the parts written by BuildShard into one dataset in dir, with
+// splits assigned over all parts together: the result equals one Build.
+func Merge(ctx context.Context, dir string, partDirs []string) (*Manifest, error) {
+	var parts []*part
+	for _, pd := range partDirs {
+		b, err := os.ReadFile(filepath.Join(pd, "part.json"))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %s is not a dataset part (no part.json): %v", ErrDataset, pd, err)
 		}
-		defer f.Close()
-		outs[w] = &tmpOut{f: f}
-	}
-	// Label ids: the sorted set of every label the inputs can produce, known
-	// before tokenizing so label tokens can carry final ids.
-	universe := map[string]bool{}
-	switch lab.mode {
-	case "dir", "file", "presplit":
-		for _, f := range files {
-			if l := fileLabel(lab.mode, f.Root, f.Path); l != "" {
-				universe[l] = true
-			}
+		p := &part{dir: pd}
+		if err := json.Unmarshal(b, p); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrDataset, pd, err)
 		}
-	case "csv":
-		for _, l := range lab.csvMap {
-			universe[l] = true
+		if p.Format != partFormat || p.Codec != codec.Version {
+			return nil, fmt.Errorf("%w: %s: part format %q codec %d, want %q codec %d", ErrDataset, pd, p.Format, p.Codec, partFormat, codec.Version)
 		}
+		parts = append(parts, p)
 	}
-	var names []string
-	for l := range universe {
-		names = append(names, l)
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("dataset: merge needs parts")
 	}
-	sort.Strings(names)
+	o := parts[0].Options
+	seen := map[int]bool{}
+	for _, p := range parts {
+		a, _ := json.Marshal(p.Options)
+		b, _ := json.Marshal(o)
+		if !bytes.Equal(a, b) || p.Shards != parts[0].Shards {
+			return nil, fmt.Errorf("%w: part %s was built with other options than %s", ErrDataset, p.dir, parts[0].dir)
+		}
+		if seen[p.Shard] {
+			return nil, fmt.Errorf("%w: shard %d given twice", ErrDataset, p.Shard)
+		}
+		seen[p.Shard] = true
+	}
+	if len(seen) != parts[0].Shards {
+		return nil, fmt.Errorf("%w: %d of %d shards given", ErrDataset, len(seen), parts[0].Shards)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tmp, err := tempDirFor(dir)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	m, err := assemble(tmp, parts, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := publish(tmp, dir); err != nil {
+		return nil, err
+	}
+	ok = true
+	return m, nil
+}
+
+// buildPart is pass 1: tokenize the part's files in parallel into
+// per-worker token files in dir.
+func buildPart(ctx context.Context, dir string, files []InputFileRoot, shard, shards int, o BuildOptions, lab *labeler) (*part, error) {
+	names := lab.universe(files)
 	if o.LabelTokens && len(names) > codec.MaxLabels {
 		return nil, fmt.Errorf("dataset: %d labels, but label tokens exist for %d", len(names), codec.MaxLabels)
 	}
@@ -315,6 +488,30 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 		labelIDs[n] = int32(i)
 	}
 	nameID := func(s string) int32 { return labelIDs[s] }
+	var mine []int
+	for i := range files {
+		if i%shards == shard {
+			mine = append(mine, i)
+		}
+	}
+	p := &part{Format: partFormat, Codec: codec.Version, Shard: shard, Shards: shards, Options: o, Labels: names, dir: dir}
+	type tmpOut struct {
+		f   *os.File
+		off int64
+		buf []byte
+	}
+	outs := make([]*tmpOut, o.Jobs)
+	for w := range outs {
+		name := fmt.Sprintf("tokens-%d.tmp", w)
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		outs[w] = &tmpOut{f: f}
+		p.TokenFiles = append(p.TokenFiles, name)
+	}
+	results := make([]fileResult, len(mine))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < o.Jobs; w++ {
@@ -322,8 +519,8 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 		go func(w int) {
 			defer wg.Done()
 			out := outs[w]
-			for i := range next {
-				results[i] = buildFile(ctx, files[i], i, w, o, &lab, nameID, func(toks []uint16) (int64, error) {
+			for k := range next {
+				results[k] = buildFile(ctx, files[mine[k]], w, o, lab, nameID, func(toks []uint16) (int64, error) {
 					if cap(out.buf) < 2*len(toks) {
 						out.buf = make([]byte, 2*len(toks))
 					}
@@ -339,47 +536,94 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 					return off, nil
 				})
 				if o.Progress != nil {
-					o.Progress(results[i].bytes)
+					o.Progress(results[k].bytes)
 				}
 			}
 		}(w)
 	}
-	for i := range files {
+	for k := range mine {
 		if ctx.Err() != nil {
 			break
 		}
-		next <- i
+		next <- k
 	}
 	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	for k, r := range results {
+		g := mine[k]
+		pf := partFile{Global: g, Path: files[g].Path, Bytes: r.bytes}
+		if o.Presplit {
+			pf.Presplit = presplitName(files[g].Root, files[g].Path)
+		}
+		if r.err != nil {
+			pf.Err = r.err.Error()
+		} else {
+			pf.SHA256, pf.Packets, pf.Label = r.sha, r.packets, r.label
+			pf.Unlabelled, pf.Short = r.drops["unlabelled"], r.drops["short"]
+			for _, fl := range r.flows {
+				p.Flows = append(p.Flows, partFlow{File: g, FlowID: fl.flowID, Label: fl.label, Packets: fl.packets,
+					Tok: fl.worker, Off: fl.off, N: fl.n, KeyHash: fl.keyHash, PayHash: fl.payHash, PayLen: fl.payLen,
+					FullHash: fl.fullHash})
+				if !fl.hasKey {
+					p.Flows[len(p.Flows)-1].KeyHash = 0
+				}
+			}
+		}
+		p.Files = append(p.Files, pf)
+	}
+	return p, nil
+}
+
+// assemble is pass 2: filter, group, split and write the shards and the
+// manifest into tmp, reading tokens from the parts' token files.
+func assemble(tmp string, parts []*part, o BuildOptions) (*Manifest, error) {
 	m := &Manifest{Format: ManifestFormat, CodecVersion: codec.Version, Tool: "trafficgpt dataset build", Options: o,
 		Splits: map[string]SplitInfo{}}
+	var files []partFile
+	var tokFiles []*os.File
 	var all []pending
-	for i, r := range results {
-		if r.err != nil {
-			reason := r.err.Error()
-			m.Skipped = append(m.Skipped, SkippedFile{files[i].Path, reason})
+	for _, p := range parts {
+		base := len(tokFiles)
+		for _, tf := range p.TokenFiles {
+			f, err := os.Open(filepath.Join(p.dir, tf))
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			tokFiles = append(tokFiles, f)
+		}
+		files = append(files, p.Files...)
+		for _, fl := range p.Flows {
+			all = append(all, pending{file: fl.File, flowID: fl.FlowID, label: fl.Label, packets: fl.Packets,
+				worker: base + fl.Tok, off: fl.Off, n: fl.N, keyHash: fl.KeyHash, hasKey: fl.KeyHash != 0,
+				payHash: fl.PayHash, payLen: fl.PayLen, fullHash: fl.FullHash})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Global < files[j].Global })
+	inputIdx := map[int]int{}
+	for _, f := range files {
+		if f.Err != "" {
+			m.Skipped = append(m.Skipped, SkippedFile{f.Path, f.Err})
 			if o.Warn != nil {
-				o.Warn(fmt.Sprintf("skipping %s: %s", files[i].Path, reason))
+				o.Warn(fmt.Sprintf("skipping %s: %s", f.Path, f.Err))
 			}
 			continue
 		}
-		m.Inputs = append(m.Inputs, InputFile{Path: files[i].Path, SHA256: r.sha, Bytes: r.bytes, Packets: r.packets, Label: r.label})
-		for _, p := range r.flows {
-			p.file = len(m.Inputs) - 1
-			all = append(all, p)
-		}
+		inputIdx[f.Global] = len(m.Inputs)
+		m.Inputs = append(m.Inputs, InputFile{Path: f.Path, SHA256: f.SHA256, Bytes: f.Bytes, Packets: f.Packets, Label: f.Label, Split: f.Presplit})
+		m.Dropped.Unlabelled += f.Unlabelled
+		m.Dropped.TooShort += f.Short
 	}
-	for _, r := range results {
-		m.Dropped.Unlabelled += countDropped(r, "unlabelled")
-		m.Dropped.TooShort += countDropped(r, "short")
+	for i := range all {
+		all[i].file = inputIdx[all[i].file]
 	}
+	names := parts[0].Labels
 	// Without label tokens, keep only labels that have flows (ids stay in
 	// name order).
-	if lab.mode != "" {
+	if o.Labels != "" || o.Presplit {
 		m.Labels = names
 		if !o.LabelTokens {
 			present := map[int32]bool{}
@@ -398,6 +642,9 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 				all[i].label = remap[all[i].label]
 			}
 		}
+	}
+	if len(m.Labels) == 0 {
+		m.Labels = nil
 	}
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].file != all[j].file {
@@ -421,7 +668,7 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 	if o.MaxPerClass > 0 {
 		all = capClasses(all, o.MaxPerClass, o.Seed, &m.Dropped.OverCap)
 	}
-	splitNames, err := assignSplits(all, files, m, o)
+	splitNames, err := assignSplits(all, m, o)
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +691,7 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 			raw = make([]byte, 2*p.n)
 		}
 		b := raw[:2*p.n]
-		if _, err := outs[p.worker].f.ReadAt(b, 2*p.off); err != nil {
+		if _, err := tokFiles[p.worker].ReadAt(b, 2*p.off); err != nil {
 			return nil, fmt.Errorf("dataset: reading pass-1 tokens: %w", err)
 		}
 		toks = toks[:0]
@@ -481,10 +728,6 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 			return nil, err
 		}
 	}
-	for _, out := range outs {
-		out.f.Close()
-		os.Remove(out.f.Name())
-	}
 	mb, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
@@ -495,11 +738,6 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 	}
 	sum := sha256.Sum256(mb)
 	m.hash = hex.EncodeToString(sum[:])
-	os.Remove(dir) // an empty directory may be replaced
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, err
-	}
-	ok = true
 	return m, nil
 }
 
@@ -526,7 +764,7 @@ func countDropped(r fileResult, what string) int {
 
 // buildFile tokenizes one capture: flows that pass the filters go to the
 // worker's temp file through write.
-func buildFile(ctx context.Context, in InputFileRoot, idx, worker int, o BuildOptions, lab *labeler,
+func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions, lab *labeler,
 	nameID func(string) int32, write func([]uint16) (int64, error)) fileResult {
 	var res fileResult
 	f, err := os.Open(in.Path)

@@ -35,13 +35,12 @@ func (u unionFind) union(a, b int) {
 // splits. Groups go to splits greedily, largest first (ties in a seeded
 // random order), each to the split whose per-label deficit against its
 // target fraction is largest: a grouped, stratified split.
-func assignSplits(all []pending, files []InputFileRoot, m *Manifest, o BuildOptions) ([]string, error) {
+func assignSplits(all []pending, m *Manifest, o BuildOptions) ([]string, error) {
 	if o.Presplit {
 		idx := map[string]int{}
 		var names []string
 		for i := range all {
-			in := m.Inputs[all[i].file]
-			name := presplitName(rootOf(files, in.Path), in.Path)
+			name := m.Inputs[all[i].file].Split
 			if _, ok := idx[name]; !ok {
 				idx[name] = len(names)
 				names = append(names, name)
@@ -164,15 +163,6 @@ func assignSplits(all []pending, files []InputFileRoot, m *Manifest, o BuildOpti
 		all[i].split = groupSplit[uf.find(i)]
 	}
 	return names, nil
-}
-
-func rootOf(files []InputFileRoot, path string) string {
-	for _, f := range files {
-		if f.Path == path {
-			return f.Root
-		}
-	}
-	return ""
 }
 
 // audit counts files, 5-tuples and payloads found in more than one split.
