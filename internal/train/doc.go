@@ -27,7 +27,10 @@
 // mean loss per codec.Kind of the target (structure, time, header, payload).
 //
 // Cancellation (SIGINT/SIGTERM in the command) makes Run save a checkpoint
-// of the last completed step and return ctx.Err(). TimeLimit stops the same
+// of the last completed step and return ctx.Err(). The context is checked
+// between steps and between micro-batches, so it takes effect within one
+// micro-batch's forward/backward; a partial step is dropped (the saved
+// loader state is the one after the last completed step). TimeLimit stops the same
 // way but returns a nil error (Result.Stopped says why). A run resumed from
 // any checkpoint ends with weights bit-identical to an uninterrupted run with
 // the same options (same threads, same machine).
