@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
+	"github.com/trafficgpt/trafficgpt/internal/blas"
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/dataset"
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/sample"
+	"github.com/trafficgpt/trafficgpt/internal/train"
+)
+
+func init() {
+	register(command{name: "generate", summary: "sample flows from a model -> a valid pcap (labels, prompts, seeds)", run: cmdGenerate})
+}
+
+type generateOptions struct {
+	model, out, tokens string
+	flows              int
+	label              string
+	prompt             string
+	promptPackets      int
+	addresses          string
+	threads            int
+	gen                sample.Options
+	write              sample.WriteOptions
+	flow               flow.Config
+}
+
+func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o generateOptions
+	o.gen.Label = -1
+	fs := newFlagSet("generate", "generate --model M -n FLOWS -o OUT.pcap [flags]",
+		"trafficgpt generate --model model -n 200 -o gen.pcap --max-packets 32 --top-k 40 --seed 1 --tokens gen.tgt", stderr)
+	fs.StringVar(&o.model, "model", "", "model directory (trafficgpt pretrain -o) or .safetensors file (required)")
+	fs.IntVar(&o.flows, "n", 100, "flows to generate")
+	fs.StringVar(&o.out, "o", "", "output capture: classic pcap, microseconds, Ethernet (required)")
+	fs.StringVar(&o.tokens, "tokens", "", "also write the token archive (.tgt) of the output capture")
+	fs.StringVar(&o.label, "label", "", "condition on this class label (models trained on a dataset built with --label-tokens)")
+	fs.StringVar(&o.prompt, "prompt", "", "continue the flows of this capture: each generated flow starts with a real flow's first --prompt-packets packets")
+	fs.IntVar(&o.promptPackets, "prompt-packets", 2, "packets of each prompt flow to keep")
+	fs.IntVar(&o.gen.MaxPackets, "max-packets", 32, "end a flow after this many packets (prompt packets included)")
+	fs.Float64Var(&o.gen.Temperature, "temperature", 1, "sampling temperature (0: greedy)")
+	fs.IntVar(&o.gen.TopK, "top-k", 0, "sample among the K most likely allowed tokens (0: all)")
+	fs.Float64Var(&o.gen.TopP, "top-p", 0, "nucleus sampling: the smallest set of tokens with this much probability (0 or 1: off)")
+	fs.Uint64Var(&o.gen.Seed, "seed", 1, "seed of sampling, start times and ephemeral ports")
+	fs.IntVar(&o.gen.Batch, "batch", 8, "flows generated in parallel")
+	fs.Float64Var(&o.write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
+	fs.StringVar(&o.addresses, "addresses", "auto", "auto: replace the addresses/ports the model left zero (masked) by the scheme; scheme: replace all of generated flows")
+	fs.IntVar(&o.threads, "threads", 0, "BLAS threads (0: all CPUs)")
+	addFlowFlags(fs, &o.flow)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("unexpected arguments %v", pos)
+	}
+	switch {
+	case o.model == "" || o.out == "":
+		return usageError("need --model M and -o OUT.pcap")
+	case o.flows < 1:
+		return usageError("-n %d: need at least one flow", o.flows)
+	case o.gen.MaxPackets < 1:
+		return usageError("--max-packets %d: need at least 1", o.gen.MaxPackets)
+	case o.prompt != "" && o.promptPackets < 1:
+		return usageError("--prompt-packets %d: need at least 1", o.promptPackets)
+	case o.prompt != "" && o.promptPackets >= o.gen.MaxPackets:
+		return usageError("--prompt-packets %d leaves nothing to generate below --max-packets %d", o.promptPackets, o.gen.MaxPackets)
+	}
+	if err := o.gen.Sampling.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	switch o.addresses {
+	case "auto":
+		o.write.Addressing = sample.AddrAuto
+	case "scheme":
+		o.write.Addressing = sample.AddrScheme
+	default:
+		return usageError("--addresses must be auto or scheme, not %q", o.addresses)
+	}
+	if o.write.Rate <= 0 {
+		return usageError("--rate %g must be > 0", o.write.Rate)
+	}
+	o.write.Seed = o.gen.Seed
+	return runGenerate(ctx, o, stdout, stderr)
+}
+
+// loadModel reads a model directory (its model.safetensors) or a
+// checkpoint file.
+func loadModel(path string) (*model.Model, map[string]string, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, train.ModelFile)
+	}
+	return model.Load(path)
+}
+
+// modelLabels returns the label names of the dataset the model was trained
+// on, when that dataset put label tokens after <flow>.
+func modelLabels(meta map[string]string) ([]string, error) {
+	dir := meta[train.MetaDatasetPath]
+	if dir == "" {
+		return nil, fmt.Errorf("the model's metadata names no dataset, so it has no class labels")
+	}
+	ds, err := dataset.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("the model's dataset: %w", err)
+	}
+	defer ds.Close()
+	man := ds.Manifest()
+	if h := meta[train.MetaDatasetHash]; h != "" && h != man.Hash() {
+		return nil, fmt.Errorf("the model's dataset %s changed since training (manifest sha256 %.12s, trained on %.12s)", dir, man.Hash(), h)
+	}
+	if !man.Options.LabelTokens || len(man.Labels) == 0 {
+		return nil, fmt.Errorf("the model was trained on dataset %s, built without --label-tokens: it has no class labels", dir)
+	}
+	return man.Labels, nil
+}
+
+// readPrompts takes the first k packets of up to n flows of a capture.
+func readPrompts(ctx context.Context, path string, k, n, label int, fc flow.Config) ([][]codec.Token, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	var out [][]codec.Token
+	skipped := 0
+	errFull := fmt.Errorf("full")
+	_, err = codec.EncodeFlows(ctx, f, codec.EncodeOptions{Flow: fc, View: codec.View{MaxPackets: k}}, func(ef *codec.EncodedFlow) error {
+		toks := ef.Tokens
+		if n := len(toks); n > 0 && (toks[n-1] == codec.END || toks[n-1] == codec.CUT) {
+			toks = toks[:n-1]
+		}
+		p := slices.Clone(toks)
+		if label >= 0 && len(p) > 1 {
+			p = slices.Insert(p, 1, codec.Label0+codec.Token(label))
+		}
+		if sample.CheckPrompt(p) != nil {
+			skipped++
+			return nil
+		}
+		out = append(out, p)
+		if len(out) == n {
+			return errFull
+		}
+		return nil
+	})
+	if err != nil && err != errFull {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, skipped, fmt.Errorf("%s: no flow can serve as a prompt (%d skipped: not Ethernet, or the generation grammar rejects it)", path, skipped)
+	}
+	return out, skipped, nil
+}
+
+func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Writer) error {
+	if o.threads > 0 {
+		blas.SetThreads(o.threads)
+	}
+	m, meta, err := loadModel(o.model)
+	if err != nil {
+		return err
+	}
+	m.Train = false
+	if o.label != "" {
+		labels, err := modelLabels(meta)
+		if err != nil {
+			return fmt.Errorf("--label %s: %w", o.label, err)
+		}
+		i := slices.Index(labels, o.label)
+		if i < 0 {
+			return usageError("--label %q: the model's labels are %s", o.label, strings.Join(labels, ", "))
+		}
+		o.gen.Label = i
+	}
+	if o.prompt != "" {
+		ps, skipped, err := readPrompts(ctx, o.prompt, o.promptPackets, o.flows, o.gen.Label, o.flow)
+		if err != nil {
+			return err
+		}
+		if skipped > 0 || len(ps) < o.flows {
+			fmt.Fprintf(stderr, "generate: %d prompt flows from %s (%d skipped); flow i continues prompt i mod %d\n",
+				len(ps), o.prompt, skipped, len(ps))
+		}
+		o.gen.Prompts = ps
+	}
+	out, err := atomicfile.Create(o.out)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	w, err := sample.NewWriter(out, o.flows, o.write)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(stderr, "generate", "flows", float64(o.flows))
+	o.gen.Progress = func(flows int, tokens int64) { bar.add(1, fmt.Sprintf("%d tokens", tokens)) }
+	st, err := sample.Generate(ctx, m, o.flows, o.gen, w.AddFlow)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d flows, %d packets, %d bytes; %d tokens (%d sampled) in %s, %.0f tokens/s; addresses or TTL replaced in %d packets\n",
+		o.out, w.Stats.Flows, w.Stats.Packets, w.Stats.Bytes, st.Tokens, st.Sampled, st.Elapsed.Round(time.Millisecond),
+		st.TokensPerSecond(), w.Stats.Rewritten)
+	if o.tokens != "" {
+		if err := runTokenize(ctx, tokenizeOptions{in: o.out, out: o.tokens, flow: o.flow}, stdout, stderr); err != nil {
+			return fmt.Errorf("--tokens: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,480 @@
+package sample
+
+import (
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+)
+
+// Limits of generated packets (see doc.go, "Constraints").
+const (
+	// MaxFrame bounds a generated Ethernet frame (virtual length, with the
+	// fields the decoder fills in): 1500 bytes of IP plus the link header.
+	MaxFrame = 1514
+	// MaxTimeBits bounds an inter-arrival time: < 2^32 microseconds (71 min).
+	MaxTimeBits = 32
+	// maxBodyTokens bounds a packet's body for the grammar.
+	maxBodyTokens = MaxFrame
+)
+
+// field is what the next body byte of a packet is, as the rules see it.
+type field uint8
+
+const (
+	fPayload field = iota // transport payload: any byte
+	fMAC0                 // first byte of a MAC: unicast (even; both serve as a source) or <mask>
+	fMAC                  // other MAC bytes: any byte or <mask>
+	fEtype0               // EtherType high byte
+	fEtype1               // EtherType low byte
+	fV4VIHL               // IPv4 version/IHL: 0x45
+	fFree                 // any byte (TOS, IPv6 flow label, TCP seq/ack/window/urgent)
+	fIPID                 // IPv4 identification: any byte or <mask>
+	fFrag0                // IPv4 flags/fragment offset high byte: 0x00 or 0x40 (DF)
+	fFrag1                // fragment offset low byte: 0
+	fTTL                  // TTL / hop limit: 1..255 or <mask>
+	fProto                // IPv4 protocol / IPv6 next header: TCP or UDP
+	fIPAddr               // IP addresses: any byte or <mask>
+	fV6VTC                // IPv6 version/traffic class: 0x60..0x6f
+	fPort                 // TCP/UDP ports: any byte or <mask>
+	fTCPDoff              // TCP data offset: 5..15 words, reserved bits 0
+	fTCPOpt               // TCP options: a small option grammar
+)
+
+// masks reports whether a field may be <mask> (the fields codec views mask).
+func (f field) masks() bool {
+	switch f {
+	case fMAC0, fMAC, fIPID, fTTL, fIPAddr, fPort:
+		return true
+	}
+	return false
+}
+
+// seg is one header field in packet order: n bytes, left out of the body
+// when omit (the decoder fills them in).
+type seg struct {
+	n    int
+	f    field
+	omit bool
+}
+
+// shape is where the next body byte of a packet falls.
+type shape struct {
+	f       field
+	virt    int  // its offset in the decoded packet
+	inHdr   bool // still inside the link/IP/transport headers
+	optOff  int  // body index of the first TCP option byte (fTCPOpt)
+	optLen  int  // bytes of TCP options
+	etype   uint16
+	proto   uint8
+	hdrDone bool // the transport header is complete (the packet may end)
+}
+
+// classify finds the field of body byte len(body) of an Ethernet packet
+// carrying IPv4 or IPv6 and TCP or UDP, with the codec's omissions: lengths
+// and checksums always (generated packets carry no <f:len>/<f:csum>),
+// addresses and ports once the flow knows them (known). It mirrors the
+// codec's walker for the header shapes the rules allow.
+func classify(body []byte, known bool) shape {
+	var sh shape
+	bi, vo := 0, 0
+	// step consumes segments; it returns true when the next byte is in s.
+	step := func(s seg) bool {
+		if s.omit {
+			vo += s.n
+			return false
+		}
+		if bi+s.n > len(body) {
+			sh.f, sh.virt = s.f, vo+len(body)-bi
+			if s.f == fMAC && (len(body)-bi == 0 || len(body)-bi == 6) {
+				sh.f = fMAC0
+			}
+			if s.f == fEtype0 && len(body)-bi == 1 {
+				sh.f = fEtype1
+			}
+			return true
+		}
+		bi += s.n
+		vo += s.n
+		return false
+	}
+	sh.inHdr = true
+	if step(seg{12, fMAC, known}) {
+		return sh
+	}
+	if step(seg{2, fEtype0, false}) {
+		return sh
+	}
+	sh.etype = uint16(body[bi-2])<<8 | uint16(body[bi-1])
+	var proto uint8
+	switch sh.etype {
+	case 0x0800:
+		for _, s := range []seg{{1, fV4VIHL, false}, {1, fFree, false}, {2, 0, true}, {2, fIPID, false},
+			{1, fFrag0, false}, {1, fFrag1, false}, {1, fTTL, false}} {
+			if step(s) {
+				return sh
+			}
+		}
+		if step(seg{1, fProto, false}) {
+			return sh
+		}
+		proto = body[bi-1]
+		for _, s := range []seg{{2, 0, true}, {8, fIPAddr, known}} {
+			if step(s) {
+				return sh
+			}
+		}
+	case 0x86dd:
+		for _, s := range []seg{{1, fV6VTC, false}, {3, fFree, false}, {2, 0, true}} {
+			if step(s) {
+				return sh
+			}
+		}
+		if step(seg{1, fProto, false}) {
+			return sh
+		}
+		proto = body[bi-1]
+		for _, s := range []seg{{1, fTTL, false}, {32, fIPAddr, known}} {
+			if step(s) {
+				return sh
+			}
+		}
+	default:
+		// Not reachable under the rules (the EtherType is constrained);
+		// a prompt's packet: no further structure.
+		sh.inHdr, sh.hdrDone, sh.f, sh.virt = false, true, fPayload, vo+len(body)-bi
+		return sh
+	}
+	sh.proto = proto
+	switch proto {
+	case 6:
+		for _, s := range []seg{{4, fPort, known}, {8, fFree, false}} {
+			if step(s) {
+				return sh
+			}
+		}
+		if step(seg{1, fTCPDoff, false}) {
+			return sh
+		}
+		doff := int(body[bi-1]>>4) * 4
+		for _, s := range []seg{{1, fFree, false}, {2, fFree, false}, {2, 0, true}, {2, fFree, false}} {
+			if step(s) {
+				return sh
+			}
+		}
+		sh.optOff, sh.optLen = bi, max(doff-20, 0)
+		if step(seg{sh.optLen, fTCPOpt, false}) {
+			return sh
+		}
+	case 17:
+		for _, s := range []seg{{4, fPort, known}, {2, 0, true}, {2, 0, true}} {
+			if step(s) {
+				return sh
+			}
+		}
+	}
+	sh.inHdr, sh.hdrDone, sh.f, sh.virt = false, true, fPayload, vo+len(body)-bi
+	return sh
+}
+
+// tcpOptionBytes narrows the next TCP option byte given the option bytes so
+// far (opts) and the option space (total): kinds EOL, NOP, MSS, window
+// scale (shift <= 14), SACK-permitted, SACK (1-4 blocks) and timestamps,
+// each with its fixed length and fitting the space; after EOL only zeros.
+func tcpOptionBytes(opts []byte, total int, allowed *[256]bool) {
+	only := func(vs ...int) {
+		*allowed = [256]bool{}
+		for _, v := range vs {
+			allowed[v] = true
+		}
+	}
+	i := 0
+	for i < len(opts) {
+		kind := opts[i]
+		switch kind {
+		case 0:
+			only(0)
+			return
+		case 1:
+			i++
+			continue
+		}
+		if i+1 >= len(opts) { // the length byte is next
+			room := total - i
+			switch kind {
+			case 2:
+				only(4)
+			case 3:
+				only(3)
+			case 4:
+				only(2)
+			case 8:
+				only(10)
+			case 5:
+				*allowed = [256]bool{}
+				for _, l := range []int{10, 18, 26, 34} {
+					allowed[l] = l <= room
+				}
+			}
+			return
+		}
+		l := int(opts[i+1])
+		if i+l > len(opts) { // inside the option's value: any byte
+			if kind == 3 { // window scale: shift count
+				*allowed = [256]bool{}
+				for v := 0; v <= 14; v++ {
+					allowed[v] = true
+				}
+			}
+			return
+		}
+		i += l
+	}
+	room := total - len(opts)
+	*allowed = [256]bool{}
+	allowed[0], allowed[1] = true, true
+	for _, k := range []struct{ kind, n int }{{2, 4}, {3, 3}, {4, 2}, {5, 10}, {8, 10}} {
+		allowed[k.kind] = k.n <= room
+	}
+}
+
+// rules follows one flow next to its codec.Grammar and adds the
+// generation constraints of doc.go on top of the grammar's.
+type rules struct {
+	g *codec.Grammar
+	// structured: an Ethernet flow whose first packet is IPv4 (IHL 5) or
+	// IPv6 without extension headers, carrying TCP or UDP; the header rules
+	// apply. Generated flows are structured by construction; a prompt flow
+	// that is not gets only the token-level rules.
+	structured bool
+	etype      uint16 // the flow's, from its first packet (0: not yet)
+	proto      uint8
+	packets    int // packets started
+	// phase of the current token within the flow.
+	phase phase
+	need  int // number bytes still due
+	body  []byte
+	mask  []bool // body bytes that are <mask>
+	sh    shape  // classify(body) for the next byte, valid in pBody
+	hdr   []codec.Token
+}
+
+type phase uint8
+
+const (
+	pHeader    phase = iota // flow header
+	pFlags                  // after <c2s>/<s2c>: flags or the time
+	pTimeMag                // after <neg>
+	pTimeBytes              // time number bytes
+	pBody                   // body (or <trunc>)
+	pTruncMag               // after <trunc>
+	pTruncBytes
+	pDone
+)
+
+func newRules(g *codec.Grammar) *rules {
+	r := &rules{g: g, structured: true}
+	g.Body = r.bodyHook
+	return r
+}
+
+// bodyHook narrows body byte values (codec.Grammar.Body). It reads the
+// body from the rules' own copy: the grammar's body argument also holds the
+// time's number bytes when there are any.
+func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
+	if !r.structured || r.phase != pBody {
+		return
+	}
+	body, sh := r.body, r.sh
+	only := func(vs ...int) {
+		*allowed = [256]bool{}
+		for _, v := range vs {
+			allowed[v] = true
+		}
+	}
+	if sh.virt >= MaxFrame {
+		*allowed = [256]bool{}
+		return
+	}
+	switch sh.f {
+	case fMAC0:
+		for v := 1; v < 256; v += 2 {
+			allowed[v] = false
+		}
+	case fEtype0:
+		if r.etype != 0 {
+			only(int(r.etype >> 8))
+		} else {
+			only(0x08, 0x86)
+		}
+	case fEtype1:
+		if body[len(body)-1] == 0x08 {
+			only(0x00)
+		} else {
+			only(0xdd)
+		}
+	case fV4VIHL:
+		only(0x45)
+	case fFrag0:
+		only(0x00, 0x40)
+	case fFrag1:
+		only(0)
+	case fTTL:
+		allowed[0] = false
+	case fProto:
+		if r.proto != 0 {
+			only(int(r.proto))
+		} else {
+			only(6, 17)
+		}
+	case fV6VTC:
+		*allowed = [256]bool{}
+		for v := 0x60; v <= 0x6f; v++ {
+			allowed[v] = true
+		}
+	case fTCPDoff:
+		*allowed = [256]bool{}
+		for w := 5; w <= 15; w++ {
+			allowed[w<<4] = true
+		}
+	case fTCPOpt:
+		tcpOptionBytes(body[sh.optOff:], sh.optLen, allowed)
+	}
+}
+
+// constrain narrows the grammar's allowed tokens (already in allowed) by
+// the token-level rules: no flags (<raw>, <f:addr>, <f:len>, <f:csum>), no
+// negative times, the first packet at time 0, times below 2^MaxTimeBits,
+// <mask> only in maskable header fields, and no packet end before the
+// transport header is complete.
+func (r *rules) constrain(allowed []bool) {
+	switch r.phase {
+	case pFlags, pTimeMag:
+		for _, t := range []codec.Token{codec.RAW, codec.FADDR, codec.FLEN, codec.FCSUM, codec.NEG} {
+			allowed[t] = false
+		}
+		for k := MaxTimeBits + 1; k <= 64; k++ {
+			allowed[codec.Mag0+codec.Token(k)] = false
+		}
+		if r.packets == 1 {
+			for k := 1; k <= 64; k++ {
+				allowed[codec.Mag0+codec.Token(k)] = false
+			}
+		}
+	case pBody:
+		allowed[codec.TRUNC] = false
+		allowed[codec.MASK] = false
+		if !r.structured {
+			return
+		}
+		sh := r.sh
+		if sh.f.masks() && sh.inHdr && sh.virt < MaxFrame {
+			allowed[codec.MASK] = true
+		}
+		if !sh.hdrDone {
+			allowed[codec.PKTC2S], allowed[codec.PKTS2C], allowed[codec.END] = false, false, false
+		}
+	}
+}
+
+// push follows token t (already accepted by the grammar).
+func (r *rules) push(t codec.Token) {
+	switch r.phase {
+	case pHeader:
+		r.hdr = append(r.hdr, t)
+		if h, n, err := codec.ParseHeader(r.hdr); err == nil && n == len(r.hdr) {
+			r.phase = pPacketOrEnd
+			r.structured = h.LinkType == 1
+		}
+	case pPacketOrEnd:
+		r.startPacket(t)
+	case pFlags, pTimeMag:
+		if t == codec.NEG {
+			r.phase = pTimeMag
+			return
+		}
+		if k, ok := codec.IsMag(t); ok {
+			r.need = numberBytes(k)
+			r.phase = pTimeBytes
+			if r.need == 0 {
+				r.enterBody()
+			}
+		}
+	case pTimeBytes:
+		if r.need--; r.need == 0 {
+			r.enterBody()
+		}
+	case pBody:
+		switch {
+		case t == codec.TRUNC:
+			r.phase = pTruncMag
+		case codec.IsByte(t) || t == codec.MASK:
+			r.body = append(r.body, byte(t))
+			r.mask = append(r.mask, t == codec.MASK)
+			r.classify()
+		default:
+			r.endPacket()
+			r.startPacket(t)
+		}
+	case pTruncMag:
+		if k, ok := codec.IsMag(t); ok {
+			r.need = numberBytes(k)
+			r.phase = pTruncBytes
+			if r.need == 0 {
+				r.phase = pBody
+			}
+		}
+	case pTruncBytes:
+		if r.need--; r.need == 0 {
+			r.phase = pBody
+		}
+	}
+}
+
+const pPacketOrEnd = pDone + 1
+
+func (r *rules) startPacket(t codec.Token) {
+	switch t {
+	case codec.PKTC2S, codec.PKTS2C:
+		r.packets++
+		r.phase = pFlags
+	default:
+		r.phase = pDone
+	}
+}
+
+func (r *rules) enterBody() {
+	r.phase = pBody
+	r.body, r.mask = r.body[:0], r.mask[:0]
+	r.classify()
+}
+
+func (r *rules) classify() {
+	if r.structured {
+		r.sh = classify(r.body, r.packets > 1)
+	}
+}
+
+// endPacket learns the flow's constants from its first packet, and decides
+// for a prompt's first packet whether the header rules can apply.
+func (r *rules) endPacket() {
+	if r.packets != 1 || !r.structured {
+		return
+	}
+	sh := r.sh
+	ok := sh.hdrDone && (sh.etype == 0x0800 || sh.etype == 0x86dd) && (sh.proto == 6 || sh.proto == 17) &&
+		len(r.body) > 14 && !r.mask[12] && !r.mask[13]
+	if ok && sh.etype == 0x0800 {
+		ok = r.body[14] == 0x45
+	}
+	if !ok {
+		r.structured = false
+		return
+	}
+	r.etype, r.proto = sh.etype, sh.proto
+}
+
+// numberBytes is codec's count of byte tokens after a magnitude token.
+func numberBytes(k int) int {
+	if k <= 1 {
+		return 0
+	}
+	return (k - 1 + 7) / 8
+}

@@ -1,0 +1,221 @@
+package sample
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/model"
+)
+
+// Options configure Generate.
+type Options struct {
+	Sampling
+	Seed uint64
+	// Batch is the number of flows generated in parallel (rows of one
+	// model.State); default 8.
+	Batch int
+	// MaxPackets > 0 ends a flow after that many packets (prompt packets
+	// included); 0 means no limit.
+	MaxPackets int
+	// Label >= 0 forces <label:Label> after <flow>; -1: no label token.
+	Label int
+	// Prompts, when not empty, are the forced beginnings of the flows: flow
+	// i starts with Prompts[i % len(Prompts)] (a flow header and whole
+	// packets, without <end>/<cut>; see CheckPrompt). Without prompts every
+	// flow starts with the forced header <flow> [<label:i>] <link:eth>
+	// <res:us>.
+	Prompts [][]codec.Token
+	// Progress, if set, is called after each finished flow.
+	Progress func(flows int, tokens int64)
+}
+
+// Flow is one generated flow.
+type Flow struct {
+	Index  int           // 0..n-1
+	Prompt int           // index into Options.Prompts, -1 without
+	Forced int           // leading tokens that were forced (header or prompt)
+	Tokens []codec.Token // <flow> ... <end>; owned by the callee
+}
+
+// Stats summarise a Generate call.
+type Stats struct {
+	Flows   int
+	Packets int
+	Steps   int64 // model.Step calls
+	Tokens  int64 // tokens fed to the model (rows that were still generating)
+	Sampled int64 // tokens drawn from the model (the rest were forced)
+	Elapsed time.Duration
+}
+
+// TokensPerSecond is the generation throughput (fed tokens per second).
+func (s Stats) TokensPerSecond() float64 {
+	return float64(s.Tokens) / max(s.Elapsed.Seconds(), 1e-9)
+}
+
+// Header is the forced flow header for a label (-1: none).
+func Header(label int) []codec.Token {
+	h := []codec.Token{codec.FLOW}
+	if label >= 0 {
+		h = append(h, codec.Label0+codec.Token(label))
+	}
+	return append(h, codec.LinkEth, codec.ResMicro)
+}
+
+// CheckPrompt reports whether toks can start a generated flow: a flow
+// header with link type Ethernet, then whole packets the grammar accepts,
+// and no <end>/<cut>.
+func CheckPrompt(toks []codec.Token) error {
+	h, _, err := codec.ParseHeader(toks)
+	if err != nil {
+		return err
+	}
+	if h.LinkType != 1 {
+		return fmt.Errorf("sample: prompt flow has link type %d; generation writes Ethernet", h.LinkType)
+	}
+	g := codec.NewGrammar(maxBodyTokens)
+	for i, t := range toks {
+		if err := g.Push(t); err != nil {
+			return fmt.Errorf("sample: prompt token %d: %w", i, err)
+		}
+		if g.Done() {
+			return fmt.Errorf("sample: prompt token %d: the flow ends", i)
+		}
+	}
+	return nil
+}
+
+// row is one generating flow of a batch.
+type row struct {
+	flow   *Flow
+	g      *codec.Grammar
+	r      *rules
+	rng    *rand.Rand
+	forced []codec.Token
+	active bool
+}
+
+// Generate samples n flows from m (which must have the codec vocabulary)
+// and calls fn with each as it ends (in completion order; Flow.Index says
+// which). Flows run in waves of Options.Batch rows that start together from
+// a reset state; a finished row idles (fed <pad>, output ignored) until its
+// wave ends. Flow i draws from its own PCG stream (Seed, i).
+func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Flow) error) (Stats, error) {
+	var stats Stats
+	t0 := time.Now()
+	if err := o.Sampling.Validate(); err != nil {
+		return stats, err
+	}
+	if m.Config.Vocab != codec.VocabSize {
+		return stats, fmt.Errorf("%w: model vocabulary %d, codec needs %d", ErrOptions, m.Config.Vocab, codec.VocabSize)
+	}
+	if o.Label >= codec.MaxLabels {
+		return stats, fmt.Errorf("%w: label %d >= %d", ErrOptions, o.Label, codec.MaxLabels)
+	}
+	if o.MaxPackets < 0 {
+		return stats, fmt.Errorf("%w: max packets %d < 0", ErrOptions, o.MaxPackets)
+	}
+	B := o.Batch
+	if B <= 0 {
+		B = 8
+	}
+	V := codec.VocabSize
+	pick := Picker{S: o.Sampling}
+	allowed := make([]bool, V)
+	var st *model.State
+	in := make([]int32, B)
+	for next := 0; next < n; {
+		rows := min(B, n-next)
+		if st == nil || st.Batch != rows {
+			var err error
+			if st, err = m.NewState(rows); err != nil {
+				return stats, err
+			}
+		} else {
+			st.Reset()
+		}
+		wave := make([]*row, rows)
+		for b := range wave {
+			idx := next + b
+			f := &Flow{Index: idx, Prompt: -1}
+			rw := &row{flow: f, g: codec.NewGrammar(maxBodyTokens), active: true,
+				rng: rand.New(rand.NewPCG(o.Seed, uint64(idx)))}
+			rw.g.MaxPackets = o.MaxPackets
+			rw.r = newRules(rw.g)
+			if len(o.Prompts) > 0 {
+				f.Prompt = idx % len(o.Prompts)
+				rw.forced = o.Prompts[f.Prompt]
+			} else {
+				rw.forced = Header(o.Label)
+			}
+			f.Forced = len(rw.forced)
+			if err := rw.push(rw.forced[0]); err != nil {
+				return stats, fmt.Errorf("sample: flow %d: %w", idx, err)
+			}
+			in[b] = int32(rw.forced[0])
+			wave[b] = rw
+		}
+		next += rows
+		live := rows
+		for live > 0 {
+			if err := ctx.Err(); err != nil {
+				return stats, err
+			}
+			logits, err := m.Step(st, in[:rows])
+			if err != nil {
+				return stats, err
+			}
+			stats.Steps++
+			for b, rw := range wave {
+				if !rw.active {
+					continue
+				}
+				stats.Tokens++
+				toks := rw.flow.Tokens
+				var t codec.Token
+				if len(toks) < len(rw.forced) {
+					t = rw.forced[len(toks)]
+				} else {
+					rw.g.Allowed(allowed)
+					rw.r.constrain(allowed)
+					id := pick.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
+					if id < 0 {
+						return stats, fmt.Errorf("sample: flow %d: no token allowed after %d tokens", rw.flow.Index, len(toks))
+					}
+					t = codec.Token(id)
+					stats.Sampled++
+				}
+				if err := rw.push(t); err != nil {
+					return stats, fmt.Errorf("sample: flow %d token %d: %w", rw.flow.Index, len(toks), err)
+				}
+				in[b] = int32(t)
+				if rw.g.Done() {
+					rw.active = false
+					in[b] = int32(codec.PAD)
+					live--
+					stats.Flows++
+					stats.Packets += rw.g.Packets()
+					if err := fn(rw.flow); err != nil {
+						return stats, err
+					}
+					if o.Progress != nil {
+						o.Progress(stats.Flows, stats.Tokens)
+					}
+				}
+			}
+		}
+	}
+	stats.Elapsed = time.Since(t0)
+	return stats, nil
+}
+
+func (rw *row) push(t codec.Token) error {
+	if err := rw.g.Push(t); err != nil {
+		return err
+	}
+	rw.r.push(t)
+	rw.flow.Tokens = append(rw.flow.Tokens, t)
+	return nil
+}
