@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
 )
@@ -33,7 +34,11 @@ func OpenData(dir string, o Options) (Data, *dataset.Dataset, error) {
 		return Data{}, nil, err
 	}
 	m := ds.Manifest()
-	d := Data{Path: dir, Hash: m.Hash()}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	d := Data{Path: abs, Hash: m.Hash()}
 	tr, err := ds.Split("train")
 	if err != nil {
 		ds.Close()
