@@ -432,6 +432,15 @@ func (r *runner) plot() error {
 	var s []plot.Series
 	if len(r.trainX) > 0 {
 		s = append(s, plot.Series{Name: "train", X: r.trainX, Y: r.trainY})
+		// Step losses are noisy at small batches: also draw their moving
+		// average over about 20 steps (bias-corrected EMA).
+		ema := make([]float64, len(r.trainY))
+		var e, w float64
+		for i, y := range r.trainY {
+			e, w = 0.95*e+0.05*y, 0.95*w+0.05
+			ema[i] = e / w
+		}
+		s = append(s, plot.Series{Name: "train (EMA 0.95)", X: r.trainX, Y: ema})
 	}
 	if len(r.validX) > 0 {
 		s = append(s, plot.Series{Name: "valid", X: r.validX, Y: r.validY})
