@@ -254,6 +254,9 @@ type rules struct {
 	mask  []bool // body bytes that are <mask>
 	sh    shape  // classify(body) for the next byte, valid in pBody
 	hdr   []codec.Token
+	// closing: the prompt ended inside a packet body; the next token must
+	// end that packet (the prompt's packets are whole).
+	closing bool
 }
 
 type phase uint8
@@ -359,6 +362,12 @@ func (r *rules) constrain(allowed []bool) {
 			}
 		}
 	case pBody:
+		if r.closing {
+			for t := range allowed {
+				allowed[t] = allowed[t] && (t == int(codec.PKTC2S) || t == int(codec.PKTS2C) || t == int(codec.END))
+			}
+			return
+		}
 		allowed[codec.TRUNC] = false
 		allowed[codec.MASK] = false
 		if !r.structured {
@@ -376,6 +385,7 @@ func (r *rules) constrain(allowed []bool) {
 
 // push follows token t (already accepted by the grammar).
 func (r *rules) push(t codec.Token) {
+	r.closing = false
 	switch r.phase {
 	case pHeader:
 		r.hdr = append(r.hdr, t)

@@ -173,11 +173,12 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 					continue
 				}
 				stats.Tokens++
-				toks := rw.flow.Tokens
+				toks, f := rw.flow.Tokens, rw.flow
 				var t codec.Token
 				if len(toks) < len(rw.forced) {
 					t = rw.forced[len(toks)]
 				} else {
+					rw.r.closing = len(toks) == len(rw.forced) && f.Prompt >= 0
 					rw.g.Allowed(allowed)
 					rw.r.constrain(allowed)
 					id := pick.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
