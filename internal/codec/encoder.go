@@ -202,21 +202,24 @@ func (e *FlowEncoder) appendPacket(dst []Token, c2s bool, delta uint64, origLen 
 			sp.omit = omitRule(&e.addr, flags, sp.kind, sp.n)
 		}
 	}
+	// Views may cut payload, never headers: the decoder relies on them.
+	hdrEnd := lay.hdrEnd
+	for i := 0; i < lay.nspans; i++ {
+		hdrEnd = max(hdrEnd, lay.spans[i].off+lay.spans[i].n)
+	}
 	keep := len(data)
 	if !raw {
-		if pl := e.view.payloadLimit(); pl >= 0 && lay.hdrEnd+pl < keep {
-			keep = max(lay.hdrEnd+pl, lay.hdrEnd)
+		if pl := e.view.payloadLimit(); pl >= 0 && hdrEnd+pl < keep {
+			keep = hdrEnd + pl
 		}
 	}
 	if limit >= 0 && limit < keep {
-		keep = max(limit, lay.hdrEnd)
+		keep = max(limit, hdrEnd)
 		if raw {
 			keep = limit
 		}
 	}
-	if keep > len(data) {
-		keep = len(data)
-	}
+	keep = min(keep, len(data))
 	if c2s {
 		dst = append(dst, PKTC2S)
 	} else {

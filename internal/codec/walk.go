@@ -318,7 +318,7 @@ func (w *walker) l4(off int, proto uint8) bool {
 		}
 		l.l4Off, l.proto = off, 6
 		do, _ := s.at(off + 12)
-		l.hdrEnd = off + int(do>>4)*4
+		l.hdrEnd = off + max(int(do>>4)*4, 20) // a bogus data offset < 5 still has the 20-byte header
 	case 17:
 		w.add(off, 4, spanPorts)
 		w.add(off+4, 2, spanUDPLen)
