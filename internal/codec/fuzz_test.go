@@ -138,3 +138,34 @@ func FuzzArchiveReader(f *testing.F) {
 		Detokenize(context.Background(), bytes.NewReader(b), io.Discard)
 	})
 }
+
+// FuzzViews: any packet under any view encodes without panicking and the
+// result decodes, keeping the original length.
+func FuzzViews(f *testing.F) {
+	for _, toks := range seedFlows(f, 10) {
+		DecodeFlow(toks, 0, func(p Packet) error {
+			f.Add(uint8(0), append([]byte(nil), p.Data...), uint8(0xff), uint16(16))
+			return nil
+		})
+	}
+	f.Fuzz(func(t *testing.T, lt uint8, data []byte, mask uint8, maxPay uint16) {
+		link := []uint32{1, 101, 113, 276, 0, 108}[int(lt)%6]
+		v := View{Mask: Mask(mask) & 0x1f, HeaderOnly: maxPay%7 == 0, MaxPayload: int(maxPay % 300), MaxTokens: int(maxPay%5) * 40}
+		if v.MaxTokens > 0 && v.MaxTokens < 8 {
+			v.MaxTokens = 0
+		}
+		e := NewFlowEncoder(v)
+		toks := e.Begin(nil, Header{LinkType: link, Resolution: pcap.Micro, Label: -1}, 0)
+		toks = e.Packet(toks, true, 0, true, uint32(len(data)), data)
+		toks = e.Packet(toks, false, 3, true, uint32(len(data)), data)
+		toks = e.End(toks)
+		if _, err := DecodeFlow(toks, 0, func(p Packet) error {
+			if p.OrigLen != uint32(len(data)) {
+				t.Fatalf("orig len %d, want %d", p.OrigLen, len(data))
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("view %+v: %v\n%s", v, err, Format(toks))
+		}
+	})
+}
