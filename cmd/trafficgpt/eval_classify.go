@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/classify"
+	"github.com/trafficgpt/trafficgpt/internal/dataset"
+	"github.com/trafficgpt/trafficgpt/internal/metric"
+	"github.com/trafficgpt/trafficgpt/internal/plot"
+)
+
+func init() {
+	register(command{name: "eval classify", summary: "score a classifier on a dataset split, next to a random-forest baseline", run: cmdEvalClassify})
+}
+
+type evalClassifyOptions struct {
+	model, data, split string
+	json, plots        string
+	noBaseline         bool
+	batch              int
+	baseline           classify.BaselineOptions
+}
+
+func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o evalClassifyOptions
+	fs := newFlagSet("eval classify", "eval classify --model CLF --data DIR [--split test] [--json OUT] [--plots DIR]",
+		"trafficgpt eval classify --model clf --data ds --json report.json --plots plots/", stderr)
+	fs.StringVar(&o.model, "model", "", "classifier directory or .safetensors file")
+	fs.StringVar(&o.data, "data", "", "labelled dataset directory built with the classifier's view")
+	fs.StringVar(&o.split, "split", "test", "split to score")
+	fs.StringVar(&o.json, "json", "", "write the JSON report to `file` (- for stdout)")
+	fs.StringVar(&o.plots, "plots", "", "write confusion-matrix heat maps (PNG) into `dir`")
+	fs.BoolVar(&o.noBaseline, "no-baseline", false, "skip the random-forest baseline (it re-reads the dataset's captures)")
+	fs.IntVar(&o.batch, "batch", 32, "flows per forward pass")
+	fs.IntVar(&o.baseline.Packets, "baseline-packets", 20, "packets per flow the baseline's features look at")
+	fs.IntVar(&o.baseline.Trees, "trees", 100, "trees of the baseline's random forest")
+	fs.Uint64Var(&o.baseline.Seed, "seed", 1, "seed of the baseline's forest")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("unexpected arguments %v", pos)
+	}
+	if o.model == "" || o.data == "" {
+		return usageError("need --model CLF and --data DIR")
+	}
+	if o.batch < 1 {
+		return usageError("--batch must be >= 1")
+	}
+	return runEvalClassify(ctx, o, stdout, stderr)
+}
+
+// classifyReport is the JSON report: the classifier's scores at the top
+// level (accuracy, macro_precision, macro_recall, macro_f1, per_class,
+// confusion, labels), then the context and the baseline.
+type classifyReport struct {
+	metric.ClassReport
+	Model    string          `json:"model"`
+	Dataset  string          `json:"dataset"`
+	Split    string          `json:"split"`
+	Flows    int             `json:"flows"`
+	Mode     string          `json:"mode"`
+	Context  int             `json:"context"`
+	Seconds  float64         `json:"seconds"`
+	Baseline *baselineReport `json:"baseline,omitempty"`
+}
+
+type baselineReport struct {
+	metric.ClassReport
+	Name        string   `json:"name"`
+	Packets     int      `json:"packets"`
+	Trees       int      `json:"trees"`
+	TrainFlows  int      `json:"train_flows"`
+	Features    []string `json:"features"`
+	Seconds     float64  `json:"seconds"`
+	Explanation string   `json:"explanation"`
+}
+
+// evalClassify computes the report (the testable core of the command).
+func evalClassify(ctx context.Context, o evalClassifyOptions, stderr io.Writer) (*classifyReport, *classify.Predictions, error) {
+	c, err := classify.Load(o.model)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := dataset.Open(o.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ds.Close()
+	mapping, err := c.CheckDataset(ds)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := ds.Split(o.split)
+	if err != nil {
+		return nil, nil, err
+	}
+	t0 := time.Now()
+	pr := newProgress(stderr, "eval classify", "flows", float64(s.Len()))
+	p, err := c.Evaluate(ctx, s, mapping, o.batch, func(n int) { pr.add(float64(n), "") })
+	pr.finish()
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := metric.Report(p.Labels, p.Preds, len(c.Labels), c.Labels)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &classifyReport{ClassReport: rep, Model: o.model, Dataset: o.data, Split: o.split, Flows: len(p.Labels),
+		Mode: c.Meta[classify.MetaMode], Context: c.Context, Seconds: time.Since(t0).Seconds()}
+	if !o.noBaseline {
+		t1 := time.Now()
+		b, err := classify.Baseline(ctx, ds, o.split, mapping, len(c.Labels), o.baseline)
+		if err != nil {
+			if classify.IsInputError(err) {
+				return nil, nil, fmt.Errorf("%w\n(the baseline needs the dataset's captures; --no-baseline skips it)", err)
+			}
+			return nil, nil, err
+		}
+		brep, err := metric.Report(b.Pred.Labels, b.Pred.Preds, len(c.Labels), c.Labels)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.Baseline = &baselineReport{ClassReport: brep, Name: b.Name, Packets: b.Packets, Trees: b.Trees, TrainFlows: b.Train,
+			Features: b.Features, Seconds: time.Since(t1).Seconds(),
+			Explanation: fmt.Sprintf("random forest (%d trees) on sizes, directions and inter-arrival times of the first %d packets plus k-fingerprinting flow features over them; trained on the train split, scored on the same %s flows", b.Trees, b.Packets, o.split)}
+	}
+	return r, p, nil
+}
+
+func runEvalClassify(ctx context.Context, o evalClassifyOptions, stdout, stderr io.Writer) error {
+	r, _, err := evalClassify(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	if o.plots != "" {
+		if err := os.MkdirAll(o.plots, 0o755); err != nil {
+			return err
+		}
+		if err := plot.Confusion(filepath.Join(o.plots, "confusion.png"), "classifier ("+r.Split+")", r.Confusion, r.Labels); err != nil {
+			return err
+		}
+		if r.Baseline != nil {
+			if err := plot.Confusion(filepath.Join(o.plots, "confusion_baseline.png"), "baseline: random forest ("+r.Split+")",
+				r.Baseline.Confusion, r.Baseline.Labels); err != nil {
+				return err
+			}
+		}
+	}
+	if o.json != "" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		b = append(b, '\n')
+		if o.json == "-" {
+			_, err = stdout.Write(b)
+			return err
+		}
+		if err := plot.WriteFileAtomic(o.json, b); err != nil {
+			return err
+		}
+	}
+	printClassReport(stdout, r)
+	return nil
+}
+
+func printClassReport(w io.Writer, r *classifyReport) {
+	fmt.Fprintf(w, "%s on %s (split %s, %d flows, %s, len %d)\n", r.Model, r.Dataset, r.Split, r.Flows, r.Mode, r.Context)
+	fmt.Fprintf(w, "\n%-20s %9s %9s %9s %9s\n", "", "accuracy", "macro-P", "macro-R", "macro-F1")
+	fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "classifier", r.Accuracy, r.MacroPrecision, r.MacroRecall, r.MacroF1)
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "baseline (forest)", b.Accuracy, b.MacroPrecision, b.MacroRecall, b.MacroF1)
+	}
+	fmt.Fprintf(w, "\nper class (classifier%s):\n", map[bool]string{true: " | baseline F1", false: ""}[r.Baseline != nil])
+	fmt.Fprintf(w, "  %-22s %9s %9s %9s %8s", "class", "precision", "recall", "F1", "support")
+	if r.Baseline != nil {
+		fmt.Fprintf(w, " %11s", "baseline F1")
+	}
+	fmt.Fprintln(w)
+	for i, s := range r.PerClass {
+		if s.Support == 0 && columnSum(r.Confusion, i) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "  %-22s %9.4f %9.4f %9.4f %8d", s.Label, s.Precision, s.Recall, s.F1, s.Support)
+		if r.Baseline != nil {
+			fmt.Fprintf(w, " %11.4f", r.Baseline.PerClass[i].F1)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nconfusion (rows: true, columns: predicted):\n")
+	var idx []int
+	for i := range r.Labels {
+		if r.PerClass[i].Support > 0 || columnSum(r.Confusion, i) > 0 {
+			idx = append(idx, i)
+		}
+	}
+	fmt.Fprintf(w, "  %-14s", "")
+	for _, j := range idx {
+		fmt.Fprintf(w, " %7s", abbrev(r.Labels[j], 7))
+	}
+	fmt.Fprintln(w)
+	for _, i := range idx {
+		fmt.Fprintf(w, "  %-14s", abbrev(r.Labels[i], 14))
+		for _, j := range idx {
+			fmt.Fprintf(w, " %7d", r.Confusion[i][j])
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\n(%.1fs for the classifier", r.Seconds)
+	if r.Baseline != nil {
+		fmt.Fprintf(w, ", %.1fs for the baseline: %d train flows, %d features", r.Baseline.Seconds, r.Baseline.TrainFlows, len(r.Baseline.Features))
+	}
+	fmt.Fprintln(w, ")")
+}
+
+func columnSum(m [][]int, j int) int {
+	s := 0
+	for _, row := range m {
+		s += row[j]
+	}
+	return s
+}
+
+func abbrev(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(s[:n-1]) + "~"
+}
