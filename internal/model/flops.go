@@ -33,4 +33,3 @@ func TrainFLOPsPerToken(c Config, T int) float64 {
 	lin := float64(c.linearHeads()) * 3 * (4*D*D + 4*D*(chunk+1)/2)
 	return float64(c.Layers)*(mm+soft+lin) + 6*C*float64(c.Vocab)
 }
-
