@@ -19,8 +19,13 @@ import (
 // the float32 limit). The clamp is part of the function (the float64
 // reference applies it too): exact, causal and position-independent, so the
 // chunked forward, its backward and the recurrent Step agree. The gradient of
-// phi(k) is zero where k > LinearKeyClamp. A running-maximum rescaling would
-// not be exact here because the eps floor of the denominator does not scale.
+// phi(k) is zero where k > LinearKeyClamp. A per-head running maximum m_t
+// with rescaled S, z would be exact only with the eps floor rescaled to
+// eps*exp(-m_t) per position, which underflows for large m_t and breaks the
+// one-scale-per-chunk matrix form; the clamp has neither problem.
+//
+// Unlike lucidrains' bucketed causal_linear_attn (which lets a position see
+// only earlier buckets), every position here sees all positions <= t.
 
 // LinearKeyClamp is the upper clamp applied to keys before exp in phi(k).
 const LinearKeyClamp = 30
