@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The three classification commands end to end through runMain: dataset
+// build, finetune from scratch, eval classify (JSON keys, plots), classify
+// (the same labels as eval on the test flows), and wrong inputs.
+func TestClassifyCommands(t *testing.T) {
+	gen := filepath.Join("..", "..", "..", "shared", "data", "dev-v1", "generated")
+	dns, mqtt := filepath.Join(gen, "dns.pcap"), filepath.Join(gen, "mqtt.pcap")
+	if _, err := os.Stat(dns); err != nil {
+		t.Skip("dev data not present:", err)
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	run := func(want int, args ...string) (string, string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := runMain(ctx, args, &out, &errOut); code != want {
+			t.Fatalf("%q: exit %d, want %d\nstdout %s\nstderr %s", args, code, want, out.String(), errOut.String())
+		}
+		return out.String(), errOut.String()
+	}
+	ds, clf := filepath.Join(dir, "ds"), filepath.Join(dir, "clf")
+	run(exitOK, "dataset", "build", "-o", ds, "--labels", "file", "--group", "flow", "--mask", "addr+ports",
+		"--split", "train=0.6,valid=0.2,test=0.2", "-j", "1", dns, mqtt)
+	out, _ := run(exitOK, "finetune", "--from-scratch", "--config", "tiny", "--data", ds, "-o", clf, "--len", "64", "--epochs", "2")
+	if !strings.Contains(out, "best epoch") {
+		t.Errorf("finetune output: %s", out)
+	}
+	js := filepath.Join(dir, "report.json")
+	plots := filepath.Join(dir, "plots")
+	out, _ = run(exitOK, "eval", "classify", "--model", clf, "--data", ds, "--json", js, "--plots", plots, "--trees", "10")
+	if !strings.Contains(out, "baseline (forest)") {
+		t.Errorf("eval output lacks the baseline: %s", out)
+	}
+	var rep map[string]any
+	b, err := os.ReadFile(js)
+	if err != nil || json.Unmarshal(b, &rep) != nil {
+		t.Fatalf("report %s: %v", b, err)
+	}
+	for _, k := range []string{"accuracy", "macro_precision", "macro_recall", "macro_f1", "per_class", "confusion", "labels", "baseline"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("report lacks %q", k)
+		}
+	}
+	if rep["macro_f1"] != 1.0 {
+		t.Errorf("test macro-F1 %v, want 1", rep["macro_f1"])
+	}
+	for _, f := range []string{"confusion.png", "confusion_baseline.png"} {
+		if _, err := os.Stat(filepath.Join(plots, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	out, _ = run(exitOK, "classify", "--model", clf, "--format", "jsonl", dns, mqtt)
+	sc := bufio.NewScanner(strings.NewReader(out))
+	counts := map[string]int{}
+	for sc.Scan() {
+		var r struct {
+			File, Label string
+			Top3        []struct{ Label string }
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("jsonl line %q: %v", sc.Text(), err)
+		}
+		if want := strings.TrimSuffix(filepath.Base(r.File), ".pcap"); r.Label != want || len(r.Top3) != 2 {
+			t.Errorf("%s: label %s (top3 %v), want %s", r.File, r.Label, r.Top3, want)
+		}
+		counts[r.Label]++
+	}
+	if counts["dns"] == 0 || counts["mqtt"] == 0 {
+		t.Errorf("classified %v", counts)
+	}
+	out, _ = run(exitOK, "classify", "--model", clf, "--format", "csv", "--early", "3", dns)
+	if !strings.HasPrefix(out, "file,flow,packets,label,probability,top3\n") {
+		t.Errorf("csv: %.200s", out)
+	}
+
+	// Wrong inputs: a dataset as model, an empty capture, a usage error.
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	if _, e := run(exitFailure, "classify", "--model", clf, empty); !strings.Contains(e, "empty") {
+		t.Errorf("empty capture: %s", e)
+	}
+	if _, e := run(exitFailure, "eval", "classify", "--model", ds, "--data", ds); !strings.Contains(e, "model") {
+		t.Errorf("dataset as model: %s", e)
+	}
+	run(exitUsage, "classify", "--model", clf, "--format", "xml", dns)
+	run(exitUsage, "finetune", "--data", ds, "-o", filepath.Join(dir, "x"))
+}
