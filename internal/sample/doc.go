@@ -1,0 +1,100 @@
+// Package sample generates traffic from a model: grammar-constrained,
+// batched, seeded sampling of whole flows (recurrent inference, constant
+// cost per token), and a writer that turns them into one valid pcap.
+//
+// # Sampling
+//
+// Generate(ctx, m, n, opts, fn) samples n flows. Flows run in waves of
+// Options.Batch rows of one model.State (batch B): every row starts at
+// position 0 from a reset state, the rows advance together one token per
+// model.Step, and a row that has ended idles (fed <pad>, its logits
+// ignored) until the wave ends. model.State has one position for all rows,
+// so a row cannot restart alone; waves keep each flow's context its own,
+// which is also how a flow begins in training (after a window boundary or
+// another flow). Step keeps the recurrent state (linear heads' S and z,
+// local heads' ring of the last W+1 keys/values, token shift), so a token
+// costs the same at any position and a flow may run past the training
+// context.
+//
+// Each row's next token comes from, in order: the forced prefix (the header
+// <flow> [<label:i>] <link:eth> <res:us>, or a prompt), else the model:
+// the row's codec.Grammar says which tokens keep the flow decodable, the
+// generation rules below narrow that set further, and Picker draws from the
+// logits restricted to the set (tokens outside it get probability 0, i.e.
+// logit -inf) after temperature, top-k, then top-p (Sampling). Temperature
+// 0 is greedy. Flow i draws from its own PCG stream rand.NewPCG(Seed, i),
+// so a flow depends on the seed, its index and the batch it shares (BLAS
+// results may differ in the last bits with the batch size), not on timing:
+// the same options give the same flows. A flow ends at <end>, which the
+// grammar forces after MaxPackets packets (prompt packets included).
+//
+// Prompts (Options.Prompts): flow i is forced to start with prompt i mod
+// len(Prompts), a real flow's header and first packets (codec.EncodeFlows
+// with View{MaxPackets: K}, without the final <end>/<cut>; CheckPrompt
+// tells which flows qualify: Ethernet, accepted by the grammar). The first
+// sampled token after a prompt must start a packet or end the flow, so the
+// prompt's packets stay whole; addresses then come from the prompt. A label
+// token (Options.Label) is forced after <flow> when the model was trained
+// with label tokens (the caller maps names through the dataset manifest).
+//
+// # Constraints
+//
+// The grammar alone makes every flow decode. The rules (constrain.go) add
+// what tshark needs to read each packet cleanly, applied through the
+// grammar's Body hook (byte values) and on the allowed set (other tokens):
+//   - no flag tokens (<raw>, <f:addr>, <f:len>, <f:csum>): lengths and
+//     checksums are always derived by the decoder, hence correct, and
+//     addresses stay those of the flow's first packet (one 5-tuple per
+//     flow, so re-tokenizing finds the same flow);
+//   - times: the first packet at 0, no <neg>, gaps below 2^MaxTimeBits us;
+//     no <trunc> (packets are whole);
+//   - Ethernet: EtherType IPv4 or IPv6, the same for the whole flow (no
+//     VLAN, ARP or LLC: their payloads would be the model's guess);
+//     MAC first bytes even (unicast: either MAC is a source in one
+//     direction);
+//   - IPv4: version/IHL 0x45 (no options), flags 0 or DF and fragment
+//     offset 0 (no fragments: they have no transport checksum), TTL > 0;
+//     IPv6: version 6, no extension headers, hop limit > 0; the protocol
+//     (next header) TCP or UDP, the same for the whole flow (ICMP's checksum
+//     is not derived by the codec);
+//   - TCP: data offset 5..15 words with zero reserved bits, and the options
+//     follow a small grammar (EOL, NOP, MSS/4, window scale/3 with shift
+//     <= 14, SACK-permitted/2, SACK/10-34, timestamps/10, each fitting the
+//     option space; zeros after EOL);
+//   - a packet cannot end before its transport header is complete, and a
+//     frame stops growing at MaxFrame (1514) bytes;
+//   - <mask> is allowed only where codec views put it (MAC, IP addresses,
+//     ports, TTL, IP ID), for models trained on masked views; it decodes as
+//     zero and the writer replaces it.
+//
+// Application payloads are not constrained: whether a DNS or HTTP payload
+// parses is up to the model (tshark's application dissectors may still flag
+// a generated payload as malformed).
+//
+// # Output (Writer)
+//
+// NewWriter(w, n, opts) writes a classic pcap header (microseconds,
+// Ethernet, snaplen 65535); AddFlow decodes each flow (codec.DecodeFlow),
+// rewrites it and queues its packets; packets are written in timestamp
+// order (ties: flow index, then packet order) as soon as no flow still to
+// come can start before them, so memory holds the flows that overlap in
+// time. Close writes the rest. The caller makes the file atomic.
+//
+// Start times: flow i starts at Epoch (default 2026-01-01T00:00:00Z) plus
+// the sum of i+1 exponential gaps of mean 1/Rate seconds (default 10 flows
+// per second), drawn from rand.NewPCG(Seed, 2^64-1) in index order; packet
+// times are the start plus the generated inter-arrival times.
+//
+// Addresses (per flow, oriented client -> server by the first packet, which
+// is client -> server by definition): with AddrAuto the fields the model
+// left zero (masked) are replaced, with AddrScheme every field of a flow
+// without a prompt. Client i (flow index, from 1): IPv4 10.0.x.y (x, y from
+// i-1; y in 1..254), IPv6 fd00:0:0:1::i, MAC 02:00:0a:00:hi:lo of i,
+// ephemeral port 49152 + a draw below 16384 from rand.NewPCG(Seed, i|2^63).
+// Server s numbers the distinct (EtherType, protocol, server port) in order
+// of first appearance, so all DNS flows share one server: IPv4 10.1.x.y,
+// IPv6 fd00:0:0:2::s, MAC 02:00:0a:01:hi:lo; the server port is the
+// model's (it names the service; a masked one stays 0). Both directions get
+// the same pair, swapped. A zero TTL or hop limit becomes 64. When a packet
+// changed, its IPv4 header checksum and TCP/UDP checksum are recomputed.
+package sample
