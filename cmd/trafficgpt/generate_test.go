@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/train"
 )
 
 // tinyModelDir saves a random tiny model as a model directory.
@@ -103,5 +106,47 @@ func TestGenerateCLIPrompt(t *testing.T) {
 	t.Log(stdout)
 	if code, _, stderr := run(t, "verify", out); code != 0 {
 		t.Errorf("verify: %d %s", code, stderr)
+	}
+}
+
+// TestGenerateCLILabel: --label maps a name through the manifest of the
+// dataset named in the model's metadata to its label token.
+func TestGenerateCLILabel(t *testing.T) {
+	gen := filepath.Join(devData, "generated")
+	if _, err := os.Stat(filepath.Join(gen, "dns.pcap")); err != nil {
+		t.Skip("dev data absent")
+	}
+	dir := t.TempDir()
+	ds := filepath.Join(dir, "ds")
+	if code, _, stderr := run(t, "dataset", "build", "-o", ds, "--labels", "file", "--label-tokens",
+		"--split", "train=1", filepath.Join(gen, "dns.pcap"), filepath.Join(gen, "mqtt.pcap")); code != 0 {
+		t.Fatalf("dataset build: %d %s", code, stderr)
+	}
+	d, err := dataset.Open(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, hash := d.Manifest().Labels, d.Manifest().Hash()
+	d.Close()
+	cfg, _ := model.Preset("tiny")
+	m, err := model.New(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfile := filepath.Join(dir, "m.safetensors")
+	if err := m.Save(mfile, map[string]string{train.MetaDatasetPath: ds, train.MetaDatasetHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "gen.pcap")
+	if slices.Index(labels, "mqtt") < 0 {
+		t.Fatalf("labels %v", labels)
+	}
+	if code, _, stderr := run(t, "generate", "--model", mfile, "-n", "2", "-o", out, "--label", "mqtt",
+		"--max-packets", "2"); code != 0 {
+		t.Fatalf("generate: %d %s", code, stderr)
+	}
+	code, _, stderr := run(t, "generate", "--model", mfile, "-n", "2", "-o", out, "--label", "nope")
+	if code != exitUsage || !strings.Contains(stderr, "mqtt") {
+		t.Errorf("unknown label: %d %s", code, stderr)
 	}
 }
