@@ -90,7 +90,9 @@
 // left zero (masked) are replaced, with AddrScheme every field of a flow
 // without a prompt. Client i (flow index, from 1): IPv4 10.0.x.y (x, y from
 // i-1; y in 1..254), IPv6 fd00:0:0:1::i, MAC 02:00:0a:00:hi:lo of i,
-// ephemeral port 49152 + a draw below 16384 from rand.NewPCG(Seed, i|2^63).
+// ephemeral port 49152 + a draw below 16384 from rand.NewPCG(Seed, i|2^63)
+// (also given to a flow whose prompt served an earlier flow, so that every
+// flow keeps its own 5-tuple).
 // Server s numbers the distinct (EtherType, protocol, server port) in order
 // of first appearance, so all DNS flows share one server: IPv4 10.1.x.y,
 // IPv6 fd00:0:0:2::s, MAC 02:00:0a:01:hi:lo; the server port is the

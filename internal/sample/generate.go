@@ -37,6 +37,7 @@ type Flow struct {
 	Index  int           // 0..n-1
 	Prompt int           // index into Options.Prompts, -1 without
 	Forced int           // leading tokens that were forced (header or prompt)
+	Repeat bool          // the prompt served an earlier flow too (i >= len(Prompts))
 	Tokens []codec.Token // <flow> ... <end>; owned by the callee
 }
 
@@ -146,6 +147,7 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 			rw.r = newRules(rw.g)
 			if len(o.Prompts) > 0 {
 				f.Prompt = idx % len(o.Prompts)
+				f.Repeat = idx >= len(o.Prompts)
 				rw.forced = o.Prompts[f.Prompt]
 			} else {
 				rw.forced = Header(o.Label)

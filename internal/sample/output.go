@@ -239,7 +239,8 @@ func (w *Writer) plan(fa *flowAddrs, f *Flow, l *packet.Layers, d []byte) {
 		rng := rand.New(rand.NewPCG(w.o.Seed, uint64(f.Index)|1<<63))
 		fa.port[0] = uint16(49152 + rng.IntN(16384))
 		fa.port[1] = ports[1]
-		fa.setPort[0] = (all && f.Prompt < 0) || ports[0] == 0
+		// A repeated prompt gets a new client port: one 5-tuple per flow.
+		fa.setPort[0] = all || f.Repeat || ports[0] == 0
 		fa.setPort[1] = false
 	}
 }
