@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/train"
+)
+
+func init() {
+	register(command{name: "demo", summary: "run the whole pipeline on the shipped captures and print a summary", run: cmdDemo})
+}
+
+type demoOptions struct {
+	out, input string
+	quick      bool
+	seed       uint64
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o demoOptions
+	fs := newFlagSet("demo", "demo [-o DIR] [--quick]", "trafficgpt demo --quick -o /tmp/demo", stderr)
+	fs.StringVar(&o.out, "o", "demo-out", "directory for every artefact (datasets, models, reports, plots, captures)")
+	fs.StringVar(&o.input, "input", "testdata/demo", "labelled captures, one file per class (the shipped demo traffic)")
+	fs.BoolVar(&o.quick, "quick", false, "about one minute: tiny model, fewer steps and flows")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of every step")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("unexpected arguments %v", pos)
+	}
+	return runDemo(ctx, o, stdout, stderr)
+}
+
+// demoStep is one command of the pipeline; its output goes to a log file.
+type demoStep struct {
+	title string
+	args  []string
+	log   string
+}
+
+func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
+	if _, err := os.Stat(o.input); err != nil {
+		return fmt.Errorf("demo: %s not found: run from the repository root or pass --input (%v)", o.input, err)
+	}
+	if ents, err := os.ReadDir(o.out); err == nil && len(ents) > 0 {
+		return fmt.Errorf("demo: %s exists and is not empty: choose another -o or remove it", o.out)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	p := func(name string) string { return filepath.Join(o.out, name) }
+	seed := fmt.Sprint(o.seed)
+	cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen := "small", "300", "512", "8", "4", "60", "128"
+	if o.quick {
+		cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen = "tiny", "60", "256", "8", "2", "20", "64"
+	}
+	captures, err := captureInputs([]string{o.input})
+	if err != nil || len(captures) == 0 {
+		return fmt.Errorf("demo: no captures in %s", o.input)
+	}
+	steps2 := []demoStep{
+		{"build the pre-training dataset (label tokens, addresses and ports masked)", []string{"dataset build", "-o", p("data-pretrain"),
+			"--labels", "file", "--label-tokens", "--group", "flow", "--split", "train=0.9,valid=0.1", "--mask", "addr+ports",
+			"--max-tokens", "2048", "--seed", seed, o.input}, "dataset-pretrain.log"},
+		{"build the labelled dataset (no label tokens, split by flow, stratified)", []string{"dataset build", "-o", p("data-classify"),
+			"--labels", "file", "--group", "flow", "--split", "train=0.6,valid=0.2,test=0.2", "--mask", "addr+ports",
+			"--max-tokens", "2048", "--seed", seed, o.input}, "dataset-classify.log"},
+		{"pre-train the " + cfg + " model", []string{"pretrain", "--data", p("data-pretrain"), "-o", p("model"), "--config", cfg,
+			"--steps", steps, "--ctx", ctxLen, "--batch", batch, "--eval-every", "50", "--seed", seed}, "pretrain.log"},
+		{"fine-tune a classifier", []string{"finetune", "--model", p("model"), "--data", p("data-classify"), "-o", p("classifier"),
+			"--len", finetuneLen, "--epochs", epochs, "--seed", seed}, "finetune.log"},
+		{"evaluate the classifier with the random-forest baseline", []string{"eval classify", "--model", p("classifier"),
+			"--data", p("data-classify"), "--json", p("eval-classify.json"), "--plots", p("plots-classify")}, "eval-classify.log"},
+		{"classify a capture", []string{"classify", "--model", p("classifier"), "--format", "csv", captures[0]}, "classified.csv"},
+		{"generate a capture", []string{"generate", "--model", p("model"), "-n", nflows, "-o", p("generated.pcap"),
+			"--max-packets", "16", "--seed", seed, "--tokens", p("generated.tgt")}, "generate.log"},
+		{"evaluate the generated capture against the real one", []string{"eval generate", "--real", o.input,
+			"--generated", p("generated.pcap"), "--json", p("eval-generate.json"), "--plots", p("plots-generate"),
+			"--seeds", "3"}, "eval-generate.log"},
+	}
+	t0 := time.Now()
+	for i, s := range steps2 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "[%d/%d] %s ...", i+1, len(steps2), s.title)
+		st := time.Now()
+		var out bytes.Buffer
+		args := append(strings.SplitN(s.args[0], " ", 2), s.args[1:]...)
+		code := runMain(ctx, args, &out, &out)
+		if err := os.WriteFile(p(s.log), out.Bytes(), 0o644); err != nil {
+			return err
+		}
+		if code != exitOK {
+			fmt.Fprintln(stderr, " failed")
+			return fmt.Errorf("demo: step %d (trafficgpt %s) failed with exit %d; its output is in %s:\n%s",
+				i+1, strings.Join(args, " "), code, p(s.log), lastLines(out.String(), 15))
+		}
+		fmt.Fprintf(stderr, " %.0fs\n", time.Since(st).Seconds())
+	}
+	return demoSummary(stdout, o, p, time.Since(t0))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// demoSummary prints one screen: scores, rates and where everything is.
+func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Duration) error {
+	var cls struct {
+		MacroF1  float64 `json:"macro_f1"`
+		Accuracy float64 `json:"accuracy"`
+		Baseline *struct {
+			MacroF1 float64 `json:"macro_f1"`
+		} `json:"baseline"`
+	}
+	if err := readJSON(p("eval-classify.json"), &cls); err != nil {
+		return err
+	}
+	var gen struct {
+		Header   map[string]float64 `json:"header_jsd"`
+		Flow     map[string]float64 `json:"flow_jsd"`
+		Disc     float64            `json:"discriminator_f1"`
+		DiscStd  float64            `json:"discriminator_f1_std"`
+		Validity map[string]struct {
+			Packets    float64 `json:"packet_decode_share"`
+			L4         float64 `json:"l4_checksum_share"`
+			Handshakes float64 `json:"tcp_handshake_share"`
+			Tshark     *struct {
+				Clean float64 `json:"clean_share"`
+			} `json:"tshark"`
+		} `json:"validity"`
+	}
+	if err := readJSON(p("eval-generate.json"), &gen); err != nil {
+		return err
+	}
+	var tps float64
+	if log, err := train.ReadLog(p("model")); err == nil {
+		for _, l := range log {
+			if l.Kind == "train" && l.TokensPerSec > 0 {
+				tps = l.TokensPerSec
+			}
+		}
+	}
+	baseline := "-"
+	if cls.Baseline != nil {
+		baseline = fmt.Sprintf("%.3f", cls.Baseline.MacroF1)
+	}
+	fmt.Fprintf(w, "\ntrafficgpt demo: %s in %s\n\n", o.input, took.Round(time.Second))
+	fmt.Fprintf(w, "classification (test split)   macro-F1 %.3f (accuracy %.3f)   random-forest baseline %s\n", cls.MacroF1, cls.Accuracy, baseline)
+	fmt.Fprintf(w, "generation                    header JSD %.3f   flow JSD %.3f   discriminator F1 %.3f +- %.3f (0.5 = indistinguishable)\n",
+		gen.Header["mean"], gen.Flow["mean"], gen.Disc, gen.DiscStd)
+	if v, ok := gen.Validity["generated"]; ok {
+		ts := "-"
+		if v.Tshark != nil {
+			ts = fmt.Sprintf("%.1f%%", 100*v.Tshark.Clean)
+		}
+		fmt.Fprintf(w, "validity of generated packets decode %.1f%%   TCP/UDP checksums %.1f%%   handshakes %.1f%%   tshark clean %s\n",
+			100*v.Packets, 100*v.L4, 100*v.Handshakes, ts)
+	}
+	fmt.Fprintf(w, "pre-training throughput       %.0f tokens/s\n\n", tps)
+	for _, a := range [][2]string{
+		{"datasets", p("data-pretrain") + ", " + p("data-classify")},
+		{"pre-trained model", p("model") + " (loss curve: " + p("model/loss.png") + ")"},
+		{"classifier", p("classifier")},
+		{"classification report", p("eval-classify.json") + ", plots in " + p("plots-classify")},
+		{"classified flows", p("classified.csv")},
+		{"generated capture", p("generated.pcap") + " (tokens: " + p("generated.tgt") + ")"},
+		{"generation report", p("eval-generate.json") + ", plots in " + p("plots-generate")},
+		{"logs of every step", p("*.log")},
+	} {
+		fmt.Fprintf(w, "  %-22s %s\n", a[0], a[1])
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("demo: %s: %w", path, err)
+	}
+	return nil
+}
