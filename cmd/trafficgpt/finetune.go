@@ -98,11 +98,11 @@ func runFinetune(ctx context.Context, o finetuneOptions, stdout, stderr io.Write
 			fmt.Fprintf(stderr, "epoch %d  valid loss %.4f  accuracy %.4f  macro-F1 %.4f%s  (%s)\n",
 				s.Valid.Epoch, s.Valid.Loss, s.Valid.Accuracy, s.Valid.MacroF1, best, s.Elapsed.Round(time.Second))
 			pr = nil
-		case s.Epochs == 0: // feature extraction of the probe
-			if pr == nil {
+		case s.Epochs == 0: // feature extraction of the probe: Step flows of Steps
+			if pr == nil || pr.total != float64(s.Steps) || pr.done > float64(s.Step) {
 				newBar("features", s.Steps)
 			}
-			pr.add(0, fmt.Sprintf("%d/%d flows", s.Step, s.Steps))
+			pr.add(float64(s.Step)-pr.done, fmt.Sprintf("%d/%d flows", s.Step, s.Steps))
 		default:
 			if pr == nil {
 				newBar("finetune", s.Steps)

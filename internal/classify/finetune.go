@@ -407,6 +407,7 @@ func (t *tuner) train(ctx context.Context) error {
 	sub := make([]int32, B*T)
 	subPos, subLab := make([]int32, B), make([]int32, B)
 	acc := make([]float32, m.ParamCount())
+	done := make([]bool, B)
 	m.Allocate(B, T)
 	step := 0
 	for epoch := 1; epoch <= o.Epochs; epoch++ {
@@ -437,7 +438,7 @@ func (t *tuner) train(ctx context.Context) error {
 			}
 			clear(acc)
 			var loss float64
-			done := make([]bool, n)
+			clear(done)
 			for i := 0; i < n; i++ {
 				if done[i] {
 					continue
