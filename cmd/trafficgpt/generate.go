@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -55,6 +56,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&o.gen.TopP, "top-p", 0, "nucleus sampling: the smallest set of tokens with this much probability (0 or 1: off)")
 	fs.Uint64Var(&o.gen.Seed, "seed", 1, "seed of sampling, start times and ephemeral ports")
 	fs.IntVar(&o.gen.Batch, "batch", 8, "flows generated in parallel")
+	fs.IntVar(&o.gen.Refill, "refill", -1, "a row whose flow ended takes the next flow while its position is below this (-1: the model's training context; 0: every flow from a fresh state)")
 	fs.Float64Var(&o.write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
 	fs.StringVar(&o.addresses, "addresses", "auto", "auto: replace the addresses/ports the model left zero (masked) by the scheme; scheme: replace all of generated flows")
 	fs.IntVar(&o.threads, "threads", 0, "BLAS threads (0: all CPUs)")
@@ -127,6 +129,18 @@ func modelLabels(meta map[string]string) ([]string, error) {
 	return man.Labels, nil
 }
 
+// trainContext is the context length the model was trained with (0 when
+// its metadata does not say).
+func trainContext(meta map[string]string) int {
+	var to struct {
+		Context int `json:"context"`
+	}
+	if json.Unmarshal([]byte(meta[train.MetaTrainOptions]), &to) != nil {
+		return 0
+	}
+	return max(to.Context, 0)
+}
+
 // readPrompts takes the first k packets of up to n flows of a capture.
 func readPrompts(ctx context.Context, path string, k, n, label int, fc flow.Config) ([][]codec.Token, int, error) {
 	f, err := os.Open(path)
@@ -174,6 +188,9 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		return err
 	}
 	m.Train = false
+	if o.gen.Refill < 0 {
+		o.gen.Refill = trainContext(meta)
+	}
 	if o.label != "" {
 		labels, err := modelLabels(meta)
 		if err != nil {
@@ -218,9 +235,9 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 	if err := out.Commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d flows, %d packets, %d bytes; %d tokens (%d sampled) in %s, %.0f tokens/s; addresses or TTL replaced in %d packets\n",
+	fmt.Fprintf(stdout, "%s: %d flows, %d packets, %d bytes; %d tokens (%d sampled) in %s, %.0f tokens/s (%d steps of batch %d, %.0f%% busy); addresses or TTL replaced in %d packets\n",
 		o.out, w.Stats.Flows, w.Stats.Packets, w.Stats.Bytes, st.Tokens, st.Sampled, st.Elapsed.Round(time.Millisecond),
-		st.TokensPerSecond(), w.Stats.Rewritten)
+		st.TokensPerSecond(), st.Steps, min(o.gen.Batch, o.flows), 100*float64(st.Tokens)/float64(max(st.Steps*int64(min(o.gen.Batch, o.flows)), 1)), w.Stats.Rewritten)
 	if o.tokens != "" {
 		if err := runTokenize(ctx, tokenizeOptions{in: o.out, out: o.tokens, flow: o.flow}, stdout, stderr); err != nil {
 			return fmt.Errorf("--tokens: %w", err)

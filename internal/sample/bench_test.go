@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -85,4 +86,30 @@ func BenchmarkGenerate(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
+}
+
+// BenchmarkGenerateFlows is end-to-end generation (grammar, rules,
+// sampling, model) of `small` (random weights) in batches of 8.
+func BenchmarkGenerateFlows(b *testing.B) {
+	cfg, err := model.Preset("small")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := model.New(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := Options{Sampling: Sampling{Temperature: 1, TopK: 40}, Seed: 1, Batch: 8, MaxPackets: 4, Label: -1, Refill: 4096}
+	var st Stats
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := Generate(context.Background(), m, 16, o, func(*Flow) error { return nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.Tokens += s.Tokens
+		st.Steps += s.Steps
+	}
+	b.ReportMetric(float64(st.Tokens)/b.Elapsed().Seconds(), "tokens/s")
+	b.ReportMetric(float64(st.Tokens)/float64(8*st.Steps), "busy")
 }

@@ -6,12 +6,15 @@
 //
 // Generate(ctx, m, n, opts, fn) samples n flows. Flows run in waves of
 // Options.Batch rows of one model.State (batch B): every row starts at
-// position 0 from a reset state, the rows advance together one token per
-// model.Step, and a row that has ended idles (fed <pad>, its logits
-// ignored) until the wave ends. model.State has one position for all rows,
-// so a row cannot restart alone; waves keep each flow's context its own,
-// which is also how a flow begins in training (after a window boundary or
-// another flow). Step keeps the recurrent state (linear heads' S and z,
+// position 0 from a reset state and the rows advance together, one token
+// per model.Step. model.State has one position for all rows, so a row
+// cannot be reset alone. When a row's flow ends and the state's position is
+// below Options.Refill, the row takes the next flow at once: its <end> is
+// fed, then the new flow's <flow>, as flows follow each other in packed
+// training windows (the command's default Refill is the training context,
+// so that rows stay in the positions the model was trained on). Otherwise
+// the row idles (fed <pad>, logits ignored) until its wave ends and the
+// state is reset. Step keeps the recurrent state (linear heads' S and z,
 // local heads' ring of the last W+1 keys/values, token shift), so a token
 // costs the same at any position and a flow may run past the training
 // context.
@@ -22,10 +25,11 @@
 // generation rules below narrow that set further, and Picker draws from the
 // logits restricted to the set (tokens outside it get probability 0, i.e.
 // logit -inf) after temperature, top-k, then top-p (Sampling). Temperature
-// 0 is greedy. Flow i draws from its own PCG stream rand.NewPCG(Seed, i),
-// so a flow depends on the seed, its index and the batch it shares (BLAS
-// results may differ in the last bits with the batch size), not on timing:
-// the same options give the same flows. A flow ends at <end>, which the
+// 0 is greedy. Flow i draws from its own PCG stream rand.NewPCG(Seed, i);
+// a flow depends on the seed, its index, and (through the row it lands in,
+// the flows before it in that row with Refill, and BLAS rounding with the
+// batch size) on Batch and Refill, never on timing: the same options give
+// the same flows. A flow ends at <end>, which the
 // grammar forces after MaxPackets packets (prompt packets included).
 //
 // Prompts (Options.Prompts): flow i is forced to start with prompt i mod

@@ -28,6 +28,10 @@ type Options struct {
 	// flow starts with the forced header <flow> [<label:i>] <link:eth>
 	// <res:us>.
 	Prompts [][]codec.Token
+	// Refill > 0 lets a row whose flow ended take the next flow while the
+	// state's position is below Refill (e.g. the training context); 0:
+	// every flow starts from a reset state.
+	Refill int
 	// Progress, if set, is called after each finished flow.
 	Progress func(flows int, tokens int64)
 }
@@ -98,11 +102,27 @@ type row struct {
 	active bool
 }
 
+// newRow sets up flow idx (nothing pushed yet).
+func newRow(idx int, o *Options) *row {
+	f := &Flow{Index: idx, Prompt: -1}
+	rw := &row{flow: f, g: codec.NewGrammar(maxBodyTokens), active: true,
+		rng: rand.New(rand.NewPCG(o.Seed, uint64(idx)))}
+	rw.g.MaxPackets = o.MaxPackets
+	rw.r = newRules(rw.g)
+	if len(o.Prompts) > 0 {
+		f.Prompt = idx % len(o.Prompts)
+		f.Repeat = idx >= len(o.Prompts)
+		rw.forced = o.Prompts[f.Prompt]
+	} else {
+		rw.forced = Header(o.Label)
+	}
+	f.Forced = len(rw.forced)
+	return rw
+}
+
 // Generate samples n flows from m (which must have the codec vocabulary)
 // and calls fn with each as it ends (in completion order; Flow.Index says
-// which). Flows run in waves of Options.Batch rows that start together from
-// a reset state; a finished row idles (fed <pad>, output ignored) until its
-// wave ends. Flow i draws from its own PCG stream (Seed, i).
+// which). See doc.go for waves, refills and seeds.
 func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Flow) error) (Stats, error) {
 	var stats Stats
 	t0 := time.Now()
@@ -115,8 +135,13 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	if o.Label >= codec.MaxLabels {
 		return stats, fmt.Errorf("%w: label %d >= %d", ErrOptions, o.Label, codec.MaxLabels)
 	}
-	if o.MaxPackets < 0 {
-		return stats, fmt.Errorf("%w: max packets %d < 0", ErrOptions, o.MaxPackets)
+	if o.MaxPackets < 0 || o.Refill < 0 {
+		return stats, fmt.Errorf("%w: max packets %d and refill %d must be >= 0", ErrOptions, o.MaxPackets, o.Refill)
+	}
+	for i, p := range o.Prompts {
+		if len(p) == 0 || p[0] != codec.FLOW {
+			return stats, fmt.Errorf("%w: prompt %d does not start with <flow>", ErrOptions, i)
+		}
 	}
 	B := o.Batch
 	if B <= 0 {
@@ -139,27 +164,14 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 		}
 		wave := make([]*row, rows)
 		for b := range wave {
-			idx := next + b
-			f := &Flow{Index: idx, Prompt: -1}
-			rw := &row{flow: f, g: codec.NewGrammar(maxBodyTokens), active: true,
-				rng: rand.New(rand.NewPCG(o.Seed, uint64(idx)))}
-			rw.g.MaxPackets = o.MaxPackets
-			rw.r = newRules(rw.g)
-			if len(o.Prompts) > 0 {
-				f.Prompt = idx % len(o.Prompts)
-				f.Repeat = idx >= len(o.Prompts)
-				rw.forced = o.Prompts[f.Prompt]
-			} else {
-				rw.forced = Header(o.Label)
-			}
-			f.Forced = len(rw.forced)
+			rw := newRow(next, &o)
+			next++
 			if err := rw.push(rw.forced[0]); err != nil {
-				return stats, fmt.Errorf("sample: flow %d: %w", idx, err)
+				return stats, fmt.Errorf("sample: flow %d: %w", rw.flow.Index, err)
 			}
 			in[b] = int32(rw.forced[0])
 			wave[b] = rw
 		}
-		next += rows
 		live := rows
 		for live > 0 {
 			if err := ctx.Err(); err != nil {
@@ -185,28 +197,37 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 					rw.r.constrain(allowed)
 					id := pick.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
 					if id < 0 {
-						return stats, fmt.Errorf("sample: flow %d: no token allowed after %d tokens", rw.flow.Index, len(toks))
+						return stats, fmt.Errorf("sample: flow %d: no token allowed after %d tokens", f.Index, len(toks))
 					}
 					t = codec.Token(id)
 					stats.Sampled++
 				}
 				if err := rw.push(t); err != nil {
-					return stats, fmt.Errorf("sample: flow %d token %d: %w", rw.flow.Index, len(toks), err)
+					return stats, fmt.Errorf("sample: flow %d token %d: %w", f.Index, len(toks), err)
 				}
 				in[b] = int32(t)
-				if rw.g.Done() {
-					rw.active = false
-					in[b] = int32(codec.PAD)
-					live--
-					stats.Flows++
-					stats.Packets += rw.g.Packets()
-					if err := fn(rw.flow); err != nil {
-						return stats, err
-					}
-					if o.Progress != nil {
-						o.Progress(stats.Flows, stats.Tokens)
-					}
+				if !rw.g.Done() {
+					continue
 				}
+				stats.Flows++
+				stats.Packets += rw.g.Packets()
+				if err := fn(f); err != nil {
+					return stats, err
+				}
+				if o.Progress != nil {
+					o.Progress(stats.Flows, stats.Tokens)
+				}
+				if next < n && st.Pos < o.Refill {
+					// The row goes on with the next flow after this one's
+					// <end> (fed now), as flows follow each other in packed
+					// training windows.
+					wave[b] = newRow(next, &o)
+					next++
+					continue
+				}
+				rw.active = false
+				in[b] = int32(codec.PAD)
+				live--
 			}
 		}
 	}
