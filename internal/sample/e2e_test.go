@@ -86,19 +86,24 @@ func TestDeterminism(t *testing.T) {
 func TestGrammarMasking(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		s     Sampling
-		label int
+		s      Sampling
+		label  int
+		refill int
 	}{
-		{"hot", Sampling{Temperature: 3}, -1},
-		{"top-p", Sampling{Temperature: 1, TopP: 0.9}, 5},
-		{"greedy", Sampling{}, -1},
+		{"hot", Sampling{Temperature: 3}, -1, 0},
+		{"top-p", Sampling{Temperature: 1, TopP: 0.9}, 5, 0},
+		{"greedy", Sampling{}, -1, 0},
+		{"refill", Sampling{Temperature: 1.5, TopK: 100}, 2, 100000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tinyModel(t, 2)
-			o := Options{Sampling: tc.s, Seed: 9, Batch: 5, MaxPackets: 8, Label: tc.label}
+			o := Options{Sampling: tc.s, Seed: 9, Batch: 3, MaxPackets: 8, Label: tc.label, Refill: tc.refill}
 			pc, st, flows := generatePcap(t, m, 10, o, WriteOptions{Seed: 9})
 			if st.Flows != 10 || len(flows) != 10 {
 				t.Fatalf("%d flows", st.Flows)
+			}
+			if busy := float64(st.Tokens) / float64(3*st.Steps); tc.refill > 0 && busy < 0.6 {
+				t.Errorf("refill: rows busy %.2f of the steps", busy)
 			}
 			for _, f := range flows {
 				h, err := codec.DecodeFlow(f.Tokens, 0, func(codec.Packet) error { return nil })
