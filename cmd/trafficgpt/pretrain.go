@@ -14,6 +14,7 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/blas"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/dist"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 	"github.com/trafficgpt/trafficgpt/internal/train"
 )
@@ -27,6 +28,8 @@ type pretrainOptions struct {
 	resume            bool
 	train             train.Options
 	set               map[string]bool // flags given on the command line
+	comm              dist.Comm       // MPI job (pretrain_dist.go); nil: one process
+	checkEvery        int
 }
 
 func cmdPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,6 +58,7 @@ func cmdPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&t.Threads, "threads", 0, "threads (0: all CPUs)")
 	fs.DurationVar(&t.TimeLimit, "time-limit", 0, "stop (saving a checkpoint) after this long, e.g. 30m; 0: no limit")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in -o exactly where its checkpoint left off")
+	fs.IntVar(&o.checkEvery, "check-every", 0, "under MPI: compare every rank's weights with rank 0's every N steps (debug; 0: never)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -67,7 +71,7 @@ func cmdPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	return runPretrain(ctx, o, stdout, stderr)
+	return runPretrainDist(ctx, o, stdout, stderr)
 }
 
 // loadConfig resolves --config: a preset name or a JSON file.
@@ -129,12 +133,15 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 		return err
 	}
 	o.train.Config = cfg
-	if o.resume {
+	if o.resume && isRoot(o.comm) {
 		st, err := train.ReadState(o.out)
 		if err != nil {
 			return err
 		}
 		resumeDefaults(&o, st)
+	}
+	if err := syncOptions(o.comm, &o.train); err != nil {
+		return err
 	}
 	if err := o.train.Validate(); err != nil {
 		return usageError("%v", err)
@@ -164,7 +171,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 		}
 	}
 	pr := newProgress(stderr, "pretrain", "steps", float64(t.Steps-startStep))
-	job := train.Job{Dir: o.out, Options: t, Data: data, Resume: o.resume,
+	job := train.Job{Dir: o.out, Options: t, Data: data, Resume: o.resume, Comm: o.comm, CheckEvery: o.checkEvery,
 		Warn: func(s string) { fmt.Fprintln(stderr, "warning:", s) },
 		OnStep: func(s train.Status) {
 			if s.Valid != nil {
@@ -196,6 +203,10 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "  throughput %.0f tokens/s = %.1f GFLOP/s (%.3g GFLOP/token) = %.2f of sgemm (%.1f GFLOP/s, 1024^3, this run, %s)\n",
 		res.TokensPerSec, gflops, res.FLOPsPerToken/1e9, gflops/max(sgemm, 1e-9), sgemm, blas.Backend())
+	if o.comm != nil && o.comm.Size() > 1 {
+		fmt.Fprintf(stdout, "  data-parallel over %d ranks: gradient all-reduce %.1f s of %.1f s training (%.1f%%)\n",
+			o.comm.Size(), res.CommSeconds, res.TrainSeconds, 100*res.CommSeconds/max(res.TrainSeconds, 1e-9))
+	}
 	fmt.Fprintf(stdout, "  memory estimate %.2f GiB; files: %s/{%s,%s,%s,%s,%s}\n", float64(res.PeakMemEstimate)/(1<<30), o.out,
 		train.ModelFile, train.StateFile, train.ConfigFile, train.LogFile, train.PlotFile)
 	return err

@@ -64,6 +64,7 @@ type runner struct {
 	lastValid       *Metrics
 	invStart        time.Time
 	invTrainSecs    float64
+	commSecs        float64 // this invocation's all-reduce seconds
 	invTokens       int64
 }
 
@@ -149,13 +150,16 @@ func (r *runner) restore(st *State) error {
 func (r *runner) now() float64 { return r.elapsed + time.Since(r.invStart).Seconds() }
 
 func (r *runner) writeLog(l LogLine) error {
+	if r.log == nil { // not rank 0
+		return nil
+	}
 	_, err := r.log.WriteString(mustJSON(l) + "\n")
 	return err
 }
 
 func (r *runner) result(stopped string) *Result {
 	res := &Result{Step: r.step, Tokens: r.tokens, TrainLoss: r.lastLoss, Valid: r.lastValid,
-		TrainSeconds: r.invTrainSecs, Stopped: stopped, FLOPsPerToken: FLOPsPerToken(r.m.Config, r.o.Context)}
+		TrainSeconds: r.invTrainSecs, CommSeconds: r.commSecs, Stopped: stopped, FLOPsPerToken: FLOPsPerToken(r.m.Config, r.o.Context)}
 	if r.invTrainSecs > 0 {
 		res.TokensPerSec = float64(r.invTokens) / r.invTrainSecs
 	}
@@ -189,14 +193,11 @@ func (r *runner) loop(ctx context.Context) (res *Result, err error) {
 		}
 	}
 	for r.step < o.Steps {
-		if err := ctx.Err(); err != nil {
-			return stop("canceled", err)
-		}
-		if o.TimeLimit > 0 && time.Since(r.invStart) >= o.TimeLimit {
-			return stop("time limit", nil)
+		if why, err := r.stopCheck(ctx); why != "" {
+			return stop(why, err)
 		}
 		t0 := time.Now()
-		loss, norm, err := r.trainStep(ctx, tok, tgt)
+		loss, norm, err := r.trainStep(r.stepCtx(ctx), tok, tgt)
 		if err != nil {
 			if ctx.Err() != nil {
 				// Cancelled between micro-batches: the partial step is
@@ -252,7 +253,7 @@ func (r *runner) trainStep(ctx context.Context, tok, tgt []int32) (float64, floa
 	m.ZeroGrad()
 	grads := m.Grads()
 	var lossSum float64
-	var total, prev int
+	var total, all, prev int // targets of this rank's rows, of all rows, of the last micro-batch
 	for a := 0; a < o.Accum; a++ {
 		if a > 0 {
 			if err := ctx.Err(); err != nil {
@@ -262,17 +263,16 @@ func (r *runner) trainStep(ctx context.Context, tok, tgt []int32) (float64, floa
 		if err := r.job.Data.Train.Next(tok, tgt, nil); err != nil {
 			return 0, 0, fmt.Errorf("train: step %d: batch: %w", r.step+1, err)
 		}
-		n := 0
-		for _, t := range tgt {
-			if t >= 0 {
-				n++
-			}
-		}
+		// This rank's rows of the micro-batch ([0, Batch) in one process).
+		lo, hi := r.rows(a)
+		all += countTargets(tgt)
+		tokR, tgtR := tok[lo*o.Context:hi*o.Context:hi*o.Context], tgt[lo*o.Context:hi*o.Context:hi*o.Context]
+		n := countTargets(tgtR)
 		if n == 0 {
 			continue
 		}
 		m.Seed = dropSeed(o.Seed, r.step, a)
-		loss, err := m.Forward(tok, tgt, o.Batch, o.Context)
+		loss, err := m.Forward(tokR, tgtR, hi-lo, o.Context)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: step %d: %w", r.step+1, err)
 		}
@@ -288,13 +288,16 @@ func (r *runner) trainStep(ctx context.Context, tok, tgt []int32) (float64, floa
 		lossSum += float64(loss) * float64(n)
 		total += n
 	}
-	if total == 0 {
+	if all == 0 {
 		return 0, 0, fmt.Errorf("%w: step %d", errNoProgress, r.step+1)
 	}
-	if prev != total {
-		scale(grads, float32(float64(prev)/float64(total)))
+	if total > 0 && prev != all {
+		scale(grads, float32(float64(prev)/float64(all)))
 	}
-	loss := lossSum / float64(total)
+	if err := r.allReduce(grads, &lossSum); err != nil {
+		return 0, 0, err
+	}
+	loss := lossSum / float64(all)
 	norm := optim.ClipGlobalNorm(grads, o.Clip)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) || math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return 0, 0, fmt.Errorf("%w at step %d: loss %g, gradient norm %g (lower --lr; the last checkpoint is at step %d)",
@@ -318,7 +321,7 @@ func scale(x []float32, f float32) {
 // evaluate scores EvalBatches valid batches, logs and plots.
 func (r *runner) evaluate(tok, tgt []int32, kinds []uint8) error {
 	v := r.job.Data.Valid
-	if v == nil || r.o.EvalBatches == 0 {
+	if v == nil || r.o.EvalBatches == 0 || !r.root() {
 		return nil
 	}
 	met, err := Evaluate(r.m, v, r.validInit, r.o.EvalBatches, r.o.Batch, r.o.Context, tok, tgt, kinds)
@@ -399,6 +402,10 @@ func Evaluate(m *model.Model, ld Loader, init []byte, batches, B, T int, tok, tg
 // save writes the model, then the trainer state, then the plot.
 func (r *runner) save() error {
 	o := r.o
+	if !r.root() {
+		r.saved = r.step
+		return nil
+	}
 	meta := map[string]string{
 		MetaStep:         strconv.Itoa(r.step),
 		MetaTokens:       strconv.FormatInt(r.tokens, 10),

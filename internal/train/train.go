@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/blas"
+	"github.com/trafficgpt/trafficgpt/internal/dist"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 	"github.com/trafficgpt/trafficgpt/internal/optim"
 )
@@ -141,6 +142,14 @@ type Job struct {
 	OnStep func(Status)
 	// Warn, if not nil, receives non-fatal notes.
 	Warn func(string)
+	// Comm, if not nil, makes the run data-parallel over its ranks (see
+	// dist.go): rank 0 alone reads and writes the model directory and
+	// evaluates; every rank must call Run with the same Options and dataset.
+	// Nil is one process.
+	Comm dist.Comm
+	// CheckEvery > 0 compares the weights of all ranks with rank 0's every
+	// CheckEvery steps (a debug check: they are equal by construction).
+	CheckEvery int
 }
 
 // Status is what OnStep sees.
@@ -161,6 +170,7 @@ type Result struct {
 	TrainLoss       float64  // of the last step
 	Valid           *Metrics // last evaluation
 	TrainSeconds    float64  // forward/backward/update time of this invocation
+	CommSeconds     float64  // of which in gradient all-reduces (data-parallel runs)
 	TokensPerSec    float64  // over this invocation's steps
 	FLOPsPerToken   float64  // training flops per token (matmuls and attention)
 	Stopped         string   // "", "time limit" or "canceled"
@@ -188,7 +198,10 @@ func Run(ctx context.Context, job Job) (*Result, error) {
 		return nil, err
 	}
 	var st *State
-	if job.Resume {
+	root := job.Comm == nil || job.Comm.Rank() == 0
+	if !root {
+		// Rank 0 checks the model directory and sends its state.
+	} else if job.Resume {
 		if st, err = ReadState(job.Dir); err != nil {
 			return nil, err
 		}
@@ -220,14 +233,20 @@ func Run(ctx context.Context, job Job) (*Result, error) {
 	}
 	r := &runner{job: job, o: o, m: m, opt: opt, warn: warn,
 		sched: optim.Schedule{Peak: o.LR, Min: o.MinLR, Warmup: o.Warmup, Total: o.Steps}}
-	if err := os.MkdirAll(job.Dir, 0o755); err != nil {
+	if !root {
+		if err := r.follower(); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(job.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
-	}
-	if st != nil {
+	} else if st != nil {
 		if err := r.restore(st); err != nil {
 			return nil, err
 		}
 	} else if err := r.fresh(); err != nil {
+		return nil, err
+	}
+	if err := r.syncStart(); err != nil {
 		return nil, err
 	}
 	res, err := r.loop(ctx)
