@@ -32,6 +32,7 @@ const (
 	fTTL                  // TTL / hop limit: 1..255 or <mask>
 	fProto                // IPv4 protocol / IPv6 next header: TCP or UDP
 	fIPAddr               // IP addresses: any byte or <mask>
+	fIPAddr0              // first byte of an IP address: unicast (both serve as a source) or <mask>
 	fV6VTC                // IPv6 version/traffic class: 0x60..0x6f
 	fPort                 // TCP/UDP ports: any byte or <mask>
 	fTCPDoff              // TCP data offset: 5..15 words, reserved bits 0
@@ -41,7 +42,7 @@ const (
 // masks reports whether a field may be <mask> (the fields codec views mask).
 func (f field) masks() bool {
 	switch f {
-	case fMAC0, fMAC, fIPID, fTTL, fIPAddr, fPort:
+	case fMAC0, fMAC, fIPID, fTTL, fIPAddr, fIPAddr0, fPort:
 		return true
 	}
 	return false
@@ -85,6 +86,9 @@ func classify(body []byte, known bool) shape {
 			sh.f, sh.virt = s.f, vo+len(body)-bi
 			if s.f == fMAC && (len(body)-bi == 0 || len(body)-bi == 6) {
 				sh.f = fMAC0
+			}
+			if s.f == fIPAddr && (len(body)-bi == 0 || len(body)-bi == s.n/2) {
+				sh.f = fIPAddr0
 			}
 			if s.f == fEtype0 && len(body)-bi == 1 {
 				sh.f = fEtype1
@@ -321,6 +325,17 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 		only(0)
 	case fTTL:
 		allowed[0] = false
+	case fIPAddr0:
+		if sh.etype == 0x0800 {
+			// Not 0/8 (zero is what <mask> gives), loopback 127/8, or
+			// multicast and reserved (224 and up).
+			allowed[0], allowed[127] = false, false
+			for v := 224; v < 256; v++ {
+				allowed[v] = false
+			}
+		} else {
+			allowed[0xff] = false // multicast
+		}
 	case fProto:
 		if r.proto != 0 {
 			only(int(r.proto))

@@ -60,7 +60,8 @@
 //     offset 0 (no fragments: they have no transport checksum), TTL > 0;
 //     IPv6: version 6, no extension headers, hop limit > 0; the protocol
 //     (next header) TCP or UDP, the same for the whole flow (ICMP's checksum
-//     is not derived by the codec);
+//     is not derived by the codec); addresses unicast (IPv4 first byte 1-223
+//     but not 127, IPv6 not ff00::/8): each is a source in one direction;
 //   - TCP: data offset 5..15 words with zero reserved bits, and the options
 //     follow a small grammar (EOL, NOP, MSS/4, window scale/3 with shift
 //     <= 14, SACK-permitted/2, SACK/10-34, timestamps/10, each fitting the

@@ -155,6 +155,9 @@ func checkPackets(t *testing.T, pc []byte) {
 		if (l.IPVersion != 4 && l.IPVersion != 6) || (l.Proto != 6 && l.Proto != 17) || l.Fragment || l.PayloadOff < 0 {
 			t.Fatalf("packet %d: layers %+v", n, l)
 		}
+		if a := l.Src.As16(); a[0] == 0xff || (l.Src.Is4() && (a[12] == 0 || a[12] >= 224)) {
+			t.Fatalf("packet %d: source address %v", n, l.Src)
+		}
 		if rec.Data[l.SrcMAC]&1 != 0 {
 			t.Fatalf("packet %d: group source MAC", n)
 		}

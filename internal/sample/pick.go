@@ -77,7 +77,10 @@ func (p *Picker) Dist(logits []float32, allowed []bool) ([]int, []float64) {
 	top := float64(logits[ids[0]])
 	var sum float64
 	for _, id := range ids {
-		e := math.Exp((float64(logits[id]) - top) / p.S.Temperature)
+		e := 1.0 // every allowed logit is -inf: uniform among them
+		if !math.IsInf(top, -1) {
+			e = math.Exp((float64(logits[id]) - top) / p.S.Temperature)
+		}
 		probs = append(probs, e)
 		sum += e
 	}

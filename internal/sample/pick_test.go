@@ -72,6 +72,10 @@ func TestPickFrequencies(t *testing.T) {
 			t.Errorf("token %d: frequency %.4f, want %.4f", i, f, want[i])
 		}
 	}
+	inf := float32(math.Inf(-1))
+	if ids, probs := p.Dist([]float32{inf, inf, 0}, []bool{true, true, false}); len(ids) != 2 || probs[0] != 0.5 {
+		t.Errorf("all -inf: %v %v", ids, probs)
+	}
 	if p.Pick(lg, []bool{false, false, false, false, false}, rng) != -1 {
 		t.Error("nothing allowed must give -1")
 	}
