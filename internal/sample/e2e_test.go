@@ -85,7 +85,7 @@ func TestDeterminism(t *testing.T) {
 // rules of doc.go, a label token when asked and no packet over MaxFrame.
 func TestGrammarMasking(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name   string
 		s      Sampling
 		label  int
 		refill int
