@@ -267,6 +267,7 @@ type phase uint8
 
 const (
 	pHeader    phase = iota // flow header
+	pPacketOrEnd            // a packet or <end> is next
 	pFlags                  // after <c2s>/<s2c>: flags or the time
 	pTimeMag                // after <neg>
 	pTimeBytes              // time number bytes
@@ -452,8 +453,6 @@ func (r *rules) push(t codec.Token) {
 		}
 	}
 }
-
-const pPacketOrEnd = pDone + 1
 
 func (r *rules) startPacket(t codec.Token) {
 	switch t {
