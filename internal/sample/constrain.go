@@ -266,13 +266,13 @@ type rules struct {
 type phase uint8
 
 const (
-	pHeader    phase = iota // flow header
-	pPacketOrEnd            // a packet or <end> is next
-	pFlags                  // after <c2s>/<s2c>: flags or the time
-	pTimeMag                // after <neg>
-	pTimeBytes              // time number bytes
-	pBody                   // body (or <trunc>)
-	pTruncMag               // after <trunc>
+	pHeader      phase = iota // flow header
+	pPacketOrEnd              // a packet or <end> is next
+	pFlags                    // after <c2s>/<s2c>: flags or the time
+	pTimeMag                  // after <neg>
+	pTimeBytes                // time number bytes
+	pBody                     // body (or <trunc>)
+	pTruncMag                 // after <trunc>
 	pTruncBytes
 	pDone
 )
