@@ -40,7 +40,8 @@
 // with a size above 1 (N copies of a single-process trainer would each
 // train alone and overwrite each other's checkpoints).
 //
-// The MPI binding is cgo against the MPI C API (pkg-config mpi-c: Debian's
-// libopenmpi-dev); MPI_Allreduce with MPI_FLOAT or MPI_DOUBLE and MPI_SUM,
+// The MPI binding is cgo against the MPI C API (Debian's libopenmpi-dev:
+// /usr/include/x86_64-linux-gnu/mpi, -lmpi; other installations pass their
+// flags in CGO_CFLAGS/CGO_LDFLAGS, see docs/distributed.md); MPI_Allreduce with MPI_FLOAT or MPI_DOUBLE and MPI_SUM,
 // MPI_IN_PLACE, on MPI_COMM_WORLD.
 package dist

@@ -3,7 +3,12 @@
 package dist
 
 /*
-#cgo pkg-config: mpi-c
+// Debian's MPI alternative (libopenmpi-dev or libmpich-dev) without
+// pkg-config; elsewhere add the MPI compiler wrapper's flags:
+// CGO_CFLAGS="$(mpicc --showme:compile)" CGO_LDFLAGS="$(mpicc --showme:link)"
+// (Open MPI; MPICH: mpicc -compile_info / -link_info).
+#cgo CFLAGS: -I/usr/include/x86_64-linux-gnu/mpi
+#cgo LDFLAGS: -lmpi
 #include <mpi.h>
 #include <stdlib.h>
 
