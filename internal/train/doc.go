@@ -35,6 +35,29 @@
 // any checkpoint ends with weights bit-identical to an uninterrupted run with
 // the same options (same threads, same machine).
 //
+// # Data-parallel runs
+//
+// With Job.Comm of Size() > 1 (dist.Comm over MPI) every rank calls Run with
+// the same Options and dataset. All ranks read the same batches (reading is
+// cheap); of each step's Accum*Batch rows (in loader order) rank r runs
+// forward/backward on the r-th of Size contiguous ranges only, scales its
+// gradients by its targets over the step's targets (all ranks count all
+// rows' targets, so no count is exchanged), and one all-reduce (dist
+// buckets it) sums gradients and loss; every rank then clips and applies the
+// same AdamW update, so the weights stay equal without further traffic. The
+// loss curve is the one-process curve with the same Batch, Accum and Seed
+// up to float summation order; with dropout the masks are the same only
+// when the ranges are whole micro-batches (Accum a multiple of Size).
+// Rank 0 alone reads and writes the model directory (checkpoint, log, plot)
+// and evaluates; at the start it broadcasts its weights, optimizer and
+// loader state and counters, and checks that every rank has the same
+// dataset hash and options, so a checkpoint resumes under any number of
+// ranks (it holds the global loader state and step only). Stopping is agreed
+// at step boundaries: one rank's cancellation stops all, rank 0's clock
+// rules TimeLimit. Job.CheckEvery compares a sha256 of every rank's weights
+// with rank 0's (ErrRanks on a difference). Result.CommSeconds is the time
+// in the all-reduce (waiting for the slowest rank included).
+//
 // # Model directory
 //
 //	model.safetensors  weights; metadata: config, codec_version (model.Save),
