@@ -104,11 +104,12 @@ func (c *Classifier) Evaluate(ctx context.Context, s *dataset.Split, mapping []i
 	if s.Len() == 0 {
 		return nil, fmt.Errorf("%w: split %s has no flows", ErrData, s.Name)
 	}
-	return predictSplit(ctx, c.Model, s, mapping, c.Context, batch, progress)
+	return predictSplit(ctx, c.Model, s, mapping, c.Context, batch, progress, nil)
 }
 
-// predictSplit runs m over split s in order.
-func predictSplit(ctx context.Context, m *model.Model, s *dataset.Split, mapping []int, T, batch int, progress func(int)) (*Predictions, error) {
+// predictSplit runs m over split s in order. With loss not nil it also
+// computes the mean (unweighted) cross-entropy of the true classes.
+func predictSplit(ctx context.Context, m *model.Model, s *dataset.Split, mapping []int, T, batch int, progress func(int), loss *float64) (*Predictions, error) {
 	batch = max(batch, 1)
 	ld, err := dataset.NewClsLoader(s, dataset.ClsOptions{Batch: batch, Context: T})
 	if err != nil {
@@ -119,6 +120,7 @@ func predictSplit(ctx context.Context, m *model.Model, s *dataset.Split, mapping
 	flows := make([]int, batch)
 	p := &Predictions{}
 	K := m.Config.Classes
+	var ce float64
 	train := m.Train
 	m.Train = false
 	defer func() { m.Train = train }()
@@ -148,10 +150,14 @@ func predictSplit(ctx context.Context, m *model.Model, s *dataset.Split, mapping
 				return nil, fmt.Errorf("%w: split %s flow %d has no label the classifier knows", ErrLabels, s.Name, flows[i])
 			}
 			p.add(y, k, pr[k], flows[i], s.Meta(flows[i]))
+			ce -= math.Log(math.Max(float64(pr[y]), 1e-30))
 		}
 		if progress != nil {
 			progress(n)
 		}
+	}
+	if loss != nil {
+		*loss = ce / float64(max(len(p.Labels), 1))
 	}
 	return p, nil
 }

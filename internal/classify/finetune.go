@@ -534,46 +534,8 @@ func (t *tuner) epochEnd(ctx context.Context, epoch, step int, trainLoss float64
 // the unweighted mean cross-entropy.
 func (t *tuner) predictValid(ctx context.Context) (*Predictions, float64, error) {
 	var loss float64
-	p, err := predictSplitLoss(ctx, t.m, t.va, t.o.Context, t.o.EvalBatch, &loss)
+	p, err := predictSplit(ctx, t.m, t.va, nil, t.o.Context, t.o.EvalBatch, nil, &loss)
 	return p, loss, err
-}
-
-// predictSplitLoss is predictSplit that also returns the mean cross-entropy.
-func predictSplitLoss(ctx context.Context, m *model.Model, s *dataset.Split, T, batch int, loss *float64) (*Predictions, error) {
-	ld, err := dataset.NewClsLoader(s, dataset.ClsOptions{Batch: batch, Context: T})
-	if err != nil {
-		return nil, err
-	}
-	tok := make([]int32, batch*T)
-	pos, lab := make([]int32, batch), make([]int32, batch)
-	flows := make([]int, batch)
-	p := &Predictions{}
-	K := m.Config.Classes
-	var sum float64
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		n, err := ld.Next(tok, pos, lab, flows)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		_, probs, err := m.ForwardClassify(tok[:n*T], n, T, pos[:n], nil)
-		if err != nil {
-			return nil, err
-		}
-		for i := 0; i < n; i++ {
-			pr := probs[i*K : (i+1)*K : (i+1)*K]
-			k := Argmax(pr)
-			sum -= math.Log(math.Max(float64(pr[lab[i]]), 1e-30))
-			p.add(int(lab[i]), k, pr[k], flows[i], s.Meta(flows[i]))
-		}
-	}
-	*loss = sum / float64(max(len(p.Labels), 1))
-	return p, nil
 }
 
 // features runs the frozen trunk over a split and returns the (N, C)
