@@ -309,6 +309,9 @@ func (t *tuner) open() error {
 		if err == nil && (meta[MetaKind] == KindClassifier || t.m.Config.Classes > 0) {
 			err = fmt.Errorf("%w: %s is already a classifier; fine-tune from the pre-trained model", ErrOptions, pre)
 		}
+		if err == nil {
+			t.checkPretrainView(meta[MetaDatasetPath])
+		}
 	}
 	if err != nil {
 		return err
@@ -327,6 +330,23 @@ func (t *tuner) open() error {
 		MetaFinetuneOptions: string(opts),
 	}
 	return nil
+}
+
+// checkPretrainView warns when the pre-training dataset (if it can still be
+// opened) used another view: the model then meets tokens (masked fields,
+// cut payloads) it was not pre-trained on.
+func (t *tuner) checkPretrainView(dir string) {
+	if dir == "" || t.job.Warn == nil {
+		return
+	}
+	pds, err := dataset.Open(dir)
+	if err != nil {
+		return
+	}
+	defer pds.Close()
+	if pv, v := pds.Manifest().Options.View, t.ds.Manifest().Options.View; pv != v {
+		t.job.Warn(fmt.Sprintf("the model was pre-trained on view %+v, this dataset has view %+v", pv, v))
+	}
 }
 
 func (t *tuner) elapsed() float64 { return time.Since(t.start).Seconds() }
