@@ -17,7 +17,7 @@
 # programs choose, so two runs give different bytes but the same mix.
 #
 # usage: sudo scripts/gen-demo-traffic.sh [-o DIR] [-n FLOWS] [-s SEED] [-c "CLASS ..."]
-#   -o DIR     output folder (default testdata/demo); existing <class>.pcap are replaced
+#   -o DIR     output folder (default: testdata/demo of this repository); existing <class>.pcap are replaced
 #   -n FLOWS   client sessions per class (default 100)
 #   -s SEED    seed for sizes, names and timing (default 1)
 #   -c CLASSES classes to make (default "dns http https mqtt redis ssh")
@@ -32,7 +32,8 @@
 # the namespaces and the work folder are removed.
 set -euo pipefail
 
-OUT=testdata/demo
+OUT=$(dirname "$0")/../testdata/demo
+OUT_ARG=""
 N=100
 SEED=1
 CLASSES="dns http https mqtt redis ssh"
@@ -40,7 +41,7 @@ ARGS="$*"
 usage() { sed -n '/^# usage:/,/^#  *for every/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while getopts "o:n:s:c:h" opt; do
   case $opt in
-    o) OUT=$OPTARG ;;
+    o) OUT=$OPTARG; OUT_ARG=$OPTARG ;;
     n) N=$OPTARG ;;
     s) SEED=$OPTARG ;;
     c) CLASSES=$OPTARG ;;
@@ -80,6 +81,12 @@ fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+# Namespaces left by an earlier run of this script that was killed outright
+# (its PID is gone): remove them, nothing else.
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^tgd-(srv|c1|c2)-[0-9]+$' || true); do
+  kill -0 "${ns##*-}" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
+done
 WORK=$(mktemp -d /tmp/gen-demo-traffic.XXXXXX)
 chmod 755 "$WORK"   # nginx workers run as www-data and read the site from here
 RANDOM=$SEED
@@ -529,6 +536,13 @@ label_row() {  # label_row FILE
   echo "$b.pcap,$b,$flows,$packets,$(stat -c %s "$f"),$secs"
 }
 
+# expert_errors FILE: how many problems of severity error tshark's expert
+# system reports (malformed packets, bad checksums, ...).
+expert_errors() {
+  tshark -r "$1" -q -z expert -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE 2>/dev/null |
+    awk '/^Errors \(/ {gsub(/[()]/, "", $2); n += $2} END {print n + 0}'
+}
+
 write_readme() {
   local total versions
   total=$(cat "$OUT"/*.pcap | wc -c)
@@ -546,7 +560,8 @@ Made on $(date -u +%Y-%m-%d) (UTC) on $(. /etc/os-release && echo "$PRETTY_NAME"
 
     sudo scripts/gen-demo-traffic.sh $ARGS
 
-(effective settings: \`-o testdata/demo -n $N -s $SEED -c "$CLASSES"\`). Running it again gives captures with
+(effective settings: \`-o ${OUT_ARG:-testdata/demo} -n $N -s $SEED -c "$CLASSES"\`; load average $LOAD when it
+started). Running it again gives captures with
 the same mix of sessions, sizes and names (all drawn from the seed), but not the same bytes: TLS and SSH keys,
 ephemeral ports, sequence numbers and timings are chosen by the kernel and the programs.
 
@@ -563,7 +578,9 @@ TSO, GSO, GRO, scatter-gather and checksum offloads off on every interface, so f
 1514 bytes, real IPv4/TCP/UDP checksums). Link type Ethernet, microsecond timestamps, snap length 262144 (whole
 frames). Each capture is filtered to its class's server port, so it holds that class only (no ARP).
 
-Round trips are those of virtual links inside one machine (tens of microseconds), not of a real network; ports
+Round trips are those of virtual links inside one machine (tens of microseconds), not of a real network, and
+the servers' response times depend on how busy the machine was (load average above; sshd then takes up to
+seconds to answer a key exchange); ports
 and addresses are fixed per class. A classifier that looks at addresses, ports or absolute timing learns
 nothing real from these files: mask addresses and ports (\`--mask addr+ports\`).
 
@@ -578,7 +595,13 @@ nothing real from these files: mask addresses and ports (\`--mask addr+ports\`).
 | redis.pcap | redis-server on 6379, no persistence | \`redis-cli\` with one command per connection: SET (with EX), GET, MGET, INCR, LPUSH/LRANGE, HSET/HGETALL, SADD, ZADD/ZRANGE, TTL, PING, values 1-400 bytes; some repeated 2-5 times on the connection (\`-r\`/\`-i\`); about one session in ten a short \`redis-benchmark\` run (one client, 3-20 requests of one kind) |
 | ssh.pcap | OpenSSH sshd on 22, ed25519 and ECDSA host keys made at run time | \`ssh\` with a client key made at run time: one short command (uname, ls, df, ps, a few KB of base64 output, an upload of up to 12 KB), or \`scp\` of a small file; sometimes a chosen cipher (chacha20-poly1305 by default, aes128-ctr, aes256-ctr; not AES-GCM, whose packets Wireshark 4.0 tries to decrypt without keys and reports as malformed), host key type or key exchange (curve25519 by default, ECDH P-256, DH group 14; not OpenSSH 9.2's default sntrup761x25519, which Wireshark 4.0 reports as malformed) |
 
-Sessions are spaced by 20-300 ms think times drawn from the seed.
+Sessions are spaced by 20-300 ms think times drawn from the seed. A session is one flow except for mqtt (a
+waiting subscriber and the 1-3 publisher runs that feed it) and redis (redis-benchmark opens a second
+connection), so those classes have more flows than sessions:
+
+| file | flows | packets | bytes |
+|---|---:|---:|---:|
+$(awk -F, 'NR > 1 {printf "| %s | %s | %s | %s |\n", $1, $3, $4, $5}' "$OUT/labels.csv")
 
 ## labels.csv
 
@@ -586,6 +609,15 @@ One row per capture: \`file,class,flows,packets,bytes,seconds\`. \`flows\` count
 tshark numbers them (\`tcp.stream\`, \`udp.stream\`); \`trafficgpt flows\` finds the same number with its default
 flow rules (\`cmd/trafficgpt/demo_data_test.go\` checks this). \`packets\` is the number of records, \`bytes\` the
 file's size, \`seconds\` the time from its first to its last packet. Total size: $total bytes.
+
+## Checks
+
+\`go run ./cmd/trafficgpt verify testdata/demo\` round-trips every file byte for byte
+(\`cmd/trafficgpt/demo_data_test.go\` does the same in \`go test\`). When these files were made,
+\`tshark -r FILE -q -z expert\` found $EXPERT_ERRORS errors (malformed packets, bad checksums) in all of them together. Its warnings are real
+traffic (TCP resets at the end of TLS sessions, a D-SACK, a TCP checksum written as 0xffff rather than its
+equivalent 0x0000) or its SSH dissector's limits ("Decoded 19 bytes, but packet length is 83 bytes" on
+encrypted packets).
 
 ## Package versions
 
@@ -621,5 +653,11 @@ done
   echo "file,class,flows,packets,bytes,seconds"
   for f in "$OUT"/*.pcap; do label_row "$f"; done
 } >"$OUT/labels.csv"
+EXPERT_ERRORS=0
+for f in "$OUT"/*.pcap; do
+  e=$(expert_errors "$f")
+  [ "$e" = 0 ] || echo "warning: tshark reports $e errors in $f (tshark -r $f -q -z expert)" >&2
+  EXPERT_ERRORS=$((EXPERT_ERRORS + e))
+done
 write_readme
 cat "$OUT/labels.csv"
