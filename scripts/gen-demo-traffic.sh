@@ -60,7 +60,7 @@ done
 # ------------------------------------------------------------ prerequisites
 # command -> Debian package; only the classes asked for are checked.
 need() {  # need CMD PACKAGE
-  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || MISSING+=" $2"
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [[ "$MISSING " == *" $2 "* ]] || MISSING+=" $2"
 }
 MISSING=""
 need ip iproute2; need ethtool ethtool; need tcpdump tcpdump; need tshark tshark; need openssl openssl
@@ -75,7 +75,7 @@ for c in $CLASSES; do
 done
 if [ -n "$MISSING" ]; then
   echo "missing packages:$MISSING" >&2
-  echo "install them with: apt-get install -y --no-install-recommends$(echo "$MISSING" | tr ' ' '\n' | sort -u | tr '\n' ' ' | sed 's/ $//')" >&2
+  echo "install them with: apt-get install -y --no-install-recommends$MISSING" >&2
   exit 1
 fi
 
@@ -194,9 +194,10 @@ slice() { { tail -c +"$(($1 % 1000000 + 1))" "$WORK/rand.bin" | head -c "$2"; } 
 text() { { slice "$1" "$2" | base64 -w0 | head -c "$2"; } || true; }                         # text OFF LEN (printable)
 
 # ------------------------------------------------------------ capture
+# A capture is written in the work folder and moved to OUT when complete, so an
+# interrupted run leaves no partial capture behind.
 cap_start() {  # cap_start CLASS BPF
-  rm -f "$OUT/$1.pcap"
-  ip netns exec "$NS_S" tcpdump -i "$BR" -s 0 -U -Z root -w "$OUT/$1.pcap" "$2" >"$WORK/tcpdump-$1.log" 2>&1 &
+  ip netns exec "$NS_S" tcpdump -i "$BR" -s 0 -U -Z root -w "$WORK/$1.pcap" "$2" >"$WORK/tcpdump-$1.log" 2>&1 &
   CAP_PID=$!
   PIDS+=($CAP_PID)
   local _
@@ -207,6 +208,7 @@ cap_stop() {  # let closing handshakes finish, then stop tcpdump cleanly
   sleep 1
   kill -INT "$CAP_PID" 2>/dev/null || true
   wait "$CAP_PID" 2>/dev/null || true
+  mv -f "$WORK/$CLASS.pcap" "$OUT/$CLASS.pcap"
   grep -E 'packets (captured|dropped by kernel)' "$WORK/tcpdump-$CLASS.log" | tr '\n' ' ' | sed 's/^/  tcpdump: /' >&2
   echo >&2
 }
