@@ -29,6 +29,9 @@
 //
 // Helpers over any Comm: BroadcastBlob (a byte slice whose length only
 // root knows), BroadcastFloats (a float32 slab, e.g. initial weights).
+// MPIRunFlags are the mpirun flags the tests use (root, oversubscription).
+// TestMPIAllReduceTiming (opt-in, see bench_test.go) times all-reduces of
+// gradient slabs under mpirun.
 //
 // # Choosing the implementation
 //
