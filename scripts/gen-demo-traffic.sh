@@ -30,6 +30,9 @@
 #     redis-server redis-tools openssh-server openssh-client
 # Every server and capture started here is stopped by PID on exit (trap), and
 # the namespaces and the work folder are removed.
+
+# The arrays of choices are read through choose()'s nameref, which shellcheck does not follow.
+# shellcheck disable=SC2034
 set -euo pipefail
 
 OUT=$(dirname "$0")/../testdata/demo
@@ -154,7 +157,7 @@ setup_net() {
 
 # Background programs are started by a plain command (not a function, whose
 # subshell would hold the trap and outlive a kill), so $! is the program.
-bg_srv() { ip netns exec "$NS_S" "$@" >>"$WORK/servers.log" 2>&1 & PIDS+=($!); }
+bg_srv() { ip netns exec "$NS_S" "$@" >>"$WORK/servers.log" 2>&1 & PIDS+=("$!"); }
 
 wait_port() {  # wait_port PORT: until something listens on it in the server namespace
   local _
@@ -199,7 +202,7 @@ text() { { slice "$1" "$2" | base64 -w0 | head -c "$2"; } || true; }            
 cap_start() {  # cap_start CLASS BPF
   ip netns exec "$NS_S" tcpdump -i "$BR" -s 0 -U -Z root -w "$WORK/$1.pcap" "$2" >"$WORK/tcpdump-$1.log" 2>&1 &
   CAP_PID=$!
-  PIDS+=($CAP_PID)
+  PIDS+=("$CAP_PID")
   local _
   for _ in $(seq 1 100); do grep -q listening "$WORK/tcpdump-$1.log" 2>/dev/null && return 0; sleep 0.1; done
   echo "tcpdump did not start:" >&2; cat "$WORK/tcpdump-$1.log" >&2; return 1
