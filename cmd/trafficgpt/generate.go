@@ -51,6 +51,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.prompt, "prompt", "", "continue the flows of this capture: each generated flow starts with a real flow's first --prompt-packets packets")
 	fs.IntVar(&o.promptPackets, "prompt-packets", 2, "packets of each prompt flow to keep")
 	fs.IntVar(&o.gen.MaxPackets, "max-packets", 32, "end a flow after this many packets (prompt packets included)")
+	fs.IntVar(&o.gen.MaxTokens, "max-tokens", 8192, "end a flow at the first packet boundary after this many tokens (0: no limit)")
 	fs.Float64Var(&o.gen.Temperature, "temperature", 1, "sampling temperature (0: greedy)")
 	fs.IntVar(&o.gen.TopK, "top-k", 0, "sample among the K most likely allowed tokens (0: all)")
 	fs.Float64Var(&o.gen.TopP, "top-p", 0, "nucleus sampling: the smallest set of tokens with this much probability (0 or 1: off)")
@@ -75,6 +76,8 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("-n %d: need at least one flow", o.flows)
 	case o.gen.MaxPackets < 1:
 		return usageError("--max-packets %d: need at least 1", o.gen.MaxPackets)
+	case o.gen.MaxTokens < 0:
+		return usageError("--max-tokens %d must be >= 0", o.gen.MaxTokens)
 	case o.prompt != "" && o.promptPackets < 1:
 		return usageError("--prompt-packets %d: need at least 1", o.promptPackets)
 	case o.prompt != "" && o.promptPackets >= o.gen.MaxPackets:

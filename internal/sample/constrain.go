@@ -261,6 +261,9 @@ type rules struct {
 	// closing: the prompt ended inside a packet body; the next token must
 	// end that packet (the prompt's packets are whole).
 	closing bool
+	// maxTokens > 0: once the flow has this many tokens, it ends as soon as
+	// the current packet may end.
+	maxTokens, n int
 }
 
 type phase uint8
@@ -361,8 +364,9 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 // constrain narrows the grammar's allowed tokens (already in allowed) by
 // the token-level rules: no flags (<raw>, <f:addr>, <f:len>, <f:csum>), no
 // negative times, the first packet at time 0, times below 2^MaxTimeBits,
-// <mask> only in maskable header fields, and no packet end before the
-// transport header is complete.
+// <mask> only in maskable header fields, no packet end before the
+// transport header is complete, and <end> as soon as it may come once the
+// flow has maxTokens tokens.
 func (r *rules) constrain(allowed []bool) {
 	switch r.phase {
 	case pFlags, pTimeMag:
@@ -397,11 +401,16 @@ func (r *rules) constrain(allowed []bool) {
 			allowed[codec.PKTC2S], allowed[codec.PKTS2C], allowed[codec.END] = false, false, false
 		}
 	}
+	if r.phase == pBody && r.maxTokens > 0 && r.n >= r.maxTokens && allowed[codec.END] {
+		clear(allowed)
+		allowed[codec.END] = true
+	}
 }
 
 // push follows token t (already accepted by the grammar).
 func (r *rules) push(t codec.Token) {
 	r.closing = false
+	r.n++
 	switch r.phase {
 	case pHeader:
 		r.hdr = append(r.hdr, t)

@@ -30,7 +30,10 @@
 // the flows before it in that row with Refill, and BLAS rounding with the
 // batch size) on Batch and Refill, never on timing: the same options give
 // the same flows. A flow ends at <end>, which the
-// grammar forces after MaxPackets packets (prompt packets included).
+// grammar forces after MaxPackets packets (prompt packets included), and
+// the rules force once the flow has MaxTokens tokens and its current packet
+// may end (flows longer than the training windows are out of distribution,
+// and a wave waits for its longest flow).
 //
 // Prompts (Options.Prompts): flow i is forced to start with prompt i mod
 // len(Prompts), a real flow's header and first packets (codec.EncodeFlows

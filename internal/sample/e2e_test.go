@@ -94,10 +94,15 @@ func TestGrammarMasking(t *testing.T) {
 		{"top-p", Sampling{Temperature: 1, TopP: 0.9}, 5, 0},
 		{"greedy", Sampling{}, -1, 0},
 		{"refill", Sampling{Temperature: 1.5, TopK: 100}, 2, 100000},
+		{"max-tokens", Sampling{Temperature: 1}, -1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tinyModel(t, 2)
 			o := Options{Sampling: tc.s, Seed: 9, Batch: 3, MaxPackets: 8, Label: tc.label, Refill: tc.refill}
+			const maxTokens = 300
+			if tc.name == "max-tokens" {
+				o.MaxTokens = maxTokens
+			}
 			pc, st, flows := generatePcap(t, m, 10, o, WriteOptions{Seed: 9})
 			if st.Flows != 10 || len(flows) != 10 {
 				t.Fatalf("%d flows", st.Flows)
@@ -115,6 +120,11 @@ func TestGrammarMasking(t *testing.T) {
 				}
 				if f.Tokens[len(f.Tokens)-1] != codec.END {
 					t.Fatalf("flow %d does not end in <end>", f.Index)
+				}
+				// The packet under way finishes its headers (< 120 tokens
+				// here), then the flow ends.
+				if o.MaxTokens > 0 && len(f.Tokens) > maxTokens+120 {
+					t.Fatalf("flow %d: %d tokens, limit %d", f.Index, len(f.Tokens), maxTokens)
 				}
 			}
 			checkPackets(t, pc)

@@ -20,6 +20,10 @@ type Options struct {
 	// MaxPackets > 0 ends a flow after that many packets (prompt packets
 	// included); 0 means no limit.
 	MaxPackets int
+	// MaxTokens > 0 ends a flow at the first packet boundary after that
+	// many tokens (the packet being generated is finished first, up to its
+	// transport header); 0 means no limit.
+	MaxTokens int
 	// Label >= 0 forces <label:Label> after <flow>; -1: no label token.
 	Label int
 	// Prompts, when not empty, are the forced beginnings of the flows: flow
@@ -109,6 +113,7 @@ func newRow(idx int, o *Options) *row {
 		rng: rand.New(rand.NewPCG(o.Seed, uint64(idx)))}
 	rw.g.MaxPackets = o.MaxPackets
 	rw.r = newRules(rw.g)
+	rw.r.maxTokens = o.MaxTokens
 	if len(o.Prompts) > 0 {
 		f.Prompt = idx % len(o.Prompts)
 		f.Repeat = idx >= len(o.Prompts)
@@ -135,8 +140,8 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	if o.Label >= codec.MaxLabels {
 		return stats, fmt.Errorf("%w: label %d >= %d", ErrOptions, o.Label, codec.MaxLabels)
 	}
-	if o.MaxPackets < 0 || o.Refill < 0 {
-		return stats, fmt.Errorf("%w: max packets %d and refill %d must be >= 0", ErrOptions, o.MaxPackets, o.Refill)
+	if o.MaxPackets < 0 || o.MaxTokens < 0 || o.Refill < 0 {
+		return stats, fmt.Errorf("%w: max packets %d, max tokens %d and refill %d must be >= 0", ErrOptions, o.MaxPackets, o.MaxTokens, o.Refill)
 	}
 	for i, p := range o.Prompts {
 		if len(p) == 0 || p[0] != codec.FLOW {
