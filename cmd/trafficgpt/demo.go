@@ -60,9 +60,10 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 	p := func(name string) string { return filepath.Join(o.out, name) }
 	seed := fmt.Sprint(o.seed)
-	cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen := "small", "300", "512", "8", "4", "60", "128"
+	// Sized for 2 cores: the full run about 5 minutes on an idle machine, --quick about 1.
+	cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen := "small", "150", "512", "4", "4", "60", "256"
 	if o.quick {
-		cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen = "tiny", "60", "256", "8", "2", "20", "64"
+		cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen = "tiny", "200", "256", "8", "6", "30", "256"
 	}
 	captures, err := captureInputs([]string{o.input})
 	if err != nil || len(captures) == 0 {
