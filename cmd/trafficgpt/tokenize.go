@@ -50,28 +50,38 @@ func cmdTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func runTokenize(ctx context.Context, o tokenizeOptions, stdout, stderr io.Writer) error {
-	in, err := os.Open(o.in)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := atomicfile.Create(o.out)
-	if err != nil {
-		return err
-	}
-	defer out.Abort()
 	t0 := time.Now()
-	st, err := codec.Tokenize(ctx, in, out, codec.TokenizeOptions{Flow: o.flow, KeepTrailing: o.keepTrailing})
+	var st codec.Stats
+	err := convertFile(o.in, o.out, func(r io.Reader, w io.Writer) (err error) {
+		st, err = codec.Tokenize(ctx, r, w, codec.TokenizeOptions{Flow: o.flow, KeepTrailing: o.keepTrailing})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", o.in, err)
-	}
-	if err := out.Commit(); err != nil {
 		return err
 	}
 	el := time.Since(t0).Seconds()
 	fmt.Fprintf(stdout, "%s -> %s: %d packets, %d flows, %d tokens (%.1f per packet), %.1f MB/s\n",
 		o.in, o.out, st.Packets, st.Flows, st.Tokens, float64(st.Tokens)/float64(max(st.Packets, 1)), float64(st.Bytes)/el/1e6)
 	return nil
+}
+
+// convertFile streams in through conv into out, written atomically: out
+// appears only when conv succeeded. Errors name the input file.
+func convertFile(in, out string, conv func(io.Reader, io.Writer) error) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w, err := atomicfile.Create(out)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if err := conv(f, w); err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
+	return w.Commit()
 }
 
 type detokenizeOptions struct{ in, out string }
@@ -92,21 +102,12 @@ func cmdDetokenize(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 func runDetokenize(ctx context.Context, o detokenizeOptions, stdout, stderr io.Writer) error {
-	in, err := os.Open(o.in)
-	if err != nil {
+	var st codec.Stats
+	err := convertFile(o.in, o.out, func(r io.Reader, w io.Writer) (err error) {
+		st, err = codec.Detokenize(ctx, r, w)
 		return err
-	}
-	defer in.Close()
-	out, err := atomicfile.Create(o.out)
+	})
 	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	st, err := codec.Detokenize(ctx, in, out)
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.in, err)
-	}
-	if err := out.Commit(); err != nil {
 		return err
 	}
 	note := ""

@@ -86,114 +86,90 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 	ebuf = binary.AppendUvarint(ebuf, ArchiveVersion)
 	ebuf = binary.AppendUvarint(ebuf, Version)
 	ebuf = append(ebuf, boolByte(st.Gzipped))
-	asm := flow.NewAssembler(opts.Flow)
 	flows := map[uint64]*FlowEncoder{}
 	var free []*FlowEncoder
 	var lastFraming pcap.Framing
 	haveFraming := false
-	var lay packet.Layers
 	var toks []Token
 	var frame []byte
-	var ended []flow.Ended
-	var lastNanos int64
-	endFlow := func(id uint64, e *FlowEncoder) {
-		toks = e.End(toks[:0])
-		ebuf = append(ebuf, tagEnd)
-		ebuf = binary.AppendUvarint(ebuf, id)
-		ebuf = appendTokens(ebuf, toks)
-		st.Tokens += int64(len(toks))
-		st.Encode.add(e.Stats)
-		delete(flows, id)
-		free = append(free, e)
+	flush := func() error {
+		if len(ebuf) < 1<<16 {
+			return nil
+		}
+		_, err := bw.Write(ebuf)
+		ebuf = ebuf[:0]
+		return err
 	}
-	for {
-		if len(ebuf) >= 1<<16 {
-			if _, err := bw.Write(ebuf); err != nil {
-				return st, err
-			}
-			ebuf = ebuf[:0]
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-		}
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return st, err
-		}
-		st.Records++
-		st.Bytes += int64(len(rec.Raw))
-		if rec.Kind != pcap.KindPacket {
+	err = scanCapture(ctx, r, opts.Flow, &st, scanVisitor{
+		other: func(rec *pcap.Record) error {
 			ebuf = append(ebuf, tagRaw)
 			ebuf = binary.AppendUvarint(ebuf, uint64(len(rec.Raw)))
 			ebuf = append(ebuf, rec.Raw...)
-			continue
-		}
-		st.Packets++
-		st.PaperTokens += 10 + int64(len(rec.Data))
-		if f := r.Framing(); !haveFraming || f != lastFraming {
-			lastFraming, haveFraming = f, true
-			ebuf = appendFraming(ebuf, f)
-		}
-		_ = packet.Decode(rec.LinkType, rec.Data, &lay) // a partial decode still gives a key
-		if rec.HasTime {
-			lastNanos = rec.Resolution.TicksToNanos(rec.Timestamp)
-		}
-		as := asm.AddLayers(lastNanos, &lay, rec.Data, Scope(rec))
-		e := flows[as.Flow]
-		if as.New {
-			if n := len(free); n > 0 {
-				e, free = free[n-1], free[:n-1]
-				e.Stats = EncodeStats{}
-			} else {
-				e = NewFlowEncoder(View{})
+			return flush()
+		},
+		packet: func(rec *pcap.Record, _ *packet.Layers, as flow.Assignment, _ int64) error {
+			if f := r.Framing(); !haveFraming || f != lastFraming {
+				lastFraming, haveFraming = f, true
+				ebuf = appendFraming(ebuf, f)
 			}
-			e.NoCheck = opts.NoCheck
-			e.deferTail = true
-			flows[as.Flow] = e
-			st.Flows++
-			st.PaperTokens++
-			toks = e.Begin(toks[:0], Header{LinkType: rec.LinkType, Resolution: rec.Resolution, Label: -1}, rec.Timestamp)
-			ebuf = append(ebuf, tagFlow)
+			e := flows[as.Flow]
+			if as.New {
+				if n := len(free); n > 0 {
+					e, free = free[n-1], free[:n-1]
+					e.Stats = EncodeStats{}
+				} else {
+					e = NewFlowEncoder(View{})
+				}
+				e.NoCheck = opts.NoCheck
+				e.deferTail = true
+				flows[as.Flow] = e
+				toks = e.Begin(toks[:0], Header{LinkType: rec.LinkType, Resolution: rec.Resolution, Label: -1}, rec.Timestamp)
+				ebuf = append(ebuf, tagFlow)
+				ebuf = binary.AppendUvarint(ebuf, as.Flow)
+				ebuf = binary.AppendUvarint(ebuf, rec.Timestamp)
+				ebuf = appendTokens(ebuf, toks)
+				st.Tokens += int64(len(toks))
+			} else if e == nil {
+				return fmt.Errorf("codec: record %d: flow %d unknown to the tokenizer", rec.Index, as.Flow)
+			}
+			toks = e.Packet(toks[:0], as.C2S, rec.Timestamp, rec.HasTime, rec.OrigLen, rec.Data)
+			st.Tokens += int64(len(toks) + len(e.Tail))
+			ebuf = append(ebuf, tagPacket)
 			ebuf = binary.AppendUvarint(ebuf, as.Flow)
-			ebuf = binary.AppendUvarint(ebuf, rec.Timestamp)
+			ebuf = binary.AppendUvarint(ebuf, uint64(rec.Interface))
+			frame = pcap.AppendPacketRecord(frame[:0], lastFraming, rec.Timestamp, rec.Interface, rec.OrigLen, rec.Data)
+			if bytes.Equal(frame, rec.Raw) {
+				ebuf = append(ebuf, 0)
+			} else {
+				st.RawFraming++
+				pre, suf := rec.Raw[:rec.DataOff], rec.Raw[rec.DataOff+len(rec.Data):]
+				ebuf = append(ebuf, 1)
+				ebuf = binary.AppendUvarint(ebuf, uint64(len(pre)))
+				ebuf = append(ebuf, pre...)
+				ebuf = binary.AppendUvarint(ebuf, uint64(len(suf)))
+				ebuf = append(ebuf, suf...)
+			}
+			ebuf = appendTokensTail(ebuf, toks, e.Tail)
+			return flush()
+		},
+		ended: func(en flow.Ended) error {
+			e := flows[en.Flow]
+			if e == nil {
+				return nil
+			}
+			toks = e.End(toks[:0])
+			ebuf = append(ebuf, tagEnd)
+			ebuf = binary.AppendUvarint(ebuf, en.Flow)
 			ebuf = appendTokens(ebuf, toks)
 			st.Tokens += int64(len(toks))
-		} else if e == nil {
-			return st, fmt.Errorf("codec: record %d: flow %d unknown to the tokenizer", rec.Index, as.Flow)
-		}
-		toks = e.Packet(toks[:0], as.C2S, rec.Timestamp, rec.HasTime, rec.OrigLen, rec.Data)
-		st.Tokens += int64(len(toks) + len(e.Tail))
-		ebuf = append(ebuf, tagPacket)
-		ebuf = binary.AppendUvarint(ebuf, as.Flow)
-		ebuf = binary.AppendUvarint(ebuf, uint64(rec.Interface))
-		frame = pcap.AppendPacketRecord(frame[:0], lastFraming, rec.Timestamp, rec.Interface, rec.OrigLen, rec.Data)
-		if bytes.Equal(frame, rec.Raw) {
-			ebuf = append(ebuf, 0)
-		} else {
-			st.RawFraming++
-			pre, suf := rec.Raw[:rec.DataOff], rec.Raw[rec.DataOff+len(rec.Data):]
-			ebuf = append(ebuf, 1)
-			ebuf = binary.AppendUvarint(ebuf, uint64(len(pre)))
-			ebuf = append(ebuf, pre...)
-			ebuf = binary.AppendUvarint(ebuf, uint64(len(suf)))
-			ebuf = append(ebuf, suf...)
-		}
-		ebuf = appendTokensTail(ebuf, toks, e.Tail)
-		ended = asm.Ended(ended[:0])
-		for _, en := range ended {
-			if e := flows[en.Flow]; e != nil {
-				endFlow(en.Flow, e)
-			}
-		}
-	}
-	ended = asm.Finish(ended[:0])
-	for _, en := range ended {
-		if e := flows[en.Flow]; e != nil {
-			endFlow(en.Flow, e)
-		}
+			st.Encode.add(e.Stats)
+			delete(flows, en.Flow)
+			free = append(free, e)
+			return nil
+		},
+	})
+	if err != nil {
+		return st, err
 	}
 	if len(flows) > 0 {
 		return st, fmt.Errorf("codec: %d flows never ended", len(flows))
@@ -214,6 +190,71 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 
 // Scope keeps flows of different pcapng sections and interfaces apart.
 func Scope(rec *pcap.Record) uint64 { return uint64(rec.Section)<<32 | uint64(rec.Interface) }
+
+// scanVisitor receives what scanCapture finds.
+type scanVisitor struct {
+	other  func(rec *pcap.Record) error // non-packet records (may be nil)
+	packet func(rec *pcap.Record, lay *packet.Layers, as flow.Assignment, nanos int64) error
+	ended  func(en flow.Ended) error // a flow ended (after its last packet; at EOF in id order)
+}
+
+// scanCapture reads every record, decodes packet records and assigns them
+// to flows, counting into st; the shared loop of Tokenize and EncodeFlows.
+func scanCapture(ctx context.Context, r *pcap.Reader, cfg flow.Config, st *Stats, v scanVisitor) error {
+	asm := flow.NewAssembler(cfg)
+	var lay packet.Layers
+	var ended []flow.Ended
+	var nanos int64
+	endAll := func(list []flow.Ended) error {
+		for _, en := range list {
+			if err := v.ended(en); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for n := 0; ; n++ {
+		if n&0xfff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := r.Next()
+		if err == io.EOF {
+			return endAll(asm.Finish(ended[:0]))
+		}
+		if err != nil {
+			return err
+		}
+		st.Records++
+		st.Bytes += int64(len(rec.Raw))
+		if rec.Kind != pcap.KindPacket {
+			if v.other != nil {
+				if err := v.other(rec); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		st.Packets++
+		st.PaperTokens += 10 + int64(len(rec.Data))
+		_ = packet.Decode(rec.LinkType, rec.Data, &lay) // a partial decode still gives a key
+		if rec.HasTime {
+			nanos = rec.Resolution.TicksToNanos(rec.Timestamp)
+		}
+		as := asm.AddLayers(nanos, &lay, rec.Data, Scope(rec))
+		if as.New {
+			st.Flows++
+			st.PaperTokens++
+		}
+		if err := v.packet(rec, &lay, as, nanos); err != nil {
+			return err
+		}
+		if err := endAll(asm.Ended(ended[:0])); err != nil {
+			return err
+		}
+	}
+}
 
 func (s *EncodeStats) add(o EncodeStats) {
 	s.Packets += o.Packets

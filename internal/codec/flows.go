@@ -63,17 +63,46 @@ func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func
 	if err != nil {
 		return st, err
 	}
-	asm := flow.NewAssembler(opts.Flow)
 	active := map[uint64]*activeFlow{}
 	var free []*activeFlow
-	var lay packet.Layers
-	var ended []flow.Ended
-	var lastNanos int64
-	finish := func(list []flow.Ended) error {
-		for _, en := range list {
+	err = scanCapture(ctx, r, opts.Flow, &st, scanVisitor{
+		packet: func(rec *pcap.Record, lay *packet.Layers, as flow.Assignment, nanos int64) error {
+			a := active[as.Flow]
+			if as.New {
+				if k := len(free); k > 0 {
+					a, free = free[k-1], free[:k-1]
+					toks, info := a.ef.Tokens[:0], a.ef.Info[:0]
+					a.ef = EncodedFlow{Tokens: toks, Info: info}
+					a.enc.Stats = EncodeStats{}
+				} else {
+					a = &activeFlow{enc: NewFlowEncoder(opts.View)}
+					a.enc.HashPayload = true
+				}
+				a.ef.ID, a.ef.LinkType, a.ef.Start, a.ef.Res = as.Flow, rec.LinkType, rec.Timestamp, rec.Resolution
+				a.ef.Key, a.ef.FirstAToB = packet.KeyOf(lay, rec.Data)
+				a.ef.Key.Scope = Scope(rec)
+				label := -1
+				if opts.Label != nil {
+					label = opts.Label(&a.ef)
+				}
+				a.ef.Tokens = a.enc.Begin(a.ef.Tokens, Header{LinkType: rec.LinkType, Resolution: rec.Resolution, Label: label}, rec.Timestamp)
+				active[as.Flow] = a
+			}
+			if a == nil {
+				return nil
+			}
+			a.ef.Packets++
+			a.ef.Bytes += int64(rec.OrigLen)
+			if len(a.ef.Info) < opts.MaxPacketInfo {
+				a.ef.Info = append(a.ef.Info, PacketInfo{C2S: as.C2S, OrigLen: rec.OrigLen, CapLen: uint32(len(rec.Data)), Nanos: nanos})
+			}
+			a.ef.Tokens = a.enc.Packet(a.ef.Tokens, as.C2S, rec.Timestamp, rec.HasTime, rec.OrigLen, rec.Data)
+			return nil
+		},
+		ended: func(en flow.Ended) error {
 			a := active[en.Flow]
 			if a == nil {
-				continue
+				return nil
 			}
 			a.ef.Key, a.ef.FirstAToB, a.ef.Reason = en.Key, en.FirstAToB, en.Reason
 			a.ef.FirstNs, a.ef.LastNs = en.First, en.Last
@@ -86,69 +115,8 @@ func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func
 				return err
 			}
 			free = append(free, a)
-		}
-		return nil
-	}
-	for n := 0; ; n++ {
-		if n&0xfff == 0 {
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-		}
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return st, err
-		}
-		st.Records++
-		st.Bytes += int64(len(rec.Raw))
-		if rec.Kind != pcap.KindPacket {
-			continue
-		}
-		st.Packets++
-		st.PaperTokens += 10 + int64(len(rec.Data))
-		_ = packet.Decode(rec.LinkType, rec.Data, &lay)
-		if rec.HasTime {
-			lastNanos = rec.Resolution.TicksToNanos(rec.Timestamp)
-		}
-		as := asm.AddLayers(lastNanos, &lay, rec.Data, Scope(rec))
-		a := active[as.Flow]
-		if as.New {
-			if k := len(free); k > 0 {
-				a, free = free[k-1], free[:k-1]
-				toks, info := a.ef.Tokens[:0], a.ef.Info[:0]
-				a.ef = EncodedFlow{Tokens: toks, Info: info}
-				a.enc.Stats = EncodeStats{}
-			} else {
-				a = &activeFlow{enc: NewFlowEncoder(opts.View)}
-				a.enc.HashPayload = true
-			}
-			a.ef.ID, a.ef.LinkType, a.ef.Start, a.ef.Res = as.Flow, rec.LinkType, rec.Timestamp, rec.Resolution
-			a.ef.Key, a.ef.FirstAToB = packet.KeyOf(&lay, rec.Data)
-			a.ef.Key.Scope = Scope(rec)
-			label := -1
-			if opts.Label != nil {
-				label = opts.Label(&a.ef)
-			}
-			a.ef.Tokens = a.enc.Begin(a.ef.Tokens, Header{LinkType: rec.LinkType, Resolution: rec.Resolution, Label: label}, rec.Timestamp)
-			active[as.Flow] = a
-			st.Flows++
-			st.PaperTokens++
-		}
-		if a == nil {
-			continue
-		}
-		a.ef.Packets++
-		a.ef.Bytes += int64(rec.OrigLen)
-		if len(a.ef.Info) < opts.MaxPacketInfo {
-			a.ef.Info = append(a.ef.Info, PacketInfo{C2S: as.C2S, OrigLen: rec.OrigLen, CapLen: uint32(len(rec.Data)), Nanos: lastNanos})
-		}
-		a.ef.Tokens = a.enc.Packet(a.ef.Tokens, as.C2S, rec.Timestamp, rec.HasTime, rec.OrigLen, rec.Data)
-		if err := finish(asm.Ended(ended[:0])); err != nil {
-			return st, err
-		}
-	}
-	return st, finish(asm.Finish(ended[:0]))
+			return nil
+		},
+	})
+	return st, err
 }

@@ -332,10 +332,24 @@ func tempDirFor(dir string) (string, error) {
 	return os.MkdirTemp(parent, "."+filepath.Base(dir)+".building-")
 }
 
-// publish moves a finished temporary directory into place.
-func publish(tmp, dir string) error {
+// writeDir runs fill on a temporary sibling of dir and renames it to dir
+// only when fill succeeds; otherwise it removes it, so nothing half-written
+// ever sits at dir.
+func writeDir(dir string, fill func(tmp string) error) error {
+	tmp, err := tempDirFor(dir)
+	if err != nil {
+		return err
+	}
+	if err := fill(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
 	os.Remove(dir) // an empty directory may be replaced
-	return os.Rename(tmp, dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
 }
 
 // Build builds a dataset into dir from files (each with the input root it
@@ -347,32 +361,21 @@ func Build(ctx context.Context, dir string, files []InputFileRoot, o BuildOption
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := tempDirFor(dir)
-	if err != nil {
-		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
+	var m *Manifest
+	err = writeDir(dir, func(tmp string) error {
+		p, err := buildPart(ctx, tmp, files, 0, 1, o, lab)
+		if err != nil {
+			return err
 		}
-	}()
-	p, err := buildPart(ctx, tmp, files, 0, 1, o, lab)
-	if err != nil {
-		return nil, err
-	}
-	m, err := assemble(tmp, []*part{p}, o)
-	if err != nil {
-		return nil, err
-	}
-	for _, tf := range p.TokenFiles {
-		os.Remove(filepath.Join(tmp, tf))
-	}
-	if err := publish(tmp, dir); err != nil {
-		return nil, err
-	}
-	ok = true
-	return m, nil
+		if m, err = assemble(tmp, []*part{p}, o); err != nil {
+			return err
+		}
+		for _, tf := range p.TokenFiles {
+			os.Remove(filepath.Join(tmp, tf))
+		}
+		return nil
+	})
+	return m, err
 }
 
 // BuildShard runs pass 1 over the shard-th of shards disjoint parts of the
@@ -386,31 +389,20 @@ func BuildShard(ctx context.Context, dir string, files []InputFileRoot, o BuildO
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := tempDirFor(dir)
-	if err != nil {
-		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
+	var p *part
+	err = writeDir(dir, func(tmp string) error {
+		if p, err = buildPart(ctx, tmp, files, shard, shards, o, lab); err != nil {
+			return err
 		}
-	}()
-	p, err := buildPart(ctx, tmp, files, shard, shards, o, lab)
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(tmp, "part.json"), b, 0o644)
+	})
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "part.json"), b, 0o644); err != nil {
-		return nil, err
-	}
-	if err := publish(tmp, dir); err != nil {
-		return nil, err
-	}
-	ok = true
 	p.dir = dir
 	return p, nil
 }
@@ -455,25 +447,13 @@ func Merge(ctx context.Context, dir string, partDirs []string) (*Manifest, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	tmp, err := tempDirFor(dir)
-	if err != nil {
-		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
-		}
-	}()
-	m, err := assemble(tmp, parts, o)
-	if err != nil {
-		return nil, err
-	}
-	if err := publish(tmp, dir); err != nil {
-		return nil, err
-	}
-	ok = true
-	return m, nil
+	var m *Manifest
+	err := writeDir(dir, func(tmp string) error {
+		var err error
+		m, err = assemble(tmp, parts, o)
+		return err
+	})
+	return m, err
 }
 
 // buildPart is pass 1: tokenize the part's files in parallel into
