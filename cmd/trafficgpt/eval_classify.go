@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -165,7 +166,7 @@ func runEvalClassify(ctx context.Context, o evalClassifyOptions, stdout, stderr 
 			_, err = stdout.Write(b)
 			return err
 		}
-		if err := plot.WriteFileAtomic(o.json, b); err != nil {
+		if err := atomicfile.WriteFile(o.json, b); err != nil {
 			return err
 		}
 	}

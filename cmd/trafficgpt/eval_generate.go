@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"hash"
 	"io"
 	"math"
@@ -762,7 +763,7 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 			_, err = stdout.Write(b)
 			return err
 		}
-		return plot.WriteFileAtomic(opts.JSON, b)
+		return atomicfile.WriteFile(opts.JSON, b)
 	}
 	return nil
 }

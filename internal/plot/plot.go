@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	gplot "gonum.org/v1/plot"
@@ -269,32 +268,7 @@ func save(p *gplot.Plot, path string, w, h vg.Length) error {
 	if _, err := wt.WriteTo(&buf); err != nil {
 		return fmt.Errorf("plot: %s: render: %w", path, err)
 	}
-	return WriteFileAtomic(path, buf.Bytes())
-}
-
-// WriteFileAtomic writes data to a temporary file next to path and renames
-// it over path once it is complete and synced.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("plot: write %s: %w", path, err)
 	}
 	return nil

@@ -87,7 +87,7 @@ func TestConfusion(t *testing.T) {
 }
 
 func TestWriteFileAtomicError(t *testing.T) {
-	if err := WriteFileAtomic(filepath.Join(t.TempDir(), "missing", "x.png"), []byte("x")); err == nil {
+	if err := Lines(filepath.Join(t.TempDir(), "missing", "x.png"), "t", "x", "y", nil, false); err == nil {
 		t.Error("no error for a missing folder")
 	}
 }
