@@ -425,3 +425,40 @@ func TestWrongInputs(t *testing.T) {
 		t.Errorf("--freeze --from-scratch: %v, want ErrOptions", err)
 	}
 }
+
+// Fine-tuning a saved model follows exactly the path of training the same
+// weights from scratch: the pre-trained branch adds nothing of its own.
+func TestPretrainedPathMatchesScratch(t *testing.T) {
+	ds := needDevData(t)
+	ctx := context.Background()
+	scratch := tinyJob(t, ds)
+	scratch.Options.Epochs, scratch.Options.LR = 1, 1e-3
+	if _, err := Finetune(ctx, scratch); err != nil {
+		t.Fatal(err)
+	}
+	pre, err := model.New(scratch.Options.Config, scratch.Options.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prePath := filepath.Join(t.TempDir(), "pre.safetensors")
+	if err := pre.Save(prePath, nil); err != nil {
+		t.Fatal(err)
+	}
+	ft := tinyJob(t, ds)
+	ft.Options.Epochs, ft.Options.LR = 1, 1e-3
+	ft.Options.FromScratch, ft.Pretrained = false, prePath
+	if _, err := Finetune(ctx, ft); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Load(scratch.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(ft.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Model.Params(), b.Model.Params()) {
+		t.Error("fine-tuning saved random weights differs from training them from scratch")
+	}
+}
