@@ -32,7 +32,8 @@
 // norm clipping. After each epoch the valid split is classified; its
 // macro-F1 (metric.Report) decides: a better epoch (higher macro-F1, or the
 // same macro-F1 with a lower valid cross-entropy) is saved, and
-// Patience epochs without improvement stop the run. A dataset without a
+// Patience epochs without improvement stop the run; TimeLimit stops it after
+// scoring the partial epoch. A dataset without a
 // valid split is an error (there would be nothing to stop on).
 //
 // Freeze computes the trunk's <cls> features of the train and valid flows

@@ -439,8 +439,10 @@ func (t *tuner) train(ctx context.Context) error {
 			}
 			if o.TimeLimit > 0 && time.Since(t.start) >= o.TimeLimit {
 				t.res.Stopped = "time limit"
-				if t.res.BestEpoch < 0 { // keep something: evaluate the partial epoch
-					return t.epochEnd(ctx, epoch, step, lossSum/float64(max(s, 1)))
+				if s > 0 || t.res.BestEpoch < 0 { // the partial epoch may be the best: score it
+					if err := t.epochEnd(ctx, epoch, step, lossSum/float64(max(s, 1))); err != nil && !errors.Is(err, errPatience) {
+						return err
+					}
 				}
 				return nil
 			}
