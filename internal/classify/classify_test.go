@@ -462,3 +462,20 @@ func TestPretrainedPathMatchesScratch(t *testing.T) {
 		t.Error("fine-tuning saved random weights differs from training them from scratch")
 	}
 }
+
+// A time limit stops the run but still leaves a scored, loadable classifier.
+func TestTimeLimitKeepsAModel(t *testing.T) {
+	ds := needDevData(t)
+	job := tinyJob(t, ds)
+	job.Options.TimeLimit = 1 // nanosecond: stops before the first step
+	res, err := Finetune(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != "time limit" || res.BestEpoch != 1 || res.Steps != 0 {
+		t.Errorf("result %+v", res)
+	}
+	if _, err := Load(job.Dir); err != nil {
+		t.Error(err)
+	}
+}
