@@ -8,15 +8,15 @@ import "fmt"
 // (lengths, checksums) are left out by the grammar itself and filled in by
 // the decoder, so they are correct by construction.
 type Grammar struct {
-	state    gstate
-	need     int // bytes still expected (number bytes, link/res bytes)
-	maxBody  int
-	pkt      []Token // tokens of the current packet
-	dec      FlowDecoder
-	hdr      []Token
-	decodes  bool // the current packet decodes at its current length
-	packets  int
-	lastByte bool
+	state   gstate
+	need    int // bytes still expected (number bytes, link/res bytes)
+	maxBody int
+	pkt     []Token // tokens of the current packet
+	dec     FlowDecoder
+	hdr     []Token
+	decodes bool // the current packet decodes at its current length
+	packets int
+	bodyAt  int // index in pkt where the current packet's body starts
 	// MaxPackets > 0 forces <end> after that many packets.
 	MaxPackets int
 	// Body, when set, is consulted for every body byte the grammar would
@@ -143,14 +143,10 @@ func (g *Grammar) flags() Token {
 }
 
 func (g *Grammar) bodyLen() int {
-	n := 0
-	for i := len(g.pkt) - 1; i >= 0 && (IsByte(g.pkt[i]) || g.pkt[i] == MASK); i-- {
-		n++
-	}
-	if g.state == gTruncOrBody {
+	if g.state != gBody {
 		return 0
 	}
-	return n
+	return len(g.pkt) - g.bodyAt
 }
 
 func (g *Grammar) bodyAllowed(allowed []bool) {
@@ -272,11 +268,15 @@ func (g *Grammar) Push(t Token) error {
 			} else {
 				g.state = gTruncOrBody
 			}
+			g.bodyAt = len(g.pkt)
 			g.check()
 		}
 	case gTruncOrBody, gBody:
 		switch {
 		case IsByte(t) || t == MASK:
+			if g.state == gTruncOrBody {
+				g.bodyAt = len(g.pkt)
+			}
 			g.pkt = append(g.pkt, t)
 			g.state = gBody
 			g.check()
@@ -301,6 +301,7 @@ func (g *Grammar) Push(t Token) error {
 		g.pkt = append(g.pkt, t)
 		if g.need = numberBytes(k); g.need == 0 {
 			g.state = gBody
+			g.bodyAt = len(g.pkt)
 		} else {
 			g.state = gTruncBytes
 		}
@@ -318,6 +319,7 @@ func (g *Grammar) timeMag(t Token) error {
 	g.pkt = append(g.pkt, t)
 	if g.need = numberBytes(k); g.need == 0 {
 		g.state = gTruncOrBody
+		g.bodyAt = len(g.pkt)
 		g.check()
 	} else {
 		g.state = gTimeBytes
