@@ -61,7 +61,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	p := func(name string) string { return filepath.Join(o.out, name) }
 	seed := fmt.Sprint(o.seed)
 	// Sized for 2 cores: the full run about 5 minutes on an idle machine, --quick about 1.
-	cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen := "small", "150", "512", "4", "4", "60", "256"
+	cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen := "small", "150", "512", "4", "4", "24", "256"
 	if o.quick {
 		cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen = "tiny", "200", "256", "8", "6", "30", "256"
 	}
@@ -84,7 +84,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 			"--data", p("data-classify"), "--json", p("eval-classify.json"), "--plots", p("plots-classify")}, "eval-classify.log"},
 		{"classify a capture", []string{"classify", "--model", p("classifier"), "--format", "csv", captures[0]}, "classified.csv"},
 		{"generate a capture", []string{"generate", "--model", p("model"), "-n", nflows, "-o", p("generated.pcap"),
-			"--max-packets", "16", "--seed", seed, "--tokens", p("generated.tgt")}, "generate.log"},
+			"--max-packets", "12", "--seed", seed, "--tokens", p("generated.tgt")}, "generate.log"},
 		{"evaluate the generated capture against the real one", []string{"eval generate", "--real", o.input,
 			"--generated", p("generated.pcap"), "--json", p("eval-generate.json"), "--plots", p("plots-generate"),
 			"--seeds", "3"}, "eval-generate.log"},
