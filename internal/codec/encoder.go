@@ -28,6 +28,9 @@ type FlowEncoder struct {
 	// NoCheck skips the lockstep decode (faster; lossless views only rely on
 	// the walker being right).
 	NoCheck bool
+	// proved holds header layouts whose lockstep check passed in this flow.
+	proved  [4]layoutSig
+	nproved int
 	// Stats counts what the encoder did, for reports.
 	Stats EncodeStats
 	// PayloadHash is an FNV-1a hash of the flow's transport payload bytes
@@ -68,6 +71,7 @@ func (e *FlowEncoder) Begin(dst []Token, h Header, start uint64) []Token {
 	e.packets, e.tokens, e.cut = 0, 0, false
 	e.PayloadHash, e.PayloadLen = fnvOffset, 0
 	e.mirror.Reset(h, start)
+	e.nproved = 0
 	n := len(dst)
 	dst = append(dst, FLOW)
 	if h.Label >= 0 && h.Label < MaxLabels {
@@ -114,7 +118,13 @@ func (e *FlowEncoder) Packet(dst []Token, c2s bool, ticks uint64, hasTime bool, 
 			return dst[:n]
 		}
 	}
-	if e.view.Lossless() && !e.NoCheck {
+	if e.view.Lossless() && !e.NoCheck && e.knownLayout(raw) {
+		// A header layout this flow already proved: the decoder walks the
+		// same present bytes to the same holes, so the check would pass.
+		if hasTime {
+			e.mirror.prev = ticks
+		}
+	} else if e.view.Lossless() && !e.NoCheck {
 		if !e.check(dst[n:], raw, c2s, ticks, hasTime, origLen, data) {
 			e.Stats.Fallback++
 			dst, raw = e.appendPacket(dst[:n], c2s, delta, origLen, data, true, -1)
@@ -123,6 +133,7 @@ func (e *FlowEncoder) Packet(dst []Token, c2s bool, ticks uint64, hasTime bool, 
 			}
 		}
 		e.mirror.commit()
+		e.rememberLayout(raw)
 	}
 	if e.HashPayload && !raw && e.lay.hdrEnd < len(data) {
 		e.PayloadHash = fnv1a(e.PayloadHash, data[max(e.lay.hdrEnd, 0):])
@@ -366,4 +377,50 @@ func (e *FlowEncoder) check(toks []Token, raw, c2s bool, ticks uint64, hasTime b
 		return bytes.Equal(p.Data[:hdr], data[:hdr])
 	}
 	return bytes.Equal(p.Data[:l4cs.off], data[:l4cs.off]) && bytes.Equal(p.Data[l4cs.off+2:hdr], data[l4cs.off+2:hdr])
+}
+
+// layoutSig is what the lockstep check depends on: where the holes are and
+// which header bytes the walker read to find them.
+type layoutSig struct {
+	spans  [maxSpans]span
+	nspans int
+	netOff int
+	l4Off  int
+	hdrEnd int
+}
+
+func (e *FlowEncoder) sig() layoutSig {
+	l := &e.lay
+	return layoutSig{spans: l.spans, nspans: l.nspans, netOff: l.netOff, l4Off: l.l4Off, hdrEnd: l.hdrEnd}
+}
+
+// knownLayout reports whether the packet just encoded has a layout that a
+// full check already proved in this flow, and teaches the mirror decoder
+// nothing new (every address field it has is known to the mirror).
+func (e *FlowEncoder) knownLayout(raw bool) bool {
+	if raw || e.nproved == 0 {
+		return false
+	}
+	for i := 0; i < e.lay.nspans; i++ {
+		if k := e.lay.spans[i].kind; k.class() == FADDR {
+			if v, ok := e.mirror.addr.get(k); !ok || len(v) != e.lay.spans[i].n {
+				return false
+			}
+		}
+	}
+	s := e.sig()
+	for i := 0; i < min(e.nproved, len(e.proved)); i++ {
+		if e.proved[i] == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *FlowEncoder) rememberLayout(raw bool) {
+	if raw || e.Stats.Fallback > 0 {
+		return
+	}
+	e.proved[e.nproved%len(e.proved)] = e.sig()
+	e.nproved++
 }
