@@ -51,19 +51,10 @@ func (m *Model) ForwardClassify(tokens []int32, B, T int, clsPos, labels []int32
 	}
 	copy(a.clsLabels, labels)
 	kernel.CrossEntropyForward(a.clsLosses, a.clsProbs, a.clsLogits, a.clsLabels, B, K)
-	m.nValid = 0
-	var sum float64
-	for b, y := range a.clsLabels {
-		if y >= 0 {
-			m.nValid++
-			sum += float64(a.clsLosses[b])
-		}
-	}
 	m.mode = modeCls
-	if m.nValid == 0 {
-		return 0, a.clsProbs, nil
-	}
-	return float32(sum / float64(m.nValid)), a.clsProbs, nil
+	var loss float32
+	loss, m.nValid = meanLoss(a.clsLosses, a.clsLabels)
+	return loss, a.clsProbs, nil
 }
 
 // backwardClassify adds the gradients of the last ForwardClassify's loss.

@@ -204,19 +204,10 @@ func (m *Model) Forward(tokens, targets []int32, B, T int) (float32, error) {
 	}
 	copy(a.targets, targets)
 	kernel.CrossEntropyForward(a.losses, a.probs, a.logits, a.targets, N, V)
-	m.nValid = 0
-	var sum float64
-	for n, t := range a.targets {
-		if t >= 0 {
-			m.nValid++
-			sum += float64(a.losses[n])
-		}
-	}
 	m.mode = modeLM
-	if m.nValid == 0 {
-		return 0, nil
-	}
-	return float32(sum / float64(m.nValid)), nil
+	var loss float32
+	loss, m.nValid = meanLoss(a.losses, a.targets)
+	return loss, nil
 }
 
 // Backward adds the gradients of the last Forward's loss (or of
@@ -477,4 +468,21 @@ func (m *Model) ffnBackward(f *ffnActs, in, dout, din []float32, l int) {
 	clear(s.dts)
 	kernel.MatmulBackward(s.dts, gp.fcw, gp.fcb, s.dfc, f.ts, lp.fcw, N, C, F)
 	m.normShiftBackward(din, s.dts, in, lp.ln2w, gp.ln2w, gp.ln2b, f.mean, f.rstd)
+}
+
+// meanLoss is the mean of losses over rows whose target is not ignored
+// (target >= 0), and the count of those rows (0 and 0 when all are ignored).
+func meanLoss(losses []float32, targets []int32) (float32, int) {
+	n := 0
+	var sum float64
+	for i, t := range targets {
+		if t >= 0 {
+			n++
+			sum += float64(losses[i])
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return float32(sum / float64(n)), n
 }
