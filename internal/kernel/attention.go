@@ -146,12 +146,14 @@ func expf(x float32) float32 {
 	return y * math.Float32frombits(uint32(n+127)<<23)
 }
 
-// expSub sets dst[i] = exp(min(src[i], hi) - sub) and returns the sum of
+// expSubGo sets dst[i] = exp(min(src[i], hi) - sub) and returns the sum of
 // dst. It is expf's algorithm inlined in a loop (so the independent
 // iterations overlap in the CPU) with rounding by the 1.5*2^23 trick instead
 // of branches; arguments of exp are clamped to at most 88 (callers keep them
 // <= 30), below -87 the result is 0. dst and src may be the same slice.
-func expSub(dst, src []float32, sub, hi float32) float32 {
+// expSub is this function, or its C version (vec.c) whose sum is taken in a
+// different order.
+func expSubGo(dst, src []float32, sub, hi float32) float32 {
 	src = src[:len(dst)]
 	var sum float32
 	for i, x := range src {
@@ -176,6 +178,60 @@ func expSub(dst, src []float32, sub, hi float32) float32 {
 		sum += y
 	}
 	return sum
+}
+
+// softmaxFwdRowsGo normalises the m score rows of P (m, nk) in place: row r
+// is valid in columns lo..hi, hi = off+r, lo = max(0, hi-W), and becomes
+// softmax over them (zeros elsewhere). mx (m) receives each row's maximum,
+// sum (m) its sum of exp(score - max); lse = mx + log(sum).
+func softmaxFwdRowsGo(P []float32, m, nk, off, W int, mx, sum []float32) {
+	for r := range m {
+		row := P[r*nk : r*nk+nk : r*nk+nk]
+		hi := off + r
+		lo := max(0, hi-W)
+		x := row[lo]
+		for _, s := range row[lo : hi+1] {
+			x = max(x, s)
+		}
+		s := expSubGo(row[lo:hi+1], row[lo:hi+1], x, x)
+		inv := 1 / s
+		for j := lo; j <= hi; j++ {
+			row[j] *= inv
+		}
+		clear(row[:lo])
+		clear(row[hi+1:])
+		mx[r], sum[r] = x, s
+	}
+}
+
+// softmaxBwdRowsGo recomputes the probabilities of the m rows of P (m, nk)
+// from their scores and lse (m), columns as in softmaxFwdRowsGo, and sets
+// di[r] = dout[r].out[r] (rows of D).
+func softmaxBwdRowsGo(P []float32, m, nk, off, W int, lse, dout, out []float32, D int, di []float32) {
+	for r := range m {
+		row := P[r*nk : r*nk+nk : r*nk+nk]
+		hi := off + r
+		lo := max(0, hi-W)
+		expSubGo(row[lo:hi+1], row[lo:hi+1], lse[r], float32(math.Inf(1)))
+		clear(row[:lo])
+		clear(row[hi+1:])
+		var d float32
+		for e, g := range dout[r*D : r*D+D] {
+			d += g * out[r*D+e]
+		}
+		di[r] = d
+	}
+}
+
+// softmaxDSGo sets dS (m, nk) = P * (dS - di[r]) row by row.
+func softmaxDSGo(dS, P, di []float32, m, nk int) {
+	for r := range m {
+		row, prow := dS[r*nk:r*nk+nk:r*nk+nk], P[r*nk:r*nk+nk:r*nk+nk]
+		d := di[r]
+		for j, p := range prow {
+			row[j] = p * (row[j] - d)
+		}
+	}
 }
 
 // RopeForward applies rotary position embedding in place to x (BH, T, D) at
@@ -262,6 +318,7 @@ func softmaxAttnForward(name string, out, lse, q, k, v []float32, BH, T, D, W in
 		return
 	}
 	per := softmaxScratchPer(T, W)
+	bq := min(attnBlock, T)
 	nblk := (T + attnBlock - 1) / attnBlock
 	nw := attnScratchWorkers(name, scratch, per, BH*nblk)
 	scale := float32(1 / math.Sqrt(float64(D)))
@@ -273,22 +330,11 @@ func softmaxAttnForward(name string, out, lse, q, k, v []float32, BH, T, D, W in
 		ks := max(0, t0-W)
 		m, nk := t1-t0, t1-ks
 		attnGemm(false, true, m, nk, D, scale, q[hd+t0*D:hd+t1*D], D, k[hd+ks*D:hd+t1*D], D, 0, P, nk)
+		// Row maxima into lse, sums into the row-values scratch.
+		ls, sums := lse[h*T+t0:h*T+t1:h*T+t1], P[per-bq:per:per]
+		softmaxFwdRows(P, m, nk, t0-ks, W, ls, sums)
 		for r := range m {
-			t := t0 + r
-			row := P[r*nk : r*nk+nk : r*nk+nk]
-			lo, hi := max(0, t-W-ks), t-ks // valid columns lo..hi
-			mx := row[lo]
-			for _, s := range row[lo : hi+1] {
-				mx = max(mx, s)
-			}
-			sum := expSub(row[lo:hi+1], row[lo:hi+1], mx, mx)
-			inv := 1 / sum
-			for j := lo; j <= hi; j++ {
-				row[j] *= inv
-			}
-			clear(row[:lo])
-			clear(row[hi+1:])
-			lse[h*T+t] = mx + float32(math.Log(float64(sum)))
+			ls[r] += float32(math.Log(float64(sums[r])))
 		}
 		attnGemm(false, false, m, D, nk, 1, P, nk, v[hd+ks*D:hd+t1*D], D, 0, out[hd+t0*D:hd+t1*D], D)
 	})
@@ -326,28 +372,9 @@ func softmaxAttnBackward(name string, dq, dk, dv, dout, q, k, v, out, lse []floa
 			qb, kr, vr := q[hd+t0*D:hd+t1*D], k[hd+ks*D:hd+t1*D], v[hd+ks*D:hd+t1*D]
 			ob, gb := out[hd+t0*D:hd+t1*D], dout[hd+t0*D:hd+t1*D]
 			attnGemm(false, true, m, nk, D, scale, qb, D, kr, D, 0, P, nk)
-			for r := range m {
-				t := t0 + r
-				row := P[r*nk : r*nk+nk : r*nk+nk]
-				lo, hi := max(0, t-W-ks), t-ks
-				l := lse[h*T+t]
-				expSub(row[lo:hi+1], row[lo:hi+1], l, float32(math.Inf(1)))
-				clear(row[:lo])
-				clear(row[hi+1:])
-				var d float32
-				for e, g := range gb[r*D : r*D+D] {
-					d += g * ob[r*D+e]
-				}
-				di[r] = d
-			}
+			softmaxBwdRows(P, m, nk, t0-ks, W, lse[h*T+t0:h*T+t1], gb, ob, D, di)
 			attnGemm(false, true, m, nk, D, 1, gb, D, vr, D, 0, dS, nk)
-			for r := range m {
-				row, prow := dS[r*nk:r*nk+nk:r*nk+nk], P[r*nk:r*nk+nk:r*nk+nk]
-				d := di[r]
-				for j, p := range prow {
-					row[j] = p * (row[j] - d)
-				}
-			}
+			softmaxDS(dS, P, di, m, nk)
 			attnGemm(false, false, m, D, nk, scale, dS, nk, kr, D, 1, dq[hd+t0*D:hd+t1*D], D)
 			attnGemm(true, false, nk, D, m, scale, dS, nk, qb, D, 1, dk[hd+ks*D:hd+t1*D], D)
 			attnGemm(true, false, nk, D, m, 1, P, nk, gb, D, 1, dv[hd+ks*D:hd+t1*D], D)

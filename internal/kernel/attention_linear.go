@@ -81,31 +81,28 @@ func linearSplit(ws []float32, T, D, chunk int) linearWork {
 	return lw
 }
 
-// phiQ writes phi(q) (D) = softmax(q) * D^-1/2 into dst.
-func phiQ(dst, q []float32, s float32) {
-	mx := q[0]
-	for _, x := range q {
-		mx = max(mx, x)
+// phiRowsGo writes phi(q) = softmax(q) * s, s = D^-1/2, into qf and
+// phi(k) = exp(min(k, LinearKeyClamp)) into kf for m rows (m, D).
+func phiRowsGo(qf, kf, q, k []float32, m, D int, s float32) {
+	for r := range m {
+		dst, qr := qf[r*D:r*D+D:r*D+D], q[r*D:r*D+D:r*D+D]
+		mx := qr[0]
+		for _, x := range qr {
+			mx = max(mx, x)
+		}
+		inv := s / expSubGo(dst, qr, mx, mx)
+		for i := range dst {
+			dst[i] *= inv
+		}
 	}
-	inv := s / expSub(dst, q, mx, mx)
-	for i := range dst {
-		dst[i] *= inv
-	}
-}
-
-// phiK writes phi(k) = exp(min(k, LinearKeyClamp)) into dst.
-func phiK(dst, k []float32) {
-	expSub(dst, k, 0, LinearKeyClamp)
+	expSubGo(kf[:m*D:m*D], k[:m*D:m*D], 0, LinearKeyClamp)
 }
 
 // linearChunk computes, for the m rows of one chunk, phi(Q), phi(K), the
 // masked intra-chunk product A = phi(Q) phi(K)^T (m, m) and
 // num = phi(Q) [S|z] + A [V|1] (m, D+1): numerators, denominators in column D.
 func linearChunk(lw *linearWork, st, qc, kc, vc []float32, m, D int, s float32) {
-	for r := range m {
-		phiQ(lw.qf[r*D:r*D+D:r*D+D], qc[r*D:r*D+D], s)
-		phiK(lw.kf[r*D:r*D+D:r*D+D], kc[r*D:r*D+D])
-	}
+	phiRows(lw.qf, lw.kf, qc, kc, m, D, s)
 	attnGemm(false, false, m, D+1, D, 1, lw.qf, D, st, D+1, 0, lw.num, D+1)
 	attnGemm(false, true, m, m, D, 1, lw.qf, D, lw.kf, D, 0, lw.a, m)
 	for r := range m {

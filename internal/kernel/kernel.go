@@ -431,7 +431,8 @@ func GeluForward(out, inp []float32, n int) {
 	geluSpan(out[:n:n], inp[:n:n])
 }
 
-func geluSpan(out, inp []float32) {
+// geluSpanGo is gelu over a span; geluSpan is it or its C version.
+func geluSpanGo(out, inp []float32) {
 	out = out[:len(inp)]
 	for i, x := range inp {
 		t := tanhf(geluS * (x + geluA*x*x*x))
@@ -454,7 +455,9 @@ func GeluBackward(dinp, inp, dout []float32, n int) {
 	geluBackwardSpan(dinp[:n:n], inp[:n:n], dout[:n:n])
 }
 
-func geluBackwardSpan(dinp, inp, dout []float32) {
+// geluBackwardSpanGo adds gelu'(inp)*dout into dinp over a span;
+// geluBackwardSpan is it or its C version.
+func geluBackwardSpanGo(dinp, inp, dout []float32) {
 	dinp, dout = dinp[:len(inp)], dout[:len(inp)]
 	for i, x := range inp {
 		x2 := x * x

@@ -1,0 +1,290 @@
+//go:build cgo && !purego
+
+// Vectorised C versions of the element-wise kernels whose scalar Go loops
+// showed up in the training profile (exp in the attention kernels, tanh in
+// GELU). See vec_cgo.go for the Go side and doc.go for why.
+//
+// Every loop works on blocks of TG_BLK floats held in local arrays: the
+// inner loops over a block have a constant trip count and no aliasing with
+// the caller's slices, so GCC vectorises them (SLP) whatever the operands
+// overlap, and reductions keep TG_BLK partial sums or maxima in a fixed order,
+// so the results do not depend on the vector width of the clone that runs.
+// Tails are done by the same block code on a zero-padded copy.
+//
+// The code is branch-free: clamps are written as comparisons and selects in
+// the order that lets a NaN input propagate to the output as in the Go
+// versions; no libm call appears in a loop.
+
+#include <stdint.h>
+#include <string.h>
+
+// Nothing here reads the floating-point exception flags, so operations may
+// be executed speculatively: it lets GCC turn the clamps into vector selects
+// on AVX2 too (cgo does not accept -f flags in #cgo CFLAGS). math-errno
+// matters for libm calls only, and there are none.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math", "no-math-errno")
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// One clone per x86-64 level: AVX-512 (x86-64-v4), AVX2+FMA (v3) and the
+// baseline SSE2, picked at load time by an ifunc resolver.
+#define TG_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TG_CLONES
+#endif
+
+#define TG_INLINE static inline __attribute__((always_inline))
+
+enum { TG_BLK = 16 };
+
+TG_INLINE uint32_t f2u(float f) {
+	uint32_t u;
+	memcpy(&u, &f, sizeof u);
+	return u;
+}
+
+TG_INLINE float u2f(uint32_t u) {
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+// tg_exp1 is the Go expSub body for one argument x (already min(x,hi)-sub):
+// Cephes expf with rounding by the 1.5*2^23 trick, x clamped to <= 88,
+// 0 below -87.
+TG_INLINE float tg_exp1(float x) {
+	float xc = x > 88.0f ? 88.0f : x;
+	float t = xc * 1.44269504088896341f + 12582912.0f;
+	uint32_t n = f2u(t) - 0x4B400000u;
+	float fn = t - 12582912.0f;
+	float r = xc - fn * 0.693359375f - fn * (-2.12194440e-4f);
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	float y = (p * r * r + r + 1.0f) * u2f((n + 127u) << 23);
+	return x < -87.0f ? 0.0f : y;
+}
+
+// tg_exp_blk: y[j] = exp(min(x[j], hi) - sub), acc[j] += y[j].
+TG_INLINE void tg_exp_blk(float *restrict y, const float *restrict x, float *restrict acc, float sub, float hi) {
+	for (int j = 0; j < TG_BLK; j++) {
+		float v = x[j];
+		v = hi < v ? hi : v;
+		float e = tg_exp1(v - sub);
+		y[j] = e;
+		acc[j] += e;
+	}
+}
+
+TG_INLINE float tg_sum_blk(const float *acc) {
+	float s[TG_BLK / 2];
+	for (int j = 0; j < TG_BLK / 2; j++) s[j] = acc[j] + acc[j + TG_BLK / 2];
+	for (int j = 0; j < TG_BLK / 4; j++) s[j] += s[j + TG_BLK / 4];
+	return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+// tg_exp_sub_inl is tg_exp_sub inlined into the row kernels.
+TG_INLINE float tg_exp_sub_inl(float *dst, const float *src, long n, float sub, float hi) {
+	float acc[TG_BLK] = {0};
+	float x[TG_BLK], y[TG_BLK];
+	long i = 0;
+	for (; i + TG_BLK <= n; i += TG_BLK) {
+		memcpy(x, src + i, sizeof x);
+		tg_exp_blk(y, x, acc, sub, hi);
+		memcpy(dst + i, y, sizeof y);
+	}
+	long rem = n - i;
+	if (rem > 0) {
+		float tacc[TG_BLK] = {0};
+		memset(x, 0, sizeof x);
+		memcpy(x, src + i, rem * sizeof(float));
+		tg_exp_blk(y, x, tacc, sub, hi);
+		memcpy(dst + i, y, rem * sizeof(float));
+		for (long j = 0; j < rem; j++) acc[j] += y[j];
+	}
+	return tg_sum_blk(acc);
+}
+
+TG_CLONES float tg_exp_sub(float *dst, const float *src, long n, float sub, float hi) {
+	return tg_exp_sub_inl(dst, src, n, sub, hi);
+}
+
+// tg_max: the maximum of x[0..n), n >= 1 (NaNs are skipped unless first).
+TG_INLINE float tg_max(const float *src, long n) {
+	float m[TG_BLK], x[TG_BLK];
+	for (int j = 0; j < TG_BLK; j++) m[j] = src[0];
+	long i = 0;
+	for (; i + TG_BLK <= n; i += TG_BLK) {
+		memcpy(x, src + i, sizeof x);
+		for (int j = 0; j < TG_BLK; j++) m[j] = x[j] > m[j] ? x[j] : m[j];
+	}
+	for (; i < n; i++) m[0] = src[i] > m[0] ? src[i] : m[0];
+	float r = m[0];
+	for (int j = 1; j < TG_BLK; j++) r = m[j] > r ? m[j] : r;
+	return r;
+}
+
+TG_INLINE void tg_scale(float *x, long n, float s) {
+	float v[TG_BLK];
+	long i = 0;
+	for (; i + TG_BLK <= n; i += TG_BLK) {
+		memcpy(v, x + i, sizeof v);
+		for (int j = 0; j < TG_BLK; j++) v[j] *= s;
+		memcpy(x + i, v, sizeof v);
+	}
+	for (; i < n; i++) x[i] *= s;
+}
+
+TG_INLINE float tg_dot(const float *a, const float *b, long n) {
+	float acc[TG_BLK] = {0}, x[TG_BLK], y[TG_BLK];
+	long i = 0;
+	for (; i + TG_BLK <= n; i += TG_BLK) {
+		memcpy(x, a + i, sizeof x);
+		memcpy(y, b + i, sizeof y);
+		for (int j = 0; j < TG_BLK; j++) acc[j] += x[j] * y[j];
+	}
+	for (long j = 0; i < n; i++, j++) acc[j] += a[i] * b[i];
+	return tg_sum_blk(acc);
+}
+
+TG_CLONES void tg_softmax_fwd_rows(float *P, long m, long nk, long off, long W, float *mx, float *sum) {
+	for (long r = 0; r < m; r++) {
+		float *row = P + r * nk;
+		long hi = off + r, lo = hi - W > 0 ? hi - W : 0;
+		float x = tg_max(row + lo, hi + 1 - lo);
+		float s = tg_exp_sub_inl(row + lo, row + lo, hi + 1 - lo, x, x);
+		tg_scale(row + lo, hi + 1 - lo, 1.0f / s);
+		memset(row, 0, lo * sizeof(float));
+		memset(row + hi + 1, 0, (nk - hi - 1) * sizeof(float));
+		mx[r] = x;
+		sum[r] = s;
+	}
+}
+
+TG_CLONES void tg_softmax_bwd_rows(float *P, long m, long nk, long off, long W, const float *lse,
+		const float *dout, const float *out, long D, float *di) {
+	for (long r = 0; r < m; r++) {
+		float *row = P + r * nk;
+		long hi = off + r, lo = hi - W > 0 ? hi - W : 0;
+		tg_exp_sub_inl(row + lo, row + lo, hi + 1 - lo, lse[r], __builtin_inff());
+		memset(row, 0, lo * sizeof(float));
+		memset(row + hi + 1, 0, (nk - hi - 1) * sizeof(float));
+		di[r] = tg_dot(dout + r * D, out + r * D, D);
+	}
+}
+
+TG_CLONES void tg_softmax_ds(float *dS, const float *P, const float *di, long m, long nk) {
+	for (long r = 0; r < m; r++) {
+		float *row = dS + r * nk;
+		const float *prow = P + r * nk;
+		float d = di[r];
+		float v[TG_BLK], p[TG_BLK];
+		long i = 0;
+		for (; i + TG_BLK <= nk; i += TG_BLK) {
+			memcpy(v, row + i, sizeof v);
+			memcpy(p, prow + i, sizeof p);
+			for (int j = 0; j < TG_BLK; j++) v[j] = p[j] * (v[j] - d);
+			memcpy(row + i, v, sizeof v);
+		}
+		for (; i < nk; i++) row[i] = prow[i] * (row[i] - d);
+	}
+}
+
+TG_CLONES void tg_phi_rows(float *qf, float *kf, const float *q, const float *k, long m, long D, float s, float clamp) {
+	for (long r = 0; r < m; r++) {
+		const float *qr = q + r * D;
+		float x = tg_max(qr, D);
+		float sum = tg_exp_sub_inl(qf + r * D, qr, D, x, x);
+		tg_scale(qf + r * D, D, s / sum);
+	}
+	tg_exp_sub_inl(kf, k, m * D, 0.0f, clamp);
+}
+
+// tg_tanh1 is the float32 rational tanh of Eigen (the Go tanhf evaluates the
+// same function in float64): x is clamped to +-7.9053 where the function
+// saturates, and exactly +-1 is returned past that.
+TG_INLINE float tg_tanh1(float x) {
+	const float c = 7.90531110763549805f;
+	float xc = x > c ? c : x;
+	xc = xc < -c ? -c : xc;
+	float y = xc * xc;
+	float p = -2.76076847742355e-16f;
+	p = p * y + 2.00018790482477e-13f;
+	p = p * y + -8.60467152213735e-11f;
+	p = p * y + 5.12229709037114e-08f;
+	p = p * y + 1.48572235717979e-05f;
+	p = p * y + 6.37261928875436e-04f;
+	p = p * y + 4.89352455891786e-03f;
+	float q = 1.19825839466702e-06f;
+	q = q * y + 1.18534705686654e-04f;
+	q = q * y + 2.26843463243900e-03f;
+	q = q * y + 4.89352518554385e-03f;
+	float t = xc * p / q;
+	t = x >= c ? 1.0f : t;
+	return x <= -c ? -1.0f : t;
+}
+
+#define GELU_S 0.7978845608028654f
+#define GELU_A 0.044715f
+
+TG_INLINE void tg_gelu_blk(float *restrict y, const float *restrict x) {
+	for (int j = 0; j < TG_BLK; j++) {
+		float v = x[j];
+		float t = tg_tanh1(GELU_S * (v + GELU_A * v * v * v));
+		y[j] = 0.5f * v * (1.0f + t);
+	}
+}
+
+TG_CLONES void tg_gelu(float *out, const float *inp, long n) {
+	float x[TG_BLK], y[TG_BLK];
+	long i = 0;
+	for (; i + TG_BLK <= n; i += TG_BLK) {
+		memcpy(x, inp + i, sizeof x);
+		tg_gelu_blk(y, x);
+		memcpy(out + i, y, sizeof y);
+	}
+	long rem = n - i;
+	if (rem > 0) {
+		memset(x, 0, sizeof x);
+		memcpy(x, inp + i, rem * sizeof(float));
+		tg_gelu_blk(y, x);
+		memcpy(out + i, y, rem * sizeof(float));
+	}
+}
+
+TG_INLINE void tg_gelu_bwd_blk(float *restrict d, const float *restrict x, const float *restrict g) {
+	for (int j = 0; j < TG_BLK; j++) {
+		float v = x[j], v2 = v * v;
+		float t = tg_tanh1(GELU_S * (v + GELU_A * v2 * v));
+		float sech2 = 1.0f - t * t;
+		float gr = 0.5f * (1.0f + t) + 0.5f * v * sech2 * GELU_S * (1.0f + 3.0f * GELU_A * v2);
+		d[j] += gr * g[j];
+	}
+}
+
+TG_CLONES void tg_gelu_bwd(float *dinp, const float *inp, const float *dout, long n) {
+	float d[TG_BLK], x[TG_BLK], g[TG_BLK];
+	long i = 0;
+	for (; i + TG_BLK <= n; i += TG_BLK) {
+		memcpy(d, dinp + i, sizeof d);
+		memcpy(x, inp + i, sizeof x);
+		memcpy(g, dout + i, sizeof g);
+		tg_gelu_bwd_blk(d, x, g);
+		memcpy(dinp + i, d, sizeof d);
+	}
+	long rem = n - i;
+	if (rem > 0) {
+		memset(d, 0, sizeof d);
+		memset(x, 0, sizeof x);
+		memset(g, 0, sizeof g);
+		memcpy(d, dinp + i, rem * sizeof(float));
+		memcpy(x, inp + i, rem * sizeof(float));
+		memcpy(g, dout + i, rem * sizeof(float));
+		tg_gelu_bwd_blk(d, x, g);
+		memcpy(dinp + i, d, rem * sizeof(float));
+	}
+}

@@ -1,0 +1,26 @@
+//go:build !cgo || purego
+
+package kernel
+
+// Without cgo (or with the purego tag) the element-wise kernels are the
+// pure-Go versions.
+
+const vecBackend = "go"
+
+func expSub(dst, src []float32, sub, hi float32) float32 { return expSubGo(dst, src, sub, hi) }
+
+func softmaxFwdRows(P []float32, m, nk, off, W int, mx, sum []float32) {
+	softmaxFwdRowsGo(P, m, nk, off, W, mx, sum)
+}
+
+func softmaxBwdRows(P []float32, m, nk, off, W int, lse, dout, out []float32, D int, di []float32) {
+	softmaxBwdRowsGo(P, m, nk, off, W, lse, dout, out, D, di)
+}
+
+func softmaxDS(dS, P, di []float32, m, nk int) { softmaxDSGo(dS, P, di, m, nk) }
+
+func phiRows(qf, kf, q, k []float32, m, D int, s float32) { phiRowsGo(qf, kf, q, k, m, D, s) }
+
+func geluSpan(out, inp []float32) { geluSpanGo(out, inp) }
+
+func geluBackwardSpan(dinp, inp, dout []float32) { geluBackwardSpanGo(dinp, inp, dout) }
