@@ -355,6 +355,16 @@ func TestAttentionGradients(t *testing.T) {
 					for i := range got {
 						got[i] = p.grad[i] - p.off
 					}
+					if a.W == 0 && !a.lin && p.name == "q" {
+						// A window of 0 attends only itself: out = v, so dq is
+						// exactly 0 and comes out as the cancellation noise of
+						// dO.v - dO.out (~1e-6; 1e-4 relative to the 1e-2
+						// floor with gonum's products under purego).
+						if e := maxRelErr(got, num, 1); e > 1e-5 {
+							t.Errorf("dq: max absolute error %.3g, want 0", e)
+						}
+						continue
+					}
 					if e := maxRelErr(got, num, 1e-2); e > 1e-4 {
 						t.Errorf("d%s: max relative error %.3g", p.name, e)
 					}

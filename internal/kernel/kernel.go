@@ -219,7 +219,9 @@ func LayerNormForward(out, mean, rstd, inp, weight, bias []float32, N, C int) {
 	layerNormSpan(out, mean, rstd, inp, weight, bias, C, 0, N)
 }
 
-func layerNormSpan(out, mean, rstd, inp, weight, bias []float32, C, lo, hi int) {
+// layerNormSpanGo normalises rows [lo, hi); layerNormSpan is it or its C
+// version (float64 sums in a different order).
+func layerNormSpanGo(out, mean, rstd, inp, weight, bias []float32, C, lo, hi int) {
 	weight, bias = weight[:C:C], bias[:C:C]
 	for n := lo; n < hi; n++ {
 		x := inp[n*C : n*C+C : n*C+C]
@@ -270,9 +272,9 @@ func LayerNormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd []flo
 	layerNormBackwardCols(dweight, dbias, dout, inp, mean, rstd, N, C, 0, C)
 }
 
-// layerNormBackwardRows adds dinp for rows [lo, hi):
+// layerNormBackwardRowsGo adds dinp for rows [lo, hi):
 // dinp = rstd * (w*dout - mean(w*dout) - xhat*mean(w*dout*xhat)).
-func layerNormBackwardRows(dinp, dout, inp, weight, mean, rstd []float32, C, lo, hi int) {
+func layerNormBackwardRowsGo(dinp, dout, inp, weight, mean, rstd []float32, C, lo, hi int) {
 	weight = weight[:C:C]
 	for n := lo; n < hi; n++ {
 		x := inp[n*C : n*C+C : n*C+C]
@@ -294,9 +296,9 @@ func layerNormBackwardRows(dinp, dout, inp, weight, mean, rstd []float32, C, lo,
 	}
 }
 
-// layerNormBackwardCols adds dweight and dbias for columns [c0, c1), summing
+// layerNormBackwardColsGo adds dweight and dbias for columns [c0, c1), summing
 // over all N rows in float64, colBlock columns at a time.
-func layerNormBackwardCols(dweight, dbias, dout, inp, mean, rstd []float32, N, C, c0, c1 int) {
+func layerNormBackwardColsGo(dweight, dbias, dout, inp, mean, rstd []float32, N, C, c0, c1 int) {
 	var accW, accB [colBlock]float64
 	for b0 := c0; b0 < c1; b0 += colBlock {
 		w := min(colBlock, c1-b0)
@@ -366,9 +368,9 @@ func MatmulBackward(dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC 
 	blas.Sgemm(true, false, OC, C, N, 1, dout, OC, inp, C, 1, dweight, C)
 }
 
-// colSumSpan adds the sums over N rows of x (N, C) for columns [c0, c1) into
+// colSumSpanGo adds the sums over N rows of x (N, C) for columns [c0, c1) into
 // dst, in float64, colBlock columns at a time.
-func colSumSpan(dst, x []float32, N, C, c0, c1 int) {
+func colSumSpanGo(dst, x []float32, N, C, c0, c1 int) {
 	var acc [colBlock]float64
 	for b0 := c0; b0 < c1; b0 += colBlock {
 		w := min(colBlock, c1-b0)
@@ -620,8 +622,14 @@ func dropoutSpan(out []float32, mask []uint8, inp []float32, p float32, seed uin
 		clear(mask)
 		return
 	}
-	thr := uint64(math.Round(float64(p) * (1 << 24)))
-	scale := 1 / (1 - p)
+	dropoutKeep(out, mask, inp, seed, off, uint64(math.Round(float64(p)*(1<<24))), 1/(1-p))
+}
+
+// dropoutKeepGo writes out = inp*scale where dropKeep(seed, off+i, thr) and
+// 0 elsewhere, and the mask (1 kept, 0 dropped); dropoutKeep is it or its C
+// version (same hash, bit-identical).
+func dropoutKeepGo(out []float32, mask []uint8, inp []float32, seed uint64, off int, thr uint64, scale float32) {
+	mask, inp = mask[:len(out)], inp[:len(out)]
 	for i := range out {
 		if dropKeep(seed, off+i, thr) {
 			mask[i] = 1

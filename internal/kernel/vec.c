@@ -288,3 +288,143 @@ TG_CLONES void tg_gelu_bwd(float *dinp, const float *inp, const float *dout, lon
 		memcpy(dinp + i, d, rem * sizeof(float));
 	}
 }
+
+// Column sums over rows (dbias of a matrix product): dst[c] += sum_n x[n,c]
+// for c in [c0, c1), float64 accumulators, TG_COLS columns at a time. Each
+// column is summed in row order, as in colSumSpanGo: bit-identical results.
+enum { TG_COLS = 512 };
+
+TG_CLONES void tg_col_sum(float *dst, const float *x, long N, long C, long c0, long c1) {
+	double acc[TG_COLS];
+	for (long b0 = c0; b0 < c1; b0 += TG_COLS) {
+		long w = c1 - b0 < TG_COLS ? c1 - b0 : TG_COLS;
+		for (long i = 0; i < w; i++) acc[i] = 0;
+		for (long n = 0; n < N; n++) {
+			const float *row = x + n * C + b0;
+			for (long i = 0; i < w; i++) acc[i] += row[i];
+		}
+		for (long i = 0; i < w; i++) dst[b0 + i] += (float)acc[i];
+	}
+}
+
+// The LayerNorm kernels are compiled without FMA contraction: the Go
+// versions rely on exact cancellations (w*dy - mean(w*dy) is 0 for C = 1)
+// that a fused multiply-add turns into rounding noise.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+// LayerNorm dweight and dbias for columns [c0, c1): column sums in row order
+// in float64, as layerNormBackwardColsGo (bit-identical).
+TG_CLONES void tg_ln_bwd_cols(float *dw, float *db, const float *dout, const float *inp, const float *mean,
+		const float *rstd, long N, long C, long c0, long c1) {
+	double accW[TG_COLS], accB[TG_COLS];
+	for (long b0 = c0; b0 < c1; b0 += TG_COLS) {
+		long w = c1 - b0 < TG_COLS ? c1 - b0 : TG_COLS;
+		for (long i = 0; i < w; i++) accW[i] = accB[i] = 0;
+		for (long n = 0; n < N; n++) {
+			const float *x = inp + n * C + b0, *dy = dout + n * C + b0;
+			float m = mean[n], rs = rstd[n];
+			for (long i = 0; i < w; i++) {
+				accB[i] += dy[i];
+				float xh = (x[i] - m) * rs;
+				accW[i] += xh * dy[i];
+			}
+		}
+		for (long i = 0; i < w; i++) {
+			dw[b0 + i] += (float)accW[i];
+			db[b0 + i] += (float)accB[i];
+		}
+	}
+}
+
+TG_INLINE double tg_dsum_blk(const double *acc) {
+	double s[TG_BLK / 2];
+	for (int j = 0; j < TG_BLK / 2; j++) s[j] = acc[j] + acc[j + TG_BLK / 2];
+	for (int j = 0; j < TG_BLK / 4; j++) s[j] += s[j + TG_BLK / 4];
+	return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+// LayerNorm forward of rows [lo, hi) (layerNormSpanGo): float64 mean and
+// variance, summed in TG_BLK partial sums.
+TG_CLONES void tg_ln_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+		long C, long lo, long hi) {
+	for (long n = lo; n < hi; n++) {
+		const float *x = inp + n * C;
+		float *o = out + n * C;
+		double acc[TG_BLK] = {0};
+		long i = 0;
+		for (; i + TG_BLK <= C; i += TG_BLK)
+			for (int j = 0; j < TG_BLK; j++) acc[j] += x[i + j];
+		for (long j = 0; i < C; i++, j++) acc[j] += x[i];
+		double m = tg_dsum_blk(acc) / (double)C;
+		double acc2[TG_BLK] = {0};
+		for (i = 0; i + TG_BLK <= C; i += TG_BLK)
+			for (int j = 0; j < TG_BLK; j++) {
+				double d = (double)x[i + j] - m;
+				acc2[j] += d * d;
+			}
+		for (long j = 0; i < C; i++, j++) {
+			double d = (double)x[i] - m;
+			acc2[j] += d * d;
+		}
+		double rs = 1.0 / __builtin_sqrt(tg_dsum_blk(acc2) / (double)C + 1e-5);
+		float mf = (float)m, rf = (float)rs;
+		for (i = 0; i < C; i++) o[i] = (x[i] - mf) * rf * w[i] + b[i];
+		mean[n] = mf;
+		rstd[n] = rf;
+	}
+}
+
+// LayerNorm dinp of rows [lo, hi) (layerNormBackwardRowsGo).
+TG_CLONES void tg_ln_bwd_rows(float *dinp, const float *dout, const float *inp, const float *w, const float *mean,
+		const float *rstd, long C, long lo, long hi) {
+	for (long n = lo; n < hi; n++) {
+		const float *x = inp + n * C, *dy = dout + n * C;
+		float *dx = dinp + n * C;
+		float m = mean[n], rs = rstd[n];
+		double sa[TG_BLK] = {0}, sb[TG_BLK] = {0};
+		long i = 0;
+		for (; i + TG_BLK <= C; i += TG_BLK)
+			for (int j = 0; j < TG_BLK; j++) {
+				float xh = (x[i + j] - m) * rs;
+				float wdy = w[i + j] * dy[i + j];
+				sa[j] += wdy;
+				sb[j] += wdy * xh;
+			}
+		for (long j = 0; i < C; i++, j++) {
+			float xh = (x[i] - m) * rs;
+			float wdy = w[i] * dy[i];
+			sa[j] += wdy;
+			sb[j] += wdy * xh;
+		}
+		float ma = (float)(tg_dsum_blk(sa) / (double)C), mb = (float)(tg_dsum_blk(sb) / (double)C);
+		for (i = 0; i < C; i++) {
+			float xh = (x[i] - m) * rs;
+			dx[i] += (w[i] * dy[i] - ma - xh * mb) * rs;
+		}
+	}
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+// Inverted dropout of elements [off, off+n) for 0 < p < 1 (dropoutSpanGo):
+// the splitmix64 hash of dropKeep per element, so the mask is bit-identical.
+// A plain loop (ivdep: out may be inp, element for element) vectorises to
+// full-width 64-bit lanes, where the 16-float blocks got 128-bit SLP.
+TG_CLONES void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, uint64_t seed, long off, uint64_t thr,
+		float scale) {
+#pragma GCC ivdep
+	for (long i = 0; i < n; i++) {
+		uint64_t z = seed + ((uint64_t)(off + i) + 1) * 0x9e3779b97f4a7c15ull;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		int keep = (z >> 40) >= thr;
+		mask[i] = (uint8_t)keep;
+		out[i] = keep ? inp[i] * scale : 0.0f;
+	}
+}

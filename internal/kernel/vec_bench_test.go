@@ -9,7 +9,8 @@ import (
 // dispatched one ("vec": C under cgo, Go under purego) side by side, on one
 // goroutine at the sizes the paper model uses: softmax rows of a 64-query
 // block against 64+256 keys, phi of a 64-row chunk of D = 64, GELU spans of
-// 64K elements (one pool span is up to N*4C/2 = 12M).
+// 64K elements (one pool span is up to N*4C/2 = 12M), dbias column sums
+// and LayerNorm on 1024 rows, dropout on 64K elements.
 
 func vecBench(b *testing.B, elems int, f func()) {
 	for b.Loop() {
@@ -31,6 +32,11 @@ func BenchmarkVec(b *testing.B) {
 	P, mx, sum := make([]float32, m*nk), make([]float32, m), make([]float32, m)
 	qf, kf := make([]float32, m*D), make([]float32, m*D)
 	dout, out, di := kRand32(r, m*D), kRand32(r, m*D), make([]float32, m)
+	// Row kernels on 1024 rows (a pool span of the model is up to 6016).
+	const lnN = 1024
+	big, dbias := kRand32(r, lnN*kbOC), make([]float32, kbOC)
+	lnX, lnOut, lnW, lnB := kRand32(r, lnN*kbC), make([]float32, lnN*kbC), kRand32(r, kbC), kRand32(r, kbC)
+	mean, rstd, mask := make([]float32, lnN), make([]float32, lnN), make([]uint8, n)
 	for _, impl := range []string{"go", "vec"} {
 		vec := impl == "vec"
 		b.Run("expSub320/"+impl, func(b *testing.B) {
@@ -104,6 +110,51 @@ func BenchmarkVec(b *testing.B) {
 					geluBackwardSpan(y, x, g)
 				} else {
 					geluBackwardSpanGo(y, x, g)
+				}
+			})
+		})
+		b.Run("colSum/"+impl, func(b *testing.B) {
+			vecBench(b, lnN*kbOC, func() {
+				if vec {
+					colSumSpan(dbias, big, lnN, kbOC, 0, kbOC)
+				} else {
+					colSumSpanGo(dbias, big, lnN, kbOC, 0, kbOC)
+				}
+			})
+		})
+		b.Run("layerNorm/"+impl, func(b *testing.B) {
+			vecBench(b, lnN*kbC, func() {
+				if vec {
+					layerNormSpan(lnOut, mean, rstd, lnX, lnW, lnB, kbC, 0, lnN)
+				} else {
+					layerNormSpanGo(lnOut, mean, rstd, lnX, lnW, lnB, kbC, 0, lnN)
+				}
+			})
+		})
+		b.Run("layerNormBackwardRows/"+impl, func(b *testing.B) {
+			vecBench(b, lnN*kbC, func() {
+				if vec {
+					layerNormBackwardRows(lnOut, lnX, lnX, lnW, mean, rstd, kbC, 0, lnN)
+				} else {
+					layerNormBackwardRowsGo(lnOut, lnX, lnX, lnW, mean, rstd, kbC, 0, lnN)
+				}
+			})
+		})
+		b.Run("layerNormBackwardCols/"+impl, func(b *testing.B) {
+			vecBench(b, lnN*kbC, func() {
+				if vec {
+					layerNormBackwardCols(lnW, lnB, lnX, lnX, mean, rstd, lnN, kbC, 0, kbC)
+				} else {
+					layerNormBackwardColsGo(lnW, lnB, lnX, lnX, mean, rstd, lnN, kbC, 0, kbC)
+				}
+			})
+		})
+		b.Run("dropout/"+impl, func(b *testing.B) {
+			vecBench(b, n, func() {
+				if vec {
+					dropoutKeep(y, mask, x, 7, 0, 1677722, 1/0.9)
+				} else {
+					dropoutKeepGo(y, mask, x, 7, 0, 1677722, 1/0.9)
 				}
 			})
 		})

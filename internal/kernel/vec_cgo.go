@@ -9,6 +9,7 @@ package kernel
 
 /*
 #cgo CFLAGS: -O3
+#cgo LDFLAGS: -lm
 #cgo noescape tg_exp_sub
 #cgo nocallback tg_exp_sub
 #cgo noescape tg_softmax_fwd_rows
@@ -23,6 +24,17 @@ package kernel
 #cgo nocallback tg_gelu
 #cgo noescape tg_gelu_bwd
 #cgo nocallback tg_gelu_bwd
+#cgo noescape tg_col_sum
+#cgo nocallback tg_col_sum
+#cgo noescape tg_ln_bwd_cols
+#cgo nocallback tg_ln_bwd_cols
+#cgo noescape tg_ln_fwd
+#cgo nocallback tg_ln_fwd
+#cgo noescape tg_ln_bwd_rows
+#cgo nocallback tg_ln_bwd_rows
+#cgo noescape tg_dropout
+#cgo nocallback tg_dropout
+#include <stdint.h>
 
 float tg_exp_sub(float *dst, const float *src, long n, float sub, float hi);
 void tg_softmax_fwd_rows(float *P, long m, long nk, long off, long W, float *mx, float *sum);
@@ -32,6 +44,15 @@ void tg_softmax_ds(float *dS, const float *P, const float *di, long m, long nk);
 void tg_phi_rows(float *qf, float *kf, const float *q, const float *k, long m, long D, float s, float clamp);
 void tg_gelu(float *out, const float *inp, long n);
 void tg_gelu_bwd(float *dinp, const float *inp, const float *dout, long n);
+void tg_col_sum(float *dst, const float *x, long N, long C, long c0, long c1);
+void tg_ln_bwd_cols(float *dw, float *db, const float *dout, const float *inp, const float *mean,
+		const float *rstd, long N, long C, long c0, long c1);
+void tg_ln_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+		long C, long lo, long hi);
+void tg_ln_bwd_rows(float *dinp, const float *dout, const float *inp, const float *w, const float *mean,
+		const float *rstd, long C, long lo, long hi);
+void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, uint64_t seed, long off, uint64_t thr,
+		float scale);
 */
 import "C"
 
@@ -94,4 +115,46 @@ func geluSpan(out, inp []float32) {
 func geluBackwardSpan(dinp, inp, dout []float32) {
 	dinp, dout = dinp[:len(inp)], dout[:len(inp)]
 	C.tg_gelu_bwd(cf(dinp), cf(inp), cf(dout), C.long(len(inp)))
+}
+
+// colSumSpan: see colSumSpanGo.
+func colSumSpan(dst, x []float32, N, C, c0, c1 int) {
+	if c1 <= c0 || N == 0 {
+		return
+	}
+	_, _ = dst[c0:c1], x[(N-1)*C+c0:(N-1)*C+c1]
+	C.tg_col_sum(cf(dst), cf(x), C.long(N), C.long(C), C.long(c0), C.long(c1))
+}
+
+// layerNormBackwardCols: see layerNormBackwardColsGo.
+func layerNormBackwardCols(dweight, dbias, dout, inp, mean, rstd []float32, N, C, c0, c1 int) {
+	if c1 <= c0 || N == 0 {
+		return
+	}
+	_, _, _, _, _, _ = dweight[c0:c1], dbias[c0:c1], dout[(N-1)*C+c0:(N-1)*C+c1], inp[(N-1)*C+c0:(N-1)*C+c1], mean[:N], rstd[:N]
+	C.tg_ln_bwd_cols(cf(dweight), cf(dbias), cf(dout), cf(inp), cf(mean), cf(rstd), C.long(N), C.long(C), C.long(c0), C.long(c1))
+}
+
+// layerNormSpan: see layerNormSpanGo.
+func layerNormSpan(out, mean, rstd, inp, weight, bias []float32, C, lo, hi int) {
+	if hi <= lo || C == 0 {
+		return
+	}
+	_, _, _, _, _, _ = out[lo*C:hi*C], mean[lo:hi], rstd[lo:hi], inp[lo*C:hi*C], weight[:C], bias[:C]
+	C.tg_ln_fwd(cf(out), cf(mean), cf(rstd), cf(inp), cf(weight), cf(bias), C.long(C), C.long(lo), C.long(hi))
+}
+
+// layerNormBackwardRows: see layerNormBackwardRowsGo.
+func layerNormBackwardRows(dinp, dout, inp, weight, mean, rstd []float32, C, lo, hi int) {
+	if hi <= lo || C == 0 {
+		return
+	}
+	_, _, _, _, _, _ = dinp[lo*C:hi*C], dout[lo*C:hi*C], inp[lo*C:hi*C], weight[:C], mean[lo:hi], rstd[lo:hi]
+	C.tg_ln_bwd_rows(cf(dinp), cf(dout), cf(inp), cf(weight), cf(mean), cf(rstd), C.long(C), C.long(lo), C.long(hi))
+}
+
+// dropoutKeep: see dropoutKeepGo.
+func dropoutKeep(out []float32, mask []uint8, inp []float32, seed uint64, off int, thr uint64, scale float32) {
+	mask, inp = mask[:len(out)], inp[:len(out)]
+	C.tg_dropout(cf(out), (*C.uint8_t)(unsafe.SliceData(mask)), cf(inp), C.long(len(out)), C.uint64_t(seed), C.long(off), C.uint64_t(thr), C.float(scale))
 }

@@ -24,3 +24,21 @@ func phiRows(qf, kf, q, k []float32, m, D int, s float32) { phiRowsGo(qf, kf, q,
 func geluSpan(out, inp []float32) { geluSpanGo(out, inp) }
 
 func geluBackwardSpan(dinp, inp, dout []float32) { geluBackwardSpanGo(dinp, inp, dout) }
+
+func colSumSpan(dst, x []float32, N, C, c0, c1 int) { colSumSpanGo(dst, x, N, C, c0, c1) }
+
+func layerNormBackwardCols(dweight, dbias, dout, inp, mean, rstd []float32, N, C, c0, c1 int) {
+	layerNormBackwardColsGo(dweight, dbias, dout, inp, mean, rstd, N, C, c0, c1)
+}
+
+func layerNormSpan(out, mean, rstd, inp, weight, bias []float32, C, lo, hi int) {
+	layerNormSpanGo(out, mean, rstd, inp, weight, bias, C, lo, hi)
+}
+
+func layerNormBackwardRows(dinp, dout, inp, weight, mean, rstd []float32, C, lo, hi int) {
+	layerNormBackwardRowsGo(dinp, dout, inp, weight, mean, rstd, C, lo, hi)
+}
+
+func dropoutKeep(out []float32, mask []uint8, inp []float32, seed uint64, off int, thr uint64, scale float32) {
+	dropoutKeepGo(out, mask, inp, seed, off, thr, scale)
+}

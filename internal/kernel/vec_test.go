@@ -284,3 +284,80 @@ func TestVecPhiRows(t *testing.T) {
 		})
 	}
 }
+
+// TestVecRowKernels compares the C column sums, LayerNorm and dropout with
+// their Go versions: column sums and the dropout mask are bit-identical
+// (same order, same hash); LayerNorm rows differ by float rounding only.
+func TestVecRowKernels(t *testing.T) {
+	for _, sh := range []struct{ N, C int }{{1, 1}, {3, 7}, {5, 16}, {9, 17}, {4, 65}, {33, 512}, {7, 600}, {2, 1000}} {
+		t.Run(fmt.Sprintf("N%d_C%d", sh.N, sh.C), func(t *testing.T) {
+			N, C := sh.N, sh.C
+			r := rand.New(rand.NewPCG(uint64(N), uint64(C)))
+			x, dy := vecInputs(r, N*C, 2, nil), vecInputs(r, N*C, 1, nil)
+			for i := range x {
+				x[i] += 3 // a mean far from 0
+			}
+			w, b := vecInputs(r, C, 1, nil), vecInputs(r, C, 1, nil)
+			pre := vecInputs(r, C, 1, nil)
+			for _, span := range [][2]int{{0, C}, {C / 3, C}, {1 % C, max(1%C, C-1)}} {
+				c0, c1 := span[0], span[1]
+				got, want := append([]float32(nil), pre...), append([]float32(nil), pre...)
+				colSumSpan(got, x, N, C, c0, c1)
+				colSumSpanGo(want, x, N, C, c0, c1)
+				kEqual(t, fmt.Sprintf("colSum[%d:%d]", c0, c1), got, want)
+			}
+			out, mean, rstd := make([]float32, N*C), make([]float32, N), make([]float32, N)
+			outG, meanG, rstdG := make([]float32, N*C), make([]float32, N), make([]float32, N)
+			layerNormSpan(out, mean, rstd, x, w, b, C, 0, N)
+			layerNormSpanGo(outG, meanG, rstdG, x, w, b, C, 0, N)
+			for i := range out {
+				if !vecSame(out[i], outG[i], 1e-5, 1e-3) {
+					t.Fatalf("layerNorm out[%d] = %v, Go %v", i, out[i], outG[i])
+				}
+			}
+			for n := range N {
+				if !vecSame(mean[n], meanG[n], 1e-6, 1e-6) || !vecSame(rstd[n], rstdG[n], 1e-6, 0) {
+					t.Fatalf("row %d: mean %v rstd %v, Go %v %v", n, mean[n], rstd[n], meanG[n], rstdG[n])
+				}
+			}
+			dx, dxG := vecInputs(r, N*C, 1, nil), make([]float32, N*C)
+			copy(dxG, dx)
+			layerNormBackwardRows(dx, dy, x, w, meanG, rstdG, C, 0, N)
+			layerNormBackwardRowsGo(dxG, dy, x, w, meanG, rstdG, C, 0, N)
+			for i := range dx {
+				if !vecSame(dx[i], dxG[i], 1e-5, 1e-3) {
+					t.Fatalf("layerNorm dinp[%d] = %v, Go %v", i, dx[i], dxG[i])
+				}
+			}
+			dw, db := append([]float32(nil), pre...), append([]float32(nil), pre...)
+			dwG, dbG := append([]float32(nil), pre...), append([]float32(nil), pre...)
+			layerNormBackwardCols(dw, db, dy, x, meanG, rstdG, N, C, 0, C)
+			layerNormBackwardColsGo(dwG, dbG, dy, x, meanG, rstdG, N, C, 0, C)
+			kEqual(t, "layerNorm dweight", dw, dwG)
+			kEqual(t, "layerNorm dbias", db, dbG)
+		})
+	}
+	for _, n := range vecLens {
+		for _, off := range []int{0, 5, 1 << 40} {
+			r := rand.New(rand.NewPCG(uint64(n), uint64(off)))
+			inp := vecInputs(r, n, 1, []float32{float32(math.NaN()), float32(math.Inf(1))})
+			out, mask := make([]float32, n), make([]uint8, n)
+			outG, maskG := make([]float32, n), make([]uint8, n)
+			thr := uint64(math.Round(0.3 * (1 << 24)))
+			dropoutKeep(out, mask, inp, 42, off, thr, 1/0.7)
+			dropoutKeepGo(outG, maskG, inp, 42, off, thr, 1/0.7)
+			for i := range out {
+				if mask[i] != maskG[i] || math.Float32bits(out[i]) != math.Float32bits(outG[i]) {
+					t.Fatalf("dropout n=%d off=%d [%d]: %v %d, Go %v %d", n, off, i, out[i], mask[i], outG[i], maskG[i])
+				}
+			}
+			// In place (out == inp).
+			dropoutKeep(inp, mask, inp, 42, off, thr, 1/0.7)
+			for i := range inp {
+				if math.Float32bits(inp[i]) != math.Float32bits(outG[i]) {
+					t.Fatalf("dropout in place n=%d [%d]: %v, want %v", n, i, inp[i], outG[i])
+				}
+			}
+		}
+	}
+}
