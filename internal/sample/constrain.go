@@ -66,6 +66,8 @@ type shape struct {
 	etype   uint16
 	proto   uint8
 	hdrDone bool // the transport header is complete (the packet may end)
+	portsAt int  // body index of the TCP/UDP ports (-1: not in the body)
+	payOff  int  // body index of the transport payload (when hdrDone)
 }
 
 // classify finds the field of body byte len(body) of an Ethernet packet
@@ -74,7 +76,7 @@ type shape struct {
 // addresses and ports once the flow knows them (known). It mirrors the
 // codec's walker for the header shapes the rules allow.
 func classify(body []byte, known bool) shape {
-	var sh shape
+	sh := shape{portsAt: -1}
 	bi, vo := 0, 0
 	// step consumes segments; it returns true when the next byte is in s.
 	step := func(s seg) bool {
@@ -147,6 +149,9 @@ func classify(body []byte, known bool) shape {
 		return sh
 	}
 	sh.proto = proto
+	if !known {
+		sh.portsAt = bi
+	}
 	switch proto {
 	case 6:
 		for _, s := range []seg{{4, fPort, known}, {8, fFree, false}} {
@@ -174,7 +179,7 @@ func classify(body []byte, known bool) shape {
 			}
 		}
 	}
-	sh.inHdr, sh.hdrDone, sh.f, sh.virt = false, true, fPayload, vo+len(body)-bi
+	sh.inHdr, sh.hdrDone, sh.f, sh.virt, sh.payOff = false, true, fPayload, vo+len(body)-bi, bi
 	return sh
 }
 
@@ -264,6 +269,11 @@ type rules struct {
 	// maxTokens > 0: once the flow has this many tokens, it ends as soon as
 	// the current packet may end.
 	maxTokens, n int
+	// app is the payload grammar of the flow's ports (nil: payloads are
+	// free), chosen once the first packet's ports are known.
+	app        payloadGrammar
+	appName    string
+	appChecked bool
 }
 
 type phase uint8
@@ -358,7 +368,16 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 		}
 	case fTCPOpt:
 		tcpOptionBytes(body[sh.optOff:], sh.optLen, allowed)
+	case fPayload:
+		if r.app != nil && sh.hdrDone {
+			walkPayload(r.app, body[sh.payOff:], r.payloadLimit(), allowed)
+		}
 	}
+}
+
+// payloadLimit is the most payload bytes the current packet may have.
+func (r *rules) payloadLimit() int {
+	return len(r.body) - r.sh.payOff + MaxFrame - r.sh.virt
 }
 
 // constrain narrows the grammar's allowed tokens (already in allowed) by
@@ -397,7 +416,8 @@ func (r *rules) constrain(allowed []bool) {
 		if sh.f.masks() && sh.inHdr && sh.virt < MaxFrame {
 			allowed[codec.MASK] = true
 		}
-		if !sh.hdrDone {
+		if !sh.hdrDone || r.app != nil && len(r.body) > sh.payOff &&
+			!walkPayload(r.app, r.body[sh.payOff:], r.payloadLimit(), nil) {
 			allowed[codec.PKTC2S], allowed[codec.PKTS2C], allowed[codec.END] = false, false, false
 		}
 	}
@@ -480,8 +500,19 @@ func (r *rules) enterBody() {
 }
 
 func (r *rules) classify() {
-	if r.structured {
-		r.sh = classify(r.body, r.packets > 1)
+	if !r.structured {
+		return
+	}
+	r.sh = classify(r.body, r.packets > 1)
+	if sh := r.sh; !r.appChecked && sh.hdrDone && sh.portsAt >= 0 {
+		r.appChecked = true
+		port := func(i int) uint16 {
+			if r.mask[i] || r.mask[i+1] {
+				return 0
+			}
+			return uint16(r.body[i])<<8 | uint16(r.body[i+1])
+		}
+		r.appName, r.app = appGrammar(sh.proto, port(sh.portsAt), port(sh.portsAt+2))
 	}
 }
 

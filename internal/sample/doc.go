@@ -75,9 +75,24 @@
 //     ports, TTL, IP ID), for models trained on masked views; it decodes as
 //     zero and the writer replaces it.
 //
-// Application payloads are not constrained: whether a DNS or HTTP payload
-// parses is up to the model (tshark's application dissectors may still flag
-// a generated payload as malformed).
+// # Application payloads
+//
+// tshark picks an application dissector by port (the lower port first), and
+// a payload the model got slightly wrong is then a malformed packet. For the
+// protocols below, chosen by the first packet's ports (a masked port names
+// nothing), every packet's payload is held to a byte grammar of whole,
+// well-formed messages (payload_*.go; each file's comment gives its
+// grammar): the bytes the grammar cannot continue with are disallowed, and
+// the packet may end only between messages. Messages never span packets.
+//   - DNS: UDP 53, 5353 (mDNS) and 5355 (LLMNR): one message per datagram;
+//     TCP 53: length-prefixed messages;
+//   - MQTT 3.1.1: TCP 1883;
+//   - TLS records and hellos (no certificates): TCP 443, 853, 8443, 8883.
+//
+// A grammar re-reads the packet's payload from its start at each byte
+// (payloads are at most a frame). Other protocols' payloads are the model's
+// own: tshark may flag them. The grammars are checked against tshark with
+// thousands of random walks (payload_test.go).
 //
 // # Output (Writer)
 //
