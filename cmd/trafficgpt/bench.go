@@ -170,42 +170,44 @@ func benchTrainStep(c model.Config, T int) (tokensPerSec, gflops float64, err er
 	return tps, model.TrainFLOPsPerToken(c, T) * tps / 1e9, nil
 }
 
-// benchGenerate measures Step's rate over 64 tokens at two positions.
+// benchGenerate measures Step's rate at two positions: two states are
+// advanced to near and far, then timed in alternating rounds of 16 tokens
+// (128 tokens each in all), so that a change of machine load or clock
+// speed during the run affects both alike.
 func benchGenerate(ctx context.Context, c model.Config, near, far int) (float64, float64, error) {
 	m, err := model.New(c, 1)
 	if err != nil {
 		return 0, 0, err
 	}
-	st, err := m.NewState(1)
-	if err != nil {
-		return 0, 0, err
-	}
 	tok := []int32{7}
-	pos := 0
-	rate := func(at int) (float64, error) {
-		for ; pos < at; pos++ {
+	states := make([]*model.State, 2)
+	for i, at := range []int{near, far} {
+		if states[i], err = m.NewState(1); err != nil {
+			return 0, 0, err
+		}
+		for pos := 0; pos < at; pos++ {
 			if pos&1023 == 0 && ctx.Err() != nil {
-				return 0, ctx.Err()
+				return 0, 0, ctx.Err()
 			}
-			if _, err := m.Step(st, tok); err != nil {
-				return 0, err
-			}
-		}
-		t0 := time.Now()
-		for i := 0; i < 64; i++ {
-			if _, err := m.Step(st, tok); err != nil {
-				return 0, err
+			if _, err := m.Step(states[i], tok); err != nil {
+				return 0, 0, err
 			}
 		}
-		pos += 64
-		return 64 / time.Since(t0).Seconds(), nil
 	}
-	a, err := rate(near)
-	if err != nil {
-		return 0, 0, err
+	const rounds, per = 8, 16
+	var spent [2]time.Duration
+	for range rounds {
+		for i, st := range states {
+			t0 := time.Now()
+			for range per {
+				if _, err := m.Step(st, tok); err != nil {
+					return 0, 0, err
+				}
+			}
+			spent[i] += time.Since(t0)
+		}
 	}
-	b, err := rate(far)
-	return a, b, err
+	return rounds * per / spent[0].Seconds(), rounds * per / spent[1].Seconds(), nil
 }
 
 // largestCapture returns the largest capture file in the first folder that has one.
