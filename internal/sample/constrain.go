@@ -271,9 +271,10 @@ type rules struct {
 	maxTokens, n int
 	// app is the payload grammar of the flow's ports (nil: payloads are
 	// free), chosen once the first packet's ports are known.
-	app        payloadGrammar
-	appName    string
+	app        *appProtocol
 	appChecked bool
+	appState   [2]int // per direction (c2s, s2c)
+	s2c        bool   // the current packet's direction
 }
 
 type phase uint8
@@ -370,9 +371,17 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 		tcpOptionBytes(body[sh.optOff:], sh.optLen, allowed)
 	case fPayload:
 		if r.app != nil && sh.hdrDone {
-			walkPayload(r.app, body[sh.payOff:], r.payloadLimit(), allowed)
+			walkPayload(r.app.grammar, body[sh.payOff:], r.payloadLimit(), r.dirState(), allowed)
 		}
 	}
+}
+
+// dirState is the application state of the current packet's direction.
+func (r *rules) dirState() int {
+	if r.s2c {
+		return r.appState[1]
+	}
+	return r.appState[0]
 }
 
 // payloadLimit is the most payload bytes the current packet may have.
@@ -417,7 +426,7 @@ func (r *rules) constrain(allowed []bool) {
 			allowed[codec.MASK] = true
 		}
 		if !sh.hdrDone || r.app != nil && len(r.body) > sh.payOff &&
-			!walkPayload(r.app, r.body[sh.payOff:], r.payloadLimit(), nil) {
+			!walkPayload(r.app.grammar, r.body[sh.payOff:], r.payloadLimit(), r.dirState(), nil) {
 			allowed[codec.PKTC2S], allowed[codec.PKTS2C], allowed[codec.END] = false, false, false
 		}
 	}
@@ -487,6 +496,7 @@ func (r *rules) startPacket(t codec.Token) {
 	switch t {
 	case codec.PKTC2S, codec.PKTS2C:
 		r.packets++
+		r.s2c = t == codec.PKTS2C
 		r.phase = pFlags
 	default:
 		r.phase = pDone
@@ -512,13 +522,20 @@ func (r *rules) classify() {
 			}
 			return uint16(r.body[i])<<8 | uint16(r.body[i+1])
 		}
-		r.appName, r.app = appGrammar(sh.proto, port(sh.portsAt), port(sh.portsAt+2))
+		r.app = appGrammar(sh.proto, port(sh.portsAt), port(sh.portsAt+2))
 	}
 }
 
 // endPacket learns the flow's constants from its first packet, and decides
 // for a prompt's first packet whether the header rules can apply.
 func (r *rules) endPacket() {
+	if r.app != nil && r.app.next != nil && r.sh.hdrDone && len(r.body) > r.sh.payOff {
+		d := 0
+		if r.s2c {
+			d = 1
+		}
+		r.appState[d] = r.app.next(r.appState[d], r.body[r.sh.payOff:])
+	}
 	if r.packets != 1 || !r.structured {
 		return
 	}

@@ -87,7 +87,11 @@
 //   - DNS: UDP 53, 5353 (mDNS) and 5355 (LLMNR): one message per datagram;
 //     TCP 53: length-prefixed messages;
 //   - MQTT 3.1.1: TCP 1883;
-//   - TLS records and hellos (no certificates): TCP 443, 853, 8443, 8883.
+//   - TLS records and hellos (no certificates): TCP 443, 853, 8443, 8883;
+//   - SSH: TCP 22: the banner, the key exchange in the clear, then (after
+//     the direction's NEWKEYS) any bytes. SSH's grammar depends on what
+//     the direction sent before, so such a protocol keeps a state per
+//     direction, advanced at each packet's end.
 //
 // A grammar re-reads the packet's payload from its start at each byte
 // (payloads are at most a frame). Other protocols' payloads are the model's

@@ -12,27 +12,36 @@ package sample
 // payloadGrammar walks a payload prefix with a cursor (see walkPayload).
 type payloadGrammar func(c *cursor)
 
-// appProtocols names the port-selected grammars: transport protocol and
-// port to grammar, as tshark chooses dissectors (the lower port first).
-var appProtocols = map[uint32]struct {
+// appProtocol is a port-selected grammar. A protocol whose messages depend
+// on what came before in the same direction (SSH: banner, clear key
+// exchange, then encrypted) has a state per direction: next gives the
+// state after a packet with payload p (states start at 0), and the grammar
+// reads it from cursor.state.
+type appProtocol struct {
 	name    string
 	grammar payloadGrammar
-}{
-	17<<16 | 53:   {"dns", dnsMessage},
-	17<<16 | 5353: {"mdns", dnsMessage},
-	17<<16 | 5355: {"llmnr", dnsMessage},
-	6<<16 | 53:    {"dns-tcp", dnsTCPStream},
-	6<<16 | 1883:  {"mqtt", mqttStream},
-	6<<16 | 443:   {"tls", tlsStream},
-	6<<16 | 8443:  {"tls", tlsStream},
-	6<<16 | 853:   {"tls", tlsStream},
-	6<<16 | 8883:  {"tls", tlsStream},
+	next    func(state int, p []byte) int
+}
+
+// appProtocols names the port-selected grammars: transport protocol and
+// port to grammar, as tshark chooses dissectors (the lower port first).
+var appProtocols = map[uint32]appProtocol{
+	17<<16 | 53:   {"dns", dnsMessage, nil},
+	17<<16 | 5353: {"mdns", dnsMessage, nil},
+	17<<16 | 5355: {"llmnr", dnsMessage, nil},
+	6<<16 | 53:    {"dns-tcp", dnsTCPStream, nil},
+	6<<16 | 1883:  {"mqtt", mqttStream, nil},
+	6<<16 | 443:   {"tls", tlsStream, nil},
+	6<<16 | 8443:  {"tls", tlsStream, nil},
+	6<<16 | 853:   {"tls", tlsStream, nil},
+	6<<16 | 8883:  {"tls", tlsStream, nil},
+	6<<16 | 22:    {"ssh", sshStream, sshNext},
 }
 
 // appGrammar returns the grammar tshark's choice of dissector for a flow
 // between ports a and b of transport proto implies, if any: the lower port
 // is tried first. A zero port (masked) names nothing.
-func appGrammar(proto uint8, a, b uint16) (string, payloadGrammar) {
+func appGrammar(proto uint8, a, b uint16) *appProtocol {
 	if a > b {
 		a, b = b, a
 	}
@@ -41,10 +50,10 @@ func appGrammar(proto uint8, a, b uint16) (string, payloadGrammar) {
 			continue
 		}
 		if g, ok := appProtocols[uint32(proto)<<16|uint32(p)]; ok {
-			return g.name, g.grammar
+			return &g
 		}
 	}
-	return "", nil
+	return nil
 }
 
 // cursor reads a payload prefix p for a grammar. Reading past the prefix
@@ -56,6 +65,7 @@ type cursor struct {
 	i       int
 	limit   int        // the payload may not grow past limit bytes
 	allowed *[256]bool // narrowed at the stop; nil when only asking complete
+	state   int        // the direction's state at the packet's start (appProtocol)
 	atEnd   bool       // the walk stopped where the payload may end
 }
 
@@ -65,8 +75,8 @@ type stopWalk struct{}
 // narrows allowed (if not nil) to the values g accepts for byte len(p), and
 // reports whether the payload may end after p. A p that g cannot read (not
 // produced under g: the grammar stops inside it) may end.
-func walkPayload(g payloadGrammar, p []byte, limit int, allowed *[256]bool) (complete bool) {
-	c := &cursor{p: p, limit: limit, allowed: allowed}
+func walkPayload(g payloadGrammar, p []byte, limit, state int, allowed *[256]bool) (complete bool) {
+	c := &cursor{p: p, limit: limit, allowed: allowed, state: state}
 	stopped := false
 	func() {
 		defer func() {
