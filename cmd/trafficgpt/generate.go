@@ -57,6 +57,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&o.gen.TopP, "top-p", 0, "nucleus sampling: the smallest set of tokens with this much probability (0 or 1: off)")
 	fs.Uint64Var(&o.gen.Seed, "seed", 1, "seed of sampling, start times and ephemeral ports")
 	fs.IntVar(&o.gen.Batch, "batch", 8, "flows generated in parallel")
+	fs.BoolVar(&o.gen.FreePayloads, "free-payloads", false, "do not hold DNS, MQTT, TLS and SSH payloads to their grammars (the model's bytes alone; tshark may flag them)")
 	fs.IntVar(&o.gen.Refill, "refill", -1, "a row whose flow ended takes the next flow while its position is below this (-1: the model's training context; 0: every flow from a fresh state)")
 	fs.Float64Var(&o.write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
 	fs.StringVar(&o.addresses, "addresses", "auto", "auto: replace the addresses/ports the model left zero (masked) by the scheme; scheme: replace all of generated flows")

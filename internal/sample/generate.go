@@ -36,6 +36,9 @@ type Options struct {
 	// state's position is below Refill (e.g. the training context); 0:
 	// every flow starts from a reset state.
 	Refill int
+	// FreePayloads turns the application payload grammars off (doc.go,
+	// "Application payloads"): payloads are then the model's alone.
+	FreePayloads bool
 	// Progress, if set, is called after each finished flow.
 	Progress func(flows int, tokens int64)
 }
@@ -114,6 +117,7 @@ func newRow(idx int, o *Options) *row {
 	rw.g.MaxPackets = o.MaxPackets
 	rw.r = newRules(rw.g)
 	rw.r.maxTokens = o.MaxTokens
+	rw.r.appChecked = o.FreePayloads
 	if len(o.Prompts) > 0 {
 		f.Prompt = idx % len(o.Prompts)
 		f.Repeat = idx >= len(o.Prompts)

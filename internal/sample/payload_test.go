@@ -180,6 +180,63 @@ func TestPayloadGrammarsTshark(t *testing.T) {
 	}
 }
 
+// demoPrompts returns the first packet of each of the first n flows of a
+// demo capture, as prompts.
+func demoPrompts(t *testing.T, name string, n int) [][]codec.Token {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "testdata", "demo", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var prompts [][]codec.Token
+	_, err = codec.EncodeFlows(context.Background(), f, codec.EncodeOptions{Flow: flow.DefaultConfig(), View: codec.View{MaxPackets: 1}},
+		func(ef *codec.EncodedFlow) error {
+			toks := slices.Clone(ef.Tokens[:len(ef.Tokens)-1])
+			if len(prompts) < n && CheckPrompt(toks) == nil {
+				prompts = append(prompts, toks)
+			}
+			return nil
+		})
+	if err != nil || len(prompts) == 0 {
+		t.Fatalf("%s: %v (%d prompts)", name, err, len(prompts))
+	}
+	return prompts
+}
+
+// TestAppChoice: the first packet's ports choose the grammar (the lower
+// port first); Options.FreePayloads chooses none.
+func TestAppChoice(t *testing.T) {
+	for _, tc := range []struct {
+		capture string
+		free    bool
+		want    string
+	}{{"dns.pcap", false, "dns-tcp"}, {"mqtt.pcap", false, "mqtt"}, {"ssh.pcap", false, "ssh"}, {"http.pcap", false, ""},
+		{"mqtt.pcap", true, ""}} {
+		p := demoPrompts(t, tc.capture, 1)[0]
+		rw := newRow(0, &Options{Prompts: [][]codec.Token{p}, FreePayloads: tc.free, Label: -1})
+		for _, tok := range p {
+			if err := rw.push(tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rw.r.push(codec.END) // ends the prompt's packet
+		got := ""
+		if rw.r.app != nil {
+			got = rw.r.app.name
+		}
+		if got != tc.want {
+			t.Errorf("%s (free %v): grammar %q, want %q", tc.capture, tc.free, got, tc.want)
+		}
+	}
+	if g := appGrammar(17, 53, 40000); g == nil || g.name != "dns" {
+		t.Errorf("udp 53: %v", g)
+	}
+	if g := appGrammar(6, 50000, 0); g != nil {
+		t.Errorf("masked port named %q", g.name)
+	}
+}
+
 // benignWarnings reports whether a frame's warnings are all ones tshark
 // also gives real traffic: its SSH dissector's "Decoded N bytes, but packet
 // legnth is M bytes" for host key signatures (OpenSSH 9 ECDSA keys get it).
@@ -245,23 +302,7 @@ func TestPayloadRulesEndToEnd(t *testing.T) {
 	}
 	var prompts [][]codec.Token
 	for _, name := range []string{"dns.pcap", "mqtt.pcap", "https.pcap"} {
-		f, err := os.Open(filepath.Join("..", "..", "testdata", "demo", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		_, err = codec.EncodeFlows(context.Background(), f, codec.EncodeOptions{Flow: flow.DefaultConfig(), View: codec.View{MaxPackets: 1}},
-			func(ef *codec.EncodedFlow) error {
-				toks := slices.Clone(ef.Tokens[:len(ef.Tokens)-1])
-				if n < 8 && CheckPrompt(toks) == nil {
-					prompts, n = append(prompts, toks), n+1
-				}
-				return nil
-			})
-		f.Close()
-		if err != nil || n == 0 {
-			t.Fatalf("%s: %v (%d prompts)", name, err, n)
-		}
+		prompts = append(prompts, demoPrompts(t, name, 8)...)
 	}
 	m := tinyModel(t, 5)
 	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 3, Batch: len(prompts), MaxPackets: 6, Label: -1, Prompts: prompts}
