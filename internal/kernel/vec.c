@@ -26,9 +26,12 @@
 #pragma GCC optimize("no-trapping-math", "no-math-errno")
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(TG_NO_CLONES)
 // One clone per x86-64 level: AVX-512 (x86-64-v4), AVX2+FMA (v3) and the
-// baseline SSE2, picked at load time by an ifunc resolver.
+// baseline SSE2, picked at load time by an ifunc resolver. To test one level
+// on a machine that has a higher one, build without clones for that level:
+// CGO_CFLAGS="-O2 -DTG_NO_CLONES -march=x86-64-v3" go test ./internal/kernel
+// (or no -march for the SSE2 baseline).
 #define TG_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define TG_CLONES
@@ -204,26 +207,21 @@ TG_CLONES void tg_phi_rows(float *qf, float *kf, const float *q, const float *k,
 	tg_exp_sub_inl(kf, k, m * D, 0.0f, clamp);
 }
 
-// tg_tanh1 is the float32 rational tanh of Eigen (the Go tanhf evaluates the
-// same function in float64): x is clamped to +-7.9053 where the function
-// saturates, and exactly +-1 is returned past that.
+// tg_tanh1 is tanh as the Go tanhf computes it: Eigen's rational function
+// for float, evaluated in double (Estrin) and rounded once, x clamped to
+// +-7.9053 where it saturates and exactly +-1 past that. Evaluated in float
+// the rounding errors of p/q reach a few ulp of t, which GELU's backward
+// (1 - t*t near |t| = 1) turns into 1e-5 relative errors.
 TG_INLINE float tg_tanh1(float x) {
 	const float c = 7.90531110763549805f;
-	float xc = x > c ? c : x;
-	xc = xc < -c ? -c : xc;
-	float y = xc * xc;
-	float p = -2.76076847742355e-16f;
-	p = p * y + 2.00018790482477e-13f;
-	p = p * y + -8.60467152213735e-11f;
-	p = p * y + 5.12229709037114e-08f;
-	p = p * y + 1.48572235717979e-05f;
-	p = p * y + 6.37261928875436e-04f;
-	p = p * y + 4.89352455891786e-03f;
-	float q = 1.19825839466702e-06f;
-	q = q * y + 1.18534705686654e-04f;
-	q = q * y + 2.26843463243900e-03f;
-	q = q * y + 4.89352518554385e-03f;
-	float t = xc * p / q;
+	float xf = x > c ? c : x;
+	xf = xf < -c ? -c : xf;
+	double xd = xf, y = xd * xd, y2 = y * y, y4 = y2 * y2;
+	double p = (4.89352455891786e-03 + 6.37261928875436e-04 * y) +
+		y2 * (1.48572235717979e-05 + 5.12229709037114e-08 * y) +
+		y4 * ((-8.60467152213735e-11 + 2.00018790482477e-13 * y) + y2 * -2.76076847742355e-16);
+	double q = (4.89352518554385e-03 + 2.26843463243900e-03 * y) + y2 * (1.18534705686654e-04 + 1.19825839466702e-06 * y);
+	float t = (float)(xd * p / q);
 	t = x >= c ? 1.0f : t;
 	return x <= -c ? -1.0f : t;
 }
