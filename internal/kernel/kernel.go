@@ -657,16 +657,17 @@ func DropoutBackward(dinp, dout []float32, mask []uint8, p float32, n int) {
 	if nw := rowWorkers(n); nw > 1 {
 		a := rowArgs{dinp: dinp, dout: dout, mask: mask, p: p}
 		rowRun(&a, n, rowAlign, nw, func(a *rowArgs, lo, hi int) {
-			dropoutBackwardSpan(a.dinp[lo:hi:hi], a.dout[lo:hi:hi], a.mask[lo:hi:hi], a.p)
+			dropoutBackwardSpan(a.dinp[lo:hi:hi], a.dout[lo:hi:hi], a.mask[lo:hi:hi], 1/(1-a.p))
 		})
 		return
 	}
-	dropoutBackwardSpan(dinp[:n:n], dout[:n:n], mask[:n:n], p)
+	dropoutBackwardSpan(dinp[:n:n], dout[:n:n], mask[:n:n], 1/(1-p))
 }
 
-func dropoutBackwardSpan(dinp, dout []float32, mask []uint8, p float32) {
+// dropoutBackwardSpanGo adds dout*scale into dinp where mask is set;
+// dropoutBackwardSpan is it or its C version (bit-identical).
+func dropoutBackwardSpanGo(dinp, dout []float32, mask []uint8, scale float32) {
 	dout, mask = dout[:len(dinp)], mask[:len(dinp)]
-	scale := 1 / (1 - p)
 	for i := range dinp {
 		if mask[i] != 0 {
 			dinp[i] += dout[i] * scale

@@ -405,6 +405,16 @@ TG_CLONES void tg_ln_bwd_rows(float *dinp, const float *dout, const float *inp, 
 	}
 }
 
+// Dropout backward: dinp += dout*scale where the mask is set
+// (dropoutBackwardSpanGo; no contraction, so bit-identical).
+TG_CLONES void tg_dropout_bwd(float *dinp, const float *dout, const uint8_t *mask, long n, float scale) {
+#pragma GCC ivdep
+	for (long i = 0; i < n; i++) {
+		float d = dinp[i];
+		dinp[i] = mask[i] ? d + dout[i] * scale : d;
+	}
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
 #endif

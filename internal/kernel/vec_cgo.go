@@ -34,6 +34,8 @@ package kernel
 #cgo nocallback tg_ln_bwd_rows
 #cgo noescape tg_dropout
 #cgo nocallback tg_dropout
+#cgo noescape tg_dropout_bwd
+#cgo nocallback tg_dropout_bwd
 #include <stdint.h>
 
 float tg_exp_sub(float *dst, const float *src, long n, float sub, float hi);
@@ -53,10 +55,14 @@ void tg_ln_bwd_rows(float *dinp, const float *dout, const float *inp, const floa
 		const float *rstd, long C, long lo, long hi);
 void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, uint64_t seed, long off, uint64_t thr,
 		float scale);
+void tg_dropout_bwd(float *dinp, const float *dout, const uint8_t *mask, long n, float scale);
 */
 import "C"
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // vecBackend names the implementation of the element-wise kernels.
 const vecBackend = "c"
@@ -75,7 +81,16 @@ func softmaxFwdRows(P []float32, m, nk, off, W int, mx, sum []float32) {
 	if m == 0 {
 		return
 	}
+	softmaxRowsCheck(m, nk, off, W)
 	C.tg_softmax_fwd_rows(cf(P), C.long(m), C.long(nk), C.long(off), C.long(W), cf(mx), cf(sum))
+}
+
+// softmaxRowsCheck panics where the Go version would index out of range:
+// the last valid column off+m-1 must lie in the row.
+func softmaxRowsCheck(m, nk, off, W int) {
+	if off < 0 || W < 0 || off+m > nk {
+		panic(fmt.Sprintf("kernel: softmax rows: m=%d nk=%d off=%d W=%d out of range", m, nk, off, W))
+	}
 }
 
 // softmaxBwdRows: see softmaxBwdRowsGo.
@@ -84,6 +99,7 @@ func softmaxBwdRows(P []float32, m, nk, off, W int, lse, dout, out []float32, D 
 	if m == 0 {
 		return
 	}
+	softmaxRowsCheck(m, nk, off, W)
 	C.tg_softmax_bwd_rows(cf(P), C.long(m), C.long(nk), C.long(off), C.long(W), cf(lse), cf(dout), cf(out), C.long(D), cf(di))
 }
 
@@ -157,4 +173,10 @@ func layerNormBackwardRows(dinp, dout, inp, weight, mean, rstd []float32, C, lo,
 func dropoutKeep(out []float32, mask []uint8, inp []float32, seed uint64, off int, thr uint64, scale float32) {
 	mask, inp = mask[:len(out)], inp[:len(out)]
 	C.tg_dropout(cf(out), (*C.uint8_t)(unsafe.SliceData(mask)), cf(inp), C.long(len(out)), C.uint64_t(seed), C.long(off), C.uint64_t(thr), C.float(scale))
+}
+
+// dropoutBackwardSpan: see dropoutBackwardSpanGo.
+func dropoutBackwardSpan(dinp, dout []float32, mask []uint8, scale float32) {
+	dout, mask = dout[:len(dinp)], mask[:len(dinp)]
+	C.tg_dropout_bwd(cf(dinp), cf(dout), (*C.uint8_t)(unsafe.SliceData(mask)), C.long(len(dinp)), C.float(scale))
 }

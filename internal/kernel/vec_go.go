@@ -42,3 +42,7 @@ func layerNormBackwardRows(dinp, dout, inp, weight, mean, rstd []float32, C, lo,
 func dropoutKeep(out []float32, mask []uint8, inp []float32, seed uint64, off int, thr uint64, scale float32) {
 	dropoutKeepGo(out, mask, inp, seed, off, thr, scale)
 }
+
+func dropoutBackwardSpan(dinp, dout []float32, mask []uint8, scale float32) {
+	dropoutBackwardSpanGo(dinp, dout, mask, scale)
+}

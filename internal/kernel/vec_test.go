@@ -351,6 +351,17 @@ func TestVecRowKernels(t *testing.T) {
 					t.Fatalf("dropout n=%d off=%d [%d]: %v %d, Go %v %d", n, off, i, out[i], mask[i], outG[i], maskG[i])
 				}
 			}
+			// Backward adds dout*scale where kept.
+			dinp, dinpG := vecInputs(r, n, 1, nil), make([]float32, n)
+			copy(dinpG, dinp)
+			dout := vecInputs(r, n, 1, nil)
+			dropoutBackwardSpan(dinp, dout, mask, 1/0.7)
+			dropoutBackwardSpanGo(dinpG, dout, mask, 1/0.7)
+			for i := range dinp {
+				if math.Float32bits(dinp[i]) != math.Float32bits(dinpG[i]) {
+					t.Fatalf("dropout backward n=%d [%d]: %v, Go %v", n, i, dinp[i], dinpG[i])
+				}
+			}
 			// In place (out == inp).
 			dropoutKeep(inp, mask, inp, 42, off, thr, 1/0.7)
 			for i := range inp {
