@@ -107,7 +107,8 @@
 // 64-query block per call), the recomputed probabilities and dS of the
 // softmax backward, phi(q)/phi(k) of a whole chunk, GELU forward and
 // backward over a pool span, and the next row kernels of the profile: dbias
-// column sums, LayerNorm forward and backward, the dropout mask. The C is
+// column sums, LayerNorm forward and backward, dropout forward and
+// backward. The C is
 // branch-free polynomial code (the same Cephes exp and Eigen rational tanh
 // as the Go versions; no libm call in a loop) written over 16-float blocks
 // that GCC vectorises, compiled with -O3 into AVX-512, AVX2+FMA and SSE2
