@@ -101,26 +101,25 @@
 //
 // Go does not vectorise loops, and after the matrix products the training
 // step spent most of its time in scalar exp (softmax attention, phi of the
-// linear attention) and tanh (GELU). With cgo (build constraint
-// `cgo && !purego`, the convention of package blas) these run as C in
-// vec.c: the exp of the softmax rows (max, exp, sum, scale, clear of one
-// 64-query block per call), the recomputed probabilities and dS of the
-// softmax backward, phi(q)/phi(k) of a whole chunk, GELU forward and
-// backward over a pool span, and the next row kernels of the profile: dbias
-// column sums, LayerNorm forward and backward, dropout forward and
-// backward. The C is
+// linear attention) and tanh (GELU). With cgo (build constraint `cgo &&
+// !purego`, the convention of package blas) these run as C in vec.c: the exp
+// of the softmax rows (max, exp, sum, scale, clear of one 64-query block per
+// call), the recomputed probabilities and dS of the softmax backward,
+// phi(q)/phi(k) of a whole chunk, GELU forward and backward over a pool
+// span, and the next row kernels of the profile: dbias column sums,
+// LayerNorm forward and backward, dropout forward and backward. The C is
 // branch-free polynomial code (the same Cephes exp and Eigen rational tanh
 // as the Go versions; no libm call in a loop) written over 16-float blocks
 // that GCC vectorises, compiled with -O3 into AVX-512, AVX2+FMA and SSE2
 // clones chosen at load time (target_clones), so one binary runs on any
-// x86-64. Each call covers a block or a span because a cgo call costs
-// about 20 ns. Results differ from the Go versions by float rounding only
-// (FMA, order of partial sums; clamps and NaN propagation are the same);
-// column sums, LayerNorm dweight/dbias and the dropout mask are
-// bit-identical (same order, same hash), and LayerNorm is built without FMA
-// contraction so its exact cancellations stay exact. The Go versions
-// (expSubGo, geluSpanGo, ...) are the fallback under `-tags purego` or
-// CGO_ENABLED=0 and the reference in vec_test.go; BenchmarkVec runs both.
+// x86-64. Each call covers a block or a span because a cgo call costs about
+// 20 ns. Results differ from the Go versions by float rounding only (FMA,
+// order of partial sums; clamps and NaN propagation are the same); column
+// sums, LayerNorm dweight/dbias and the dropout mask are bit-identical (same
+// order, same hash), and LayerNorm is built without FMA contraction so its
+// exact cancellations stay exact. The Go versions (expSubGo, geluSpanGo,
+// ...) are the fallback under `-tags purego` or CGO_ENABLED=0 and the
+// reference in vec_test.go; BenchmarkVec runs both.
 //
 // Classification head: the model gathers the hidden state at the CLS position
 // (GatherRows / ScatterAddRows) and uses MatmulForward + CrossEntropyForward.
