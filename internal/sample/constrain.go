@@ -19,24 +19,28 @@ const (
 type field uint8
 
 const (
-	fPayload field = iota // transport payload: any byte
-	fMAC0                 // first byte of a MAC: unicast (even; both serve as a source) or <mask>
-	fMAC                  // other MAC bytes: any byte or <mask>
-	fEtype0               // EtherType high byte
-	fEtype1               // EtherType low byte
-	fV4VIHL               // IPv4 version/IHL: 0x45
-	fFree                 // any byte (TOS, IPv6 flow label, TCP seq/ack/window/urgent)
-	fIPID                 // IPv4 identification: any byte or <mask>
-	fFrag0                // IPv4 flags/fragment offset high byte: 0x00 or 0x40 (DF)
-	fFrag1                // fragment offset low byte: 0
-	fTTL                  // TTL / hop limit: 1..255 or <mask>
-	fProto                // IPv4 protocol / IPv6 next header: TCP or UDP
-	fIPAddr               // IP addresses: any byte or <mask>
-	fIPAddr0              // first byte of an IP address: unicast (both serve as a source) or <mask>
-	fV6VTC                // IPv6 version/traffic class: 0x60..0x6f
-	fPort                 // TCP/UDP ports: any byte or <mask>
-	fTCPDoff              // TCP data offset: 5..15 words, reserved bits 0
-	fTCPOpt               // TCP options: a small option grammar
+	fPayload  field = iota // transport payload: any byte
+	fMAC0                  // first byte of a MAC: unicast (even; both serve as a source) or <mask>
+	fMAC                   // other MAC bytes: any byte or <mask>
+	fEtype0                // EtherType high byte
+	fEtype1                // EtherType low byte
+	fV4VIHL                // IPv4 version/IHL: 0x45
+	fFree                  // any byte (TOS, IPv6 flow label, TCP seq/ack/window/urgent)
+	fIPID                  // IPv4 identification: any byte or <mask>
+	fFrag0                 // IPv4 flags/fragment offset high byte: 0x00 or 0x40 (DF)
+	fFrag1                 // fragment offset low byte: 0
+	fTTL                   // TTL / hop limit: 1..255 or <mask>
+	fProto                 // IPv4 protocol / IPv6 next header: TCP or UDP
+	fIPAddr                // IP addresses: any byte or <mask>
+	fIPAddr0               // first byte of an IP address: unicast (both serve as a source) or <mask>
+	fV6VTC                 // IPv6 version/traffic class: 0x60..0x6f
+	fPort                  // TCP/UDP ports: any byte or <mask>
+	fTCPDoff               // TCP data offset: 5..15 words, reserved bits 0
+	fTCPOpt                // TCP options: a small option grammar
+	fSeq                   // TCP sequence number: the direction's next, once it has sent
+	fAck                   // TCP acknowledgment number: the other direction's next, once it has sent
+	fTCPFlags              // TCP flags: ACK once the other direction has sent; SYN only first
+	fUrg                   // TCP urgent pointer: zero without URG
 )
 
 // masks reports whether a field may be <mask> (the fields codec views mask).
@@ -67,6 +71,8 @@ type shape struct {
 	proto   uint8
 	hdrDone bool // the transport header is complete (the packet may end)
 	portsAt int  // body index of the TCP/UDP ports (-1: not in the body)
+	tcpAt   int  // body index of the TCP sequence number (-1: not reached)
+	at      int  // the byte's index within its field
 	payOff  int  // body index of the transport payload (when hdrDone)
 }
 
@@ -76,7 +82,7 @@ type shape struct {
 // addresses and ports once the flow knows them (known). It mirrors the
 // codec's walker for the header shapes the rules allow.
 func classify(body []byte, known bool) shape {
-	sh := shape{portsAt: -1}
+	sh := shape{portsAt: -1, tcpAt: -1}
 	bi, vo := 0, 0
 	// step consumes segments; it returns true when the next byte is in s.
 	step := func(s seg) bool {
@@ -85,7 +91,7 @@ func classify(body []byte, known bool) shape {
 			return false
 		}
 		if bi+s.n > len(body) {
-			sh.f, sh.virt = s.f, vo+len(body)-bi
+			sh.f, sh.virt, sh.at = s.f, vo+len(body)-bi, len(body)-bi
 			if s.f == fMAC && (len(body)-bi == 0 || len(body)-bi == 6) {
 				sh.f = fMAC0
 			}
@@ -154,7 +160,11 @@ func classify(body []byte, known bool) shape {
 	}
 	switch proto {
 	case 6:
-		for _, s := range []seg{{4, fPort, known}, {8, fFree, false}} {
+		if step(seg{4, fPort, known}) {
+			return sh
+		}
+		sh.tcpAt = bi
+		for _, s := range []seg{{4, fSeq, false}, {4, fAck, false}} {
 			if step(s) {
 				return sh
 			}
@@ -163,7 +173,7 @@ func classify(body []byte, known bool) shape {
 			return sh
 		}
 		doff := int(body[bi-1]>>4) * 4
-		for _, s := range []seg{{1, fFree, false}, {2, fFree, false}, {2, 0, true}, {2, fFree, false}} {
+		for _, s := range []seg{{1, fTCPFlags, false}, {2, fFree, false}, {2, 0, true}, {2, fUrg, false}} {
 			if step(s) {
 				return sh
 			}
@@ -187,7 +197,7 @@ func classify(body []byte, known bool) shape {
 // far (opts) and the option space (total): kinds EOL, NOP, MSS, window
 // scale (shift <= 14), SACK-permitted, SACK (1-4 blocks) and timestamps,
 // each with its fixed length and fitting the space; after EOL only zeros.
-func tcpOptionBytes(opts []byte, total int, allowed *[256]bool) {
+func tcpOptionBytes(opts []byte, total int, syn bool, allowed *[256]bool) {
 	only := func(vs ...int) {
 		*allowed = [256]bool{}
 		for _, v := range vs {
@@ -240,7 +250,8 @@ func tcpOptionBytes(opts []byte, total int, allowed *[256]bool) {
 	*allowed = [256]bool{}
 	allowed[0], allowed[1] = true, true
 	for _, k := range []struct{ kind, n int }{{2, 4}, {3, 3}, {4, 2}, {5, 10}, {8, 10}} {
-		allowed[k.kind] = k.n <= room
+		// MSS, window scale and SACK-permitted belong to SYNs.
+		allowed[k.kind] = k.n <= room && (syn || k.kind > 4)
 	}
 }
 
@@ -275,6 +286,11 @@ type rules struct {
 	appChecked bool
 	appState   [2]int // per direction (c2s, s2c)
 	s2c        bool   // the current packet's direction
+	// tcpNext is each direction's next sequence number once it has sent a
+	// packet (tcpSeen): the sequence and acknowledgment numbers follow, as
+	// in a capture without loss.
+	tcpNext [2]uint32
+	tcpSeen [2]bool
 }
 
 type phase uint8
@@ -368,21 +384,49 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 			allowed[w<<4] = true
 		}
 	case fTCPOpt:
-		tcpOptionBytes(body[sh.optOff:], sh.optLen, allowed)
+		tcpOptionBytes(body[sh.optOff:], sh.optLen, body[sh.tcpAt+9]&0x02 != 0, allowed)
+	case fSeq, fAck:
+		d := r.dir()
+		if sh.f == fAck {
+			d = 1 - d
+		}
+		if r.tcpSeen[d] {
+			only(int(byte(r.tcpNext[d] >> (24 - 8*sh.at))))
+		}
+	case fTCPFlags:
+		d := r.dir()
+		ack := body[sh.tcpAt+4 : sh.tcpAt+8]
+		acked := ack[0]|ack[1]|ack[2]|ack[3] != 0
+		for v := range 256 {
+			if (r.tcpSeen[1-d] || acked) && v&0x10 == 0 || r.tcpSeen[d] && v&0x02 != 0 {
+				allowed[v] = false
+			}
+		}
+	case fUrg:
+		if body[sh.tcpAt+9]&0x20 == 0 {
+			only(0)
+		}
 	case fPayload:
-		if r.app != nil && sh.hdrDone {
+		if sh.proto == 6 && body[sh.tcpAt+9]&0x04 != 0 {
+			// tshark reads a RST's payload as a reset cause (text); RSTs
+			// carry none.
+			*allowed = [256]bool{}
+		} else if r.app != nil && sh.hdrDone {
 			walkPayload(r.app.grammar, body[sh.payOff:], r.payloadLimit(), r.dirState(), allowed)
 		}
 	}
 }
 
-// dirState is the application state of the current packet's direction.
-func (r *rules) dirState() int {
+// dir is the current packet's direction: 0 client to server, 1 back.
+func (r *rules) dir() int {
 	if r.s2c {
-		return r.appState[1]
+		return 1
 	}
-	return r.appState[0]
+	return 0
 }
+
+// dirState is the application state of the current packet's direction.
+func (r *rules) dirState() int { return r.appState[r.dir()] }
 
 // payloadLimit is the most payload bytes the current packet may have.
 func (r *rules) payloadLimit() int {
@@ -529,12 +573,21 @@ func (r *rules) classify() {
 // endPacket learns the flow's constants from its first packet, and decides
 // for a prompt's first packet whether the header rules can apply.
 func (r *rules) endPacket() {
+	d := r.dir()
 	if r.app != nil && r.app.next != nil && r.sh.hdrDone && len(r.body) > r.sh.payOff {
-		d := 0
-		if r.s2c {
-			d = 1
-		}
 		r.appState[d] = r.app.next(r.appState[d], r.body[r.sh.payOff:])
+	}
+	if sh := r.sh; r.structured && sh.hdrDone && sh.proto == 6 && sh.tcpAt >= 0 {
+		b := r.body[sh.tcpAt:]
+		next := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		next += uint32(len(r.body) - sh.payOff)
+		if b[9]&0x02 != 0 { // SYN
+			next++
+		}
+		if b[9]&0x01 != 0 { // FIN
+			next++
+		}
+		r.tcpNext[d], r.tcpSeen[d] = next, true
 	}
 	if r.packets != 1 || !r.structured {
 		return

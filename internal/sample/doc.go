@@ -67,8 +67,15 @@
 //     but not 127, IPv6 not ff00::/8): each is a source in one direction;
 //   - TCP: data offset 5..15 words with zero reserved bits, and the options
 //     follow a small grammar (EOL, NOP, MSS/4, window scale/3 with shift
-//     <= 14, SACK-permitted/2, SACK/10-34, timestamps/10, each fitting the
-//     option space; zeros after EOL);
+//     <= 14, SACK-permitted/2 (these three in SYNs only), SACK/10-34,
+//     timestamps/10, each fitting the option space; zeros after EOL);
+//     sequence and acknowledgment numbers follow as in a capture without
+//     loss: once a direction has sent, its next packet's sequence number
+//     is the last one plus its payload (plus one for SYN or FIN), and the
+//     other direction acknowledges exactly that, with ACK set (ACK is set
+//     too whenever the acknowledgment number is not zero); SYN only in a
+//     direction's first packet; the urgent pointer zero without URG; no
+//     payload after RST (tshark reads it as a reset cause);
 //   - a packet cannot end before its transport header is complete, and a
 //     frame stops growing at MaxFrame (1514) bytes;
 //   - <mask> is allowed only where codec views put it (MAC, IP addresses,
