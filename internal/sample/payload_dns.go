@@ -3,7 +3,8 @@ package sample
 // The DNS grammar (RFC 1035 wire format, as tshark's DNS dissector reads
 // it): one whole message per UDP datagram, or a stream of length-prefixed
 // messages in a TCP segment.
-//   - header: opcode QUERY; counts as the model likes, as long as the
+//   - header: opcode QUERY; counts as the model likes up to 4 questions,
+//     48 answers, 16 authority and 32 additional records, as long as the
 //     smallest message with those counts fits the frame (a question takes
 //     at least 5 bytes, a record 11);
 //   - names: labels of 1-63 bytes, at most 255 bytes in all, ending in the
@@ -60,21 +61,25 @@ func (d *dnsWalker) message() {
 	// count reads a section count; each entry takes at least per bytes.
 	// In an exact message the last record's RDATA takes up the slack, so
 	// there must be a record unless the header is all there is.
-	count := func(per int, isRR, last bool) int {
-		n := c.u16(room/per, func(v int) bool {
+	// Counts are capped near what real messages carry (a question or a
+	// few; answers, authority (13 root servers) and glue in the tens): a
+	// model that loses its way would otherwise fill a frame with hundreds
+	// of empty records.
+	count := func(per, most int, isRR, last bool) int {
+		n := c.u16(most, func(v int) bool {
 			rrNow := rr
 			if isRR {
 				rrNow += v
 			}
-			return v*per <= room && (!d.exact || rrNow > 0 || !last && v*per+11 <= room)
+			return v <= most && v*per <= room && (!d.exact || rrNow > 0 || !last && v*per+11 <= room)
 		})
 		room -= n * per
 		return n
 	}
-	qd := count(5, false, false)
-	rr += count(11, true, false)
-	rr += count(11, true, false)
-	rr += count(11, true, true)
+	qd := count(5, 4, false, false)
+	rr += count(11, 48, true, false)
+	rr += count(11, 16, true, false)
+	rr += count(11, 32, true, true)
 	anyRest := func(rest int) bool { return rest >= 0 }
 	for q := range qd {
 		// After the name: its type and class, the other questions, the
@@ -152,9 +157,10 @@ func (d *dnsWalker) rdata(t, end int) {
 		d.name(end-20, exact)
 		c.skip(20)
 	case 16:
+		// Character strings without NUL (tshark reads them as C strings).
 		for c.i < end {
 			n := c.next(func(v int) bool { return c.i+1+v <= end })
-			c.skip(n)
+			c.bytesIn(n, func(v int) bool { return v != 0 })
 		}
 	case 41:
 		for c.i < end {
