@@ -285,6 +285,7 @@ type rules struct {
 	app        *appProtocol
 	appChecked bool
 	appState   [2]int // per direction (c2s, s2c)
+	free       bool   // no payload grammars (Options.FreePayloads)
 	s2c        bool   // the current packet's direction
 	// tcpNext is each direction's next sequence number once it has sent a
 	// packet (tcpSeen): the sequence and acknowledgment numbers follow, as
@@ -567,6 +568,15 @@ func (r *rules) classify() {
 			return uint16(r.body[i])<<8 | uint16(r.body[i+1])
 		}
 		r.app = appGrammar(sh.proto, port(sh.portsAt), port(sh.portsAt+2))
+	}
+	// tshark also finds TLS on any TCP port by its record header; so does
+	// the grammar, from the first record header on (the bytes so far are a
+	// TLS prefix).
+	if sh := r.sh; r.app == nil && !r.free && sh.hdrDone && sh.proto == 6 && len(r.body)-sh.payOff == 3 {
+		if p := r.body[sh.payOff:]; p[0] == 22 && p[1] == 3 && p[2] >= 1 && p[2] <= 3 {
+			tls := appProtocols[6<<16|443]
+			r.app = &tls
+		}
 	}
 }
 

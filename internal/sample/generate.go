@@ -117,7 +117,7 @@ func newRow(idx int, o *Options) *row {
 	rw.g.MaxPackets = o.MaxPackets
 	rw.r = newRules(rw.g)
 	rw.r.maxTokens = o.MaxTokens
-	rw.r.appChecked = o.FreePayloads
+	rw.r.appChecked, rw.r.free = o.FreePayloads, o.FreePayloads
 	if len(o.Prompts) > 0 {
 		f.Prompt = idx % len(o.Prompts)
 		f.Repeat = idx >= len(o.Prompts)

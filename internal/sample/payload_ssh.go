@@ -14,7 +14,7 @@ import "strings"
 //     with that type's strings, the server's key, a signature of a type and
 //     a blob);
 //   - sshEncrypted: after the direction's NEWKEYS, any bytes (tshark cannot
-//     read encrypted packets).
+//     read encrypted packets), at least 32 in a segment.
 // tshark picks the key exchange's messages by the negotiated method, so a
 // model that names a Diffie-Hellman group exchange first may still see its
 // 30/31 messages read as that method's.
@@ -78,6 +78,12 @@ func sshStream(c *cursor) {
 			}
 		}
 	case sshEncrypted:
+		// tshark reads an encrypted packet's length and MAC: a segment of
+		// a few bytes is a malformed packet to it. 32 bytes is the least an
+		// OpenSSH packet takes (length, a padded block, a 16-byte MAC).
+		c.boundary()
+		c.next(func(int) bool { return c.room() >= 32 })
+		c.skip(31)
 		for {
 			c.boundary()
 			c.any()

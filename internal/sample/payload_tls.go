@@ -9,8 +9,8 @@ package sample
 //   - handshake: messages filling the record, each a type, a 3-byte length
 //     and a body of exactly that length, of the types the grammar can
 //     write: ClientHello and ServerHello (below), ServerHelloDone (empty),
-//     ServerKeyExchange and ClientKeyExchange in their ECDHE form,
-//     NewSessionTicket (TLS 1.2 form) and Finished (any bytes).
+//     ServerKeyExchange and ClientKeyExchange in their ECDHE form, and
+//     Finished (any bytes).
 //     Certificates are left out: their DER is beyond a byte grammar, so a
 //     TLS 1.2 server sends none.
 //   - hellos: version, random, session id (0-32 bytes), cipher suites (an
@@ -67,7 +67,9 @@ func tlsStream(c *cursor) {
 }
 
 // tlsHandshakeMin is the smallest body of each handshake type written.
-var tlsHandshakeMin = map[int]int{1: 2 + 32 + 1 + 4 + 2, 2: 2 + 32 + 1 + 3, 4: 6, 12: 9, 14: 0, 16: 2, 20: 1}
+// NewSessionTicket is left out: tshark reads it in its TLS 1.2 or 1.3 form
+// by the session's version, which the grammar does not follow.
+var tlsHandshakeMin = map[int]int{1: 2 + 32 + 1 + 4 + 2, 2: 2 + 32 + 1 + 3, 12: 9, 14: 0, 16: 2, 20: 1}
 
 // tlsHandshake reads one handshake message inside a record ending at end;
 // the message leaves either nothing or room for another.
