@@ -39,6 +39,7 @@ func cmdFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&t.Clip, "clip", d.Clip, "global gradient-norm clip (0: none)")
 	fs.IntVar(&t.Patience, "patience", d.Patience, "stop after this many epochs without a better valid macro-F1 (0: never)")
 	fs.BoolVar(&t.Freeze, "freeze", false, "linear probe: keep the pre-trained trunk frozen, train only the head (on cached features)")
+	fs.StringVar(&t.Pool, "pool", "", "what the head reads: last (the <cls> position's hidden state, default) or mean (the mean over the flow's tokens and <cls>)")
 	fs.BoolVar(&t.FromScratch, "from-scratch", false, "same architecture from random weights (no --model; see --config)")
 	fs.StringVar(&o.config, "config", "small", "architecture for --from-scratch: "+strings.Join(model.PresetNames(), ", ")+" or a config JSON file")
 	fs.BoolVar(&t.Unweighted, "unweighted", false, "plain cross-entropy (default: inverse-frequency class weights N/(K*n_c))")

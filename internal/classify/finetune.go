@@ -38,6 +38,7 @@ type Options struct {
 	Clip          float64       `json:"clip"`
 	Patience      int           `json:"patience"` // epochs without a better valid macro-F1 before stopping; 0: never
 	Freeze        bool          `json:"freeze"`
+	Pool          string        `json:"pool,omitempty"` // what the head reads: model.PoolLast (default) or model.PoolMean
 	FromScratch   bool          `json:"from_scratch"`
 	Config        model.Config  `json:"config"` // the architecture of FromScratch
 	Unweighted    bool          `json:"unweighted"`
@@ -97,6 +98,8 @@ func (o Options) validate() error {
 		return bad("--freeze and --from-scratch together would train a head on random features")
 	case o.Freeze && o.ProbeEpochs < 1:
 		return bad("probe epochs %d < 1", o.ProbeEpochs)
+	case o.Pool != "" && o.Pool != model.PoolLast && o.Pool != model.PoolMean:
+		return bad("pool %q is neither %q nor %q", o.Pool, model.PoolLast, model.PoolMean)
 	}
 	return nil
 }
@@ -316,6 +319,7 @@ func (t *tuner) open() error {
 	if err != nil {
 		return err
 	}
+	t.m.Config.Pool = o.Pool
 	if err := t.m.AddClassifier(len(t.labels), o.Seed^0x5eed); err != nil {
 		return err
 	}
@@ -561,7 +565,7 @@ func (t *tuner) predictValid(ctx context.Context) (*Predictions, float64, error)
 }
 
 // features runs the frozen trunk over a split and returns the (N, C)
-// hidden states at the <cls> positions and the labels.
+// head inputs (the pooled hidden states, model.ClsFeatures) and the labels.
 func (t *tuner) features(ctx context.Context, s *dataset.Split) ([]float32, []int32, error) {
 	m, T, B := t.m, t.o.Context, t.o.EvalBatch
 	ld, err := dataset.NewClsLoader(s, dataset.ClsOptions{Batch: B, Context: T})
@@ -588,12 +592,8 @@ func (t *tuner) features(ctx context.Context, s *dataset.Split) ([]float32, []in
 		if _, _, err := m.ForwardClassify(tok[:n*T], n, T, pos[:n], nil); err != nil {
 			return nil, nil, err
 		}
-		h := m.Hidden()
-		for i := 0; i < n; i++ {
-			r := (i*T + int(pos[i])) * C
-			feat = append(feat, h[r:r+C]...)
-			labels = append(labels, lab[i])
-		}
+		feat = append(feat, m.ClsFeatures()[:n*C]...)
+		labels = append(labels, lab[:n]...)
 		if t.job.OnStep != nil {
 			t.job.OnStep(Status{Step: len(labels), Steps: s.Len(), Elapsed: time.Since(t.start)})
 		}

@@ -98,7 +98,7 @@ type acts struct {
 	tokens, targets       []int32   // (N) copies of the caller's
 
 	// Classifier, B rows.
-	rows                         []int32   // (B) row index b*T+pos
+	rows                         []int32   // (B) row index b*T+pos; with PoolMean the <cls> position
 	clsLabels                    []int32   // (B)
 	clsH, dclsH                  []float32 // (B, C)
 	clsLogits, clsProbs          []float32 // (B, K)

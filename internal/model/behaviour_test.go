@@ -195,34 +195,57 @@ func TestOverfit(t *testing.T) {
 }
 
 func TestClassifier(t *testing.T) {
-	c := tinyCfg(t, nil)
-	c.Vocab = 29
-	m := newModel(t, c, 1)
-	trunk := append([]float32(nil), m.Params()...)
-	if err := m.AddClassifier(5, 3); err != nil {
-		t.Fatal(err)
-	}
-	if maxRelDiff(m.Params()[:len(trunk)], trunk) != 0 {
-		t.Fatal("AddClassifier changed the trunk")
-	}
-	scaleParams(m, 10)
-	const B, T = 3, 12
-	tok := randTokens(B*T, c.Vocab, 4)
-	pos := []int32{11, 5, 0}
-	labels := []int32{4, -1, 2}
-	loss := func() float64 {
-		l, probs, err := m.ForwardClassify(tok, B, T, pos, labels)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(probs) != B*5 {
-			t.Fatalf("probs %d", len(probs))
-		}
-		return float64(l)
-	}
-	gradCheck(t, m, loss, 2e-2)
-	if _, _, err := m.ForwardClassify(tok, B, T, []int32{12, 0, 0}, labels); !errors.Is(err, ErrShape) {
-		t.Fatalf("bad position: err %v", err)
+	for _, pool := range []string{"", PoolLast, PoolMean} {
+		t.Run("pool="+pool, func(t *testing.T) {
+			c := tinyCfg(t, nil)
+			c.Vocab = 29
+			c.Pool = pool
+			m := newModel(t, c, 1)
+			trunk := append([]float32(nil), m.Params()...)
+			if err := m.AddClassifier(5, 3); err != nil {
+				t.Fatal(err)
+			}
+			if maxRelDiff(m.Params()[:len(trunk)], trunk) != 0 {
+				t.Fatal("AddClassifier changed the trunk")
+			}
+			scaleParams(m, 10)
+			const B, T = 3, 12
+			tok := randTokens(B*T, c.Vocab, 4)
+			pos := []int32{11, 5, 0}
+			labels := []int32{4, -1, 2}
+			loss := func() float64 {
+				l, probs, err := m.ForwardClassify(tok, B, T, pos, labels)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(probs) != B*5 {
+					t.Fatalf("probs %d", len(probs))
+				}
+				return float64(l)
+			}
+			gradCheck(t, m, loss, 2e-2)
+			if _, _, err := m.ForwardClassify(tok, B, T, []int32{12, 0, 0}, labels); !errors.Is(err, ErrShape) {
+				t.Fatalf("bad position: err %v", err)
+			}
+			// Tokens after a row's <cls> position never change its prediction
+			// (causal trunk; the mean stops at <cls>).
+			_, p1, _ := m.ForwardClassify(tok, B, T, pos, nil)
+			want := append([]float32(nil), p1...)
+			tok2 := append([]int32(nil), tok...)
+			for i := 6; i < T; i++ {
+				tok2[T+i] = (tok2[T+i] + 1) % int32(c.Vocab) // row 1 after its position 5
+			}
+			_, p2, _ := m.ForwardClassify(tok2, B, T, pos, nil)
+			if d := maxRelDiff(p2, want); d != 0 {
+				t.Fatalf("tokens after <cls> changed the probabilities by %g", d)
+			}
+			// Tokens before it do, under either pooling.
+			tok2[T+2] = (tok2[T+2] + 1) % int32(c.Vocab)
+			_, p3, _ := m.ForwardClassify(tok2, B, T, pos, nil)
+			if maxRelDiff(p3[5:10], want[5:10]) == 0 {
+				t.Fatal("a token before <cls> did not change the prediction")
+			}
+		})
 	}
 }
 
@@ -305,6 +328,7 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.Dropout = 1 },
 		func(c *Config) { c.Attention = "cosine" },
 		func(c *Config) { c.Vocab = 1 },
+		func(c *Config) { c.Pool = "max" },
 	}
 	for i, mut := range bad {
 		c := tinyCfg(t, mut)

@@ -8,7 +8,8 @@ import (
 
 // ForwardClassify runs the trunk on tokens (B, T) and the classification
 // head (Classes, C) on the final-normed hidden state of row b at position
-// clsPos[b]. It returns the mean cross-entropy over labels >= 0 (labels may
+// clsPos[b] (Config.Pool "last") or on the mean of row b's final-normed
+// hidden states at positions 0..clsPos[b] (Config.Pool "mean"). It returns the mean cross-entropy over labels >= 0 (labels may
 // be nil: no loss) and the (B, Classes) class probabilities, a view valid
 // until the next forward. The LM head is not evaluated.
 func (m *Model) ForwardClassify(tokens []int32, B, T int, clsPos, labels []int32) (float32, []float32, error) {
@@ -39,10 +40,15 @@ func (m *Model) ForwardClassify(tokens []int32, B, T int, clsPos, labels []int32
 	}
 	m.trunkForward(tokens, B, T)
 	a, C := m.acts, m.Config.Width
-	for b, p := range clsPos {
-		a.rows[b] = int32(b*T) + p
+	if m.Config.Pool == PoolMean {
+		copy(a.rows, clsPos)
+		kernel.MeanPoolPrefix(a.clsH, a.lnf, a.rows, B, T, C)
+	} else {
+		for b, p := range clsPos {
+			a.rows[b] = int32(b*T) + p
+		}
+		kernel.GatherRows(a.clsH, a.lnf, a.rows, C)
 	}
-	kernel.GatherRows(a.clsH, a.lnf, a.rows, C)
 	kernel.MatmulForward(a.clsLogits, a.clsH, m.p.clsw, m.p.clsb, B, C, K)
 	if labels == nil {
 		kernel.Softmax(a.clsProbs, a.clsLogits, B, K)
@@ -55,6 +61,16 @@ func (m *Model) ForwardClassify(tokens []int32, B, T int, clsPos, labels []int32
 	var loss float32
 	loss, m.nValid = meanLoss(a.clsLosses, a.clsLabels)
 	return loss, a.clsProbs, nil
+}
+
+// ClsFeatures is the (B, C) input of the classification head of the last
+// ForwardClassify: the pooled final-normed hidden states (Config.Pool). It
+// is a view valid until the next forward.
+func (m *Model) ClsFeatures() []float32 {
+	if m.acts == nil {
+		return nil
+	}
+	return m.acts.clsH[: m.acts.B*m.Config.Width : m.acts.B*m.Config.Width]
 }
 
 // backwardClassify adds the gradients of the last ForwardClassify's loss.
@@ -76,7 +92,11 @@ func (m *Model) backwardClassify() error {
 	clear(a.dclsH)
 	kernel.MatmulBackward(a.dclsH, m.g.clsw, m.g.clsb, a.clsDlog, a.clsH, m.p.clsw, B, C, K)
 	clear(a.dlnf)
-	kernel.ScatterAddRows(a.dlnf, a.dclsH, a.rows, C)
+	if c.Pool == PoolMean {
+		kernel.MeanPoolPrefixBackward(a.dlnf, a.dclsH, a.rows, B, a.T, C)
+	} else {
+		kernel.ScatterAddRows(a.dlnf, a.dclsH, a.rows, C)
+	}
 	m.trunkBackward()
 	m.mode = modeNone
 	return nil

@@ -45,7 +45,17 @@ type Config struct {
 	// Classes > 0 adds a classification head (Classes, C) on the final
 	// normed hidden state; see (*Model).AddClassifier.
 	Classes int `json:"classes,omitempty"`
+	// Pool is what the classification head reads: PoolLast (or "") the
+	// hidden state at the <cls> position, PoolMean the mean of the hidden
+	// states of every position up to and including <cls>.
+	Pool string `json:"pool,omitempty"`
 }
+
+// Classification pooling (Config.Pool).
+const (
+	PoolLast = "last"
+	PoolMean = "mean"
+)
 
 // Heads is LocalHeads + GlobalHeads.
 func (c Config) Heads() int { return c.LocalHeads + c.GlobalHeads }
@@ -125,6 +135,8 @@ func (c Config) Validate() error {
 		return bad("max_context %d < 0", c.MaxContext)
 	case c.Classes < 0:
 		return bad("classes %d < 0", c.Classes)
+	case c.Pool != "" && c.Pool != PoolLast && c.Pool != PoolMean:
+		return bad("pool %q is neither %q nor %q", c.Pool, PoolLast, PoolMean)
 	}
 	switch c.Attention {
 	case AttentionLinear:
