@@ -23,6 +23,9 @@ type EncodedFlow struct {
 	Packets   int // packets of the flow (also those a view dropped)
 	Bytes     int64
 	Tokens    []Token // FLOW ... END/CUT; valid during the callback only
+	// CommunityID is the flow's Community ID v1 with seed 0
+	// (flow.PacketCommunityID of its first packet), "" for non-IP flows.
+	CommunityID string
 	// PayloadHash (FNV-1a) and PayloadLen cover the transport payload bytes
 	// of every packet the view kept, both directions in order.
 	PayloadHash uint64
@@ -81,6 +84,7 @@ func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func
 				a.ef.ID, a.ef.LinkType, a.ef.Start, a.ef.Res = as.Flow, rec.LinkType, rec.Timestamp, rec.Resolution
 				a.ef.Key, a.ef.FirstAToB = packet.KeyOf(lay, rec.Data)
 				a.ef.Key.Scope = Scope(rec)
+				a.ef.CommunityID = flow.PacketCommunityID(lay, rec.Data, 0)
 				label := -1
 				if opts.Label != nil {
 					label = opts.Label(&a.ef)

@@ -32,6 +32,14 @@
 // MaxFragments (4096) datagrams are remembered. Otherwise it goes to the
 // (address pair, protocol) flow.
 //
+// Community ID (communityid.go): CommunityID hashes a Tuple as the
+// Community ID spec v1 says (SHA-1 over seed, ordered endpoints, protocol
+// and, for TCP/UDP/SCTP/ICMP/ICMPv6, ports or ICMP type and counterpart),
+// "1:" plus base64; seed 0 is what Zeek, Suricata and tshark log. A flow's
+// Community ID is its first packet's (PacketCommunityID, Flow.CommunityID);
+// it is "" for non-IP flows and for a first packet whose ports were not
+// captured. It is checked against the spec's baseline and tshark.
+//
 // Cost and memory: Add is O(1) amortised (a hash lookup, and expiry pops from
 // the heads of two intrusive lists ordered by last activity: open flows
 // with the idle timeout, closing TCP flows with the grace timeout). Memory is
