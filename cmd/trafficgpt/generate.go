@@ -217,7 +217,7 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		}
 		o.gen.Prompts = ps
 	}
-	out, err := atomicfile.Create(o.out)
+	out, err := atomicfile.Create(o.out, atomicfile.Options{Stdout: stdout, Inputs: []string{o.prompt, o.model}})
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func cmdTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func runTokenize(ctx context.Context, o tokenizeOptions, stdout, stderr io.Writer) error {
 	t0 := time.Now()
 	var st codec.Stats
-	err := convertFile(o.in, o.out, func(r io.Reader, w io.Writer) (err error) {
+	err := convertFile(o.in, o.out, stdout, func(r io.Reader, w io.Writer) (err error) {
 		st, err = codec.Tokenize(ctx, r, w, codec.TokenizeOptions{Flow: o.flow, KeepTrailing: o.keepTrailing})
 		return err
 	})
@@ -60,28 +60,39 @@ func runTokenize(ctx context.Context, o tokenizeOptions, stdout, stderr io.Write
 		return err
 	}
 	el := time.Since(t0).Seconds()
-	fmt.Fprintf(stdout, "%s -> %s: %d packets, %d flows, %d tokens (%.1f per packet), %.1f MB/s\n",
+	fmt.Fprintf(reportTo(o.out, stdout, stderr), "%s -> %s: %d packets, %d flows, %d tokens (%.1f per packet), %.1f MB/s\n",
 		o.in, o.out, st.Packets, st.Flows, st.Tokens, float64(st.Tokens)/float64(max(st.Packets, 1)), float64(st.Bytes)/el/1e6)
 	return nil
 }
 
-// convertFile streams in through conv into out, written atomically: out
-// appears only when conv succeeded. Errors name the input file.
-func convertFile(in, out string, conv func(io.Reader, io.Writer) error) error {
+// convertFile streams in through conv into out (see atomicfile.Create: a
+// regular file appears only when conv succeeded; "-" is stdout). An output
+// that is the input is refused before anything is read. Errors name the
+// input file.
+func convertFile(in, out string, stdout io.Writer, conv func(io.Reader, io.Writer) error) error {
+	w, err := atomicfile.Create(out, atomicfile.Options{Stdout: stdout, Inputs: []string{in}})
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
 	f, err := os.Open(in)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	w, err := atomicfile.Create(out)
-	if err != nil {
-		return err
-	}
-	defer w.Abort()
 	if err := conv(f, w); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	return w.Commit()
+}
+
+// reportTo is where a command's summary line goes: stderr when the output
+// itself is stdout, so the summary never mixes into the data.
+func reportTo(out string, stdout, stderr io.Writer) io.Writer {
+	if out == atomicfile.Stdout {
+		return stderr
+	}
+	return stdout
 }
 
 type detokenizeOptions struct{ in, out string }
@@ -103,7 +114,7 @@ func cmdDetokenize(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 func runDetokenize(ctx context.Context, o detokenizeOptions, stdout, stderr io.Writer) error {
 	var st codec.Stats
-	err := convertFile(o.in, o.out, func(r io.Reader, w io.Writer) (err error) {
+	err := convertFile(o.in, o.out, stdout, func(r io.Reader, w io.Writer) (err error) {
 		st, err = codec.Detokenize(ctx, r, w)
 		return err
 	})
@@ -114,6 +125,6 @@ func runDetokenize(ctx context.Context, o detokenizeOptions, stdout, stderr io.W
 	if st.Gzipped {
 		note = " (the original was gzip-compressed; this is its decompressed content)"
 	}
-	fmt.Fprintf(stdout, "%s -> %s: %d records, %d packets, %d flows%s\n", o.in, o.out, st.Records, st.Packets, st.Flows, note)
+	fmt.Fprintf(reportTo(o.out, stdout, stderr), "%s -> %s: %d records, %d packets, %d flows%s\n", o.in, o.out, st.Records, st.Packets, st.Flows, note)
 	return nil
 }
