@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"os"
 	"path/filepath"
@@ -63,19 +61,3 @@ func TestEvalGenerateGolden(t *testing.T) {
 		t.Errorf("report differs from %s:\n got: %s\nwant: %s", golden, got, want)
 	}
 }
-
-// TestPcapngStreamGolden pins the bytes of the multi-section pcapng stream
-// that feeds tshark (the demo captures, one section each).
-func TestPcapngStreamGolden(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "demo", "*.pcap"))
-	if err != nil || len(files) != 6 {
-		t.Fatalf("demo captures: %v, %v", files, err)
-	}
-	h := sha256.New()
-	writePcapngStream(context.Background(), h, files)
-	if got := hex.EncodeToString(h.Sum(nil)); got != pcapngDemoSHA256 {
-		t.Errorf("pcapng stream sha256 %s, want %s", got, pcapngDemoSHA256)
-	}
-}
-
-const pcapngDemoSHA256 = "ea85fbfafcd779429b2cc2469858e9f2d7e53c3e63af6afabd3649409d9fde09"

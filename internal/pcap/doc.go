@@ -76,5 +76,8 @@
 // PacketWriter starts a new capture (classic pcap 2.4 header, or an SHB of
 // version 1.0 without options and an IDB with if_tsresol when the
 // resolution is not Micro) and writes canonical packet records on interface
-// 0. Both must be flushed.
+// 0. Both must be flushed. MultiWriter writes one little-endian pcapng
+// stream of several sections, each with the interfaces its packets name
+// (IDBs created on first use, nanosecond timestamps, EPBs without options):
+// the packets of many captures in one stream, e.g. into one tshark.
 package pcap

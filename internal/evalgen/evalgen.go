@@ -1,0 +1,165 @@
+package evalgen
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/metric"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
+)
+
+// Options are the inputs of Run. Zero numbers take the defaults.
+type Options struct {
+	Real, Generated, Train []string // capture files or folders (searched recursively, pcap.Find)
+	Seeds                  int      // discriminator runs, seeds 1..Seeds (default 5)
+	MaxFlows               int      // flows per side for the discriminator and the NN distances (default 5000, at least 10)
+	Trees                  int      // random forest size (default 100)
+	Tshark                 string   // "auto" (when on PATH; the default), "on", "off"
+	Workers                int      // capture files read in parallel, forest workers (default 2)
+	// Warn receives problems that do not stop the run (a capture whose
+	// reading stopped at an error: the flows before it are kept). nil: ignored.
+	Warn func(error)
+}
+
+func (o *Options) defaults() error {
+	if o.Seeds < 1 {
+		o.Seeds = 5
+	}
+	if o.MaxFlows < 10 {
+		o.MaxFlows = 5000
+	}
+	if o.Trees < 1 {
+		o.Trees = 100
+	}
+	if o.Workers < 1 {
+		o.Workers = 2
+	}
+	switch o.Tshark {
+	case "":
+		o.Tshark = "auto"
+	case "auto", "on", "off":
+	default:
+		return fmt.Errorf("evalgen: tshark mode %q: want auto, on or off", o.Tshark)
+	}
+	if o.Warn == nil {
+		o.Warn = func(error) {}
+	}
+	return nil
+}
+
+// Run reads the real, generated and (optional) training captures and
+// compares them; see the package documentation for what is measured.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	start := time.Now()
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	find := func(what string, args []string) ([]string, error) {
+		ins, err := pcap.Find(args)
+		if err != nil {
+			return nil, fmt.Errorf("%s captures: %w", what, err)
+		}
+		return pcap.Paths(ins), nil
+	}
+	realFiles, err := find("real", opts.Real)
+	if err != nil {
+		return nil, err
+	}
+	genFiles, err := find("generated", opts.Generated)
+	if err != nil {
+		return nil, err
+	}
+	if len(realFiles) == 0 || len(genFiles) == 0 {
+		return nil, fmt.Errorf("no capture files: %d real, %d generated", len(realFiles), len(genFiles))
+	}
+	var trainFiles []string
+	if len(opts.Train) > 0 {
+		if trainFiles, err = find("training", opts.Train); err != nil {
+			return nil, err
+		}
+		if len(trainFiles) == 0 {
+			return nil, fmt.Errorf("training captures: no capture files")
+		}
+	}
+
+	// tshark reads both sides in the background while we do.
+	runTshark := opts.Tshark == "on"
+	if opts.Tshark == "auto" {
+		_, err := exec.LookPath("tshark")
+		runTshark = err == nil
+	}
+	type tsharkResult struct{ real, gen *TsharkCounts }
+	tsharkDone := make(chan tsharkResult, 1)
+	if runTshark {
+		go func() {
+			var r tsharkResult
+			r.gen = tsharkExpert(ctx, genFiles)
+			r.real = tsharkExpert(ctx, realFiles)
+			tsharkDone <- r
+		}()
+	}
+
+	wantHash := len(trainFiles) > 0
+	real, err := readSide(ctx, realFiles, opts.Workers, wantHash, opts.Warn)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := readSide(ctx, genFiles, opts.Workers, wantHash, opts.Warn)
+	if err != nil {
+		return nil, err
+	}
+	var train *side
+	if wantHash {
+		if train, err = readSide(ctx, trainFiles, opts.Workers, true, opts.Warn); err != nil {
+			return nil, err
+		}
+	}
+	rep := &Report{Validity: map[string]*Validity{"real": &real.val, "generated": &gen.val}, real: real, gen: gen}
+	rep.ReadTime = time.Since(start)
+
+	hj := headerJSD(real.hdr, gen.hdr)
+	var sum float64
+	for i, f := range HeaderFields {
+		rep.HeaderJSD.add(f, hj[i])
+		if i < PaperHeaderFields {
+			sum += hj[i]
+		}
+	}
+	rep.HeaderJSD.add("mean", sum/PaperHeaderFields)
+	fj := flowJSD(real, gen)
+	sum = 0
+	for i, f := range metric.FlowFeatureNames {
+		rep.FlowJSD.add(f, fj[i])
+		if i < metric.PaperFlowFeatures {
+			sum += fj[i]
+		}
+	}
+	rep.FlowJSD.add("mean", sum/metric.PaperFlowFeatures)
+
+	f1s, nDisc, err := discriminate(real, gen, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep.DiscriminatorFlows = nDisc
+	mean, std := meanStd(f1s)
+	rep.DiscriminatorF1, rep.DiscriminatorF1Std = Num(mean), Num(std)
+	if train != nil {
+		rep.Memorization = memorize(train, real, gen, opts.MaxFlows)
+	}
+	real.val.finish()
+	gen.val.finish()
+	if runTshark {
+		select {
+		case r := <-tsharkDone:
+			real.val.Tshark, gen.val.Tshark = r.real, r.gen
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}

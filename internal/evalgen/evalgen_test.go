@@ -1,0 +1,304 @@
+package evalgen
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
+	"github.com/trafficgpt/trafficgpt/internal/metric"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden report testdata/golden/eval-generate-demo.json")
+
+var demoDir = filepath.Join("..", "..", "testdata", "demo")
+
+func demo(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, filepath.Join(demoDir, n))
+	}
+	return out
+}
+
+// goldenOptions is the fixed comparison of the golden report (the same as
+// cmd/trafficgpt's golden test): three demo classes as "real", four as
+// "generated", two as training data, tshark off (its verdicts depend on
+// its version).
+func goldenOptions() Options {
+	return Options{
+		Real:      demo("dns.pcap", "http.pcap", "mqtt.pcap"),
+		Generated: demo("https.pcap", "redis.pcap", "ssh.pcap", "dns.pcap"),
+		Train:     demo("dns.pcap", "mqtt.pcap"),
+		Seeds:     3, Trees: 30, MaxFlows: 300, Tshark: "off", Workers: 2,
+	}
+}
+
+func reportJSON(t *testing.T, rep *Report) []byte {
+	t.Helper()
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+// TestRunGolden: the JSON report on fixed inputs is byte for byte the
+// committed one, which was captured before the evaluation moved out of
+// cmd/trafficgpt (run with -update to accept a deliberate change).
+func TestRunGolden(t *testing.T) {
+	golden := filepath.Join("..", "..", "testdata", "golden", "eval-generate-demo.json")
+	rep, err := Run(context.Background(), goldenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reportJSON(t, rep)
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("report differs from %s:\n got: %s\nwant: %s", golden, got, want)
+	}
+}
+
+// TestPcapngStreamGolden pins the bytes of the multi-section pcapng stream
+// that feeds tshark (the six demo captures, one section each): the same as
+// before the writer moved into internal/pcap.
+func TestPcapngStreamGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(demoDir, "*.pcap"))
+	if err != nil || len(files) != 6 {
+		t.Fatalf("demo captures: %v, %v", files, err)
+	}
+	h := sha256.New()
+	if err := writePcapngStream(context.Background(), h, files); err != nil {
+		t.Fatal(err)
+	}
+	const want = "ea85fbfafcd779429b2cc2469858e9f2d7e53c3e63af6afabd3649409d9fde09"
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		t.Errorf("pcapng stream sha256 %s, want %s", got, want)
+	}
+}
+
+// decoded turns a report into generic JSON for path lookups.
+func decoded(t *testing.T, rep *Report) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(reportJSON(t, rep), &m); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	return m
+}
+
+func num(t *testing.T, rep map[string]any, path ...string) float64 {
+	t.Helper()
+	var v any = rep
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%v: not an object at %q", path, p)
+		}
+		v = m[p]
+	}
+	f, ok := v.(float64)
+	if !ok {
+		t.Fatalf("%v = %v, not a number", path, v)
+	}
+	return f
+}
+
+// TestRunSelf compares a capture with itself: every divergence is 0, and
+// with itself as training data every flow is a duplicate at distance 0.
+func TestRunSelf(t *testing.T) {
+	file := demo("mqtt.pcap")
+	r, err := Run(context.Background(), Options{Real: file, Generated: file, Train: file,
+		Seeds: 2, Trees: 20, MaxFlows: 500, Tshark: "off", Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := decoded(t, r)
+	for _, k := range []string{"discriminator_f1", "discriminator_f1_std", "flow_jsd", "header_jsd", "memorization", "validity"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("top-level key %q missing", k)
+		}
+	}
+	for _, f := range append(append([]string{}, HeaderFields...), "mean") {
+		if v := num(t, rep, "header_jsd", f); v != 0 {
+			t.Errorf("header_jsd.%s = %v, want 0", f, v)
+		}
+	}
+	if v := num(t, rep, "flow_jsd", "mean"); v != 0 {
+		t.Errorf("flow_jsd.mean = %v, want 0", v)
+	}
+	if d := num(t, rep, "memorization", "generated_duplicate_share"); d != 1 {
+		t.Errorf("duplicate share %v, want 1", d)
+	}
+	if z := num(t, rep, "memorization", "generated_nn_zero_share"); z != 1 {
+		t.Errorf("NN zero share %v, want 1", z)
+	}
+	if s := num(t, rep, "validity", "generated", "packet_decode_share"); s != 1 {
+		t.Errorf("packet decode share %v", s)
+	}
+	if s := num(t, rep, "validity", "generated", "tcp_handshake_share"); s != 1 {
+		t.Errorf("handshake share %v on clean real traffic", s)
+	}
+	// One PNG per header field and flow feature.
+	plots := t.TempDir()
+	if err := r.WritePlots(plots); err != nil {
+		t.Fatal(err)
+	}
+	pngs, _ := filepath.Glob(filepath.Join(plots, "*.png"))
+	if want := len(HeaderFields) + metric.NumFlowFeatures; len(pngs) != want {
+		t.Fatalf("%d plots, want %d", len(pngs), want)
+	}
+	for _, p := range pngs[:2] {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := png.Decode(f); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+		f.Close()
+	}
+}
+
+// TestRunDemoClasses: two demo classes against themselves are close, and
+// against two other classes far (on fixtures in the repository).
+func TestRunDemoClasses(t *testing.T) {
+	opts := Options{Seeds: 2, Trees: 30, MaxFlows: 1000, Tshark: "off", Workers: 2}
+	opts.Real, opts.Generated = demo("http.pcap", "dns.pcap"), demo("http.pcap", "dns.pcap")
+	same, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Generated = demo("ssh.pcap", "redis.pcap")
+	diff, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, d := same.FlowJSD.Get("mean"), diff.FlowJSD.Get("mean"); !(s == 0 && d > 0.2) {
+		t.Errorf("flow JSD mean: same %.3f, different classes %.3f", s, d)
+	}
+	if s, d := float64(same.DiscriminatorF1), float64(diff.DiscriminatorF1); !(d > 0.85 && d > s) {
+		t.Errorf("discriminator F1: same %.3f, different classes %.3f", s, d)
+	}
+}
+
+// zeekClass lists the captures of one zeek protocol folder of dev-v1,
+// split into halves by file (alternate files).
+func zeekClass(t *testing.T, class string) (a, b []string) {
+	t.Helper()
+	dir := devdata.Path(t, "zeek", class)
+	var all []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			all = append(all, p)
+		}
+		return err
+	})
+	if err != nil || len(all) < 4 {
+		t.Fatalf("zeek/%s: %d files, %v", class, len(all), err)
+	}
+	sort.Strings(all)
+	for i, f := range all {
+		if i%2 == 0 {
+			a = append(a, f)
+		} else {
+			b = append(b, f)
+		}
+	}
+	return a, b
+}
+
+// TestRunDevClasses (extended, dev-v1): two halves (by file) of zeek's http
+// captures are close; http against dns is far.
+func TestRunDevClasses(t *testing.T) {
+	httpA, httpB := zeekClass(t, "http")
+	dnsA, dnsB := zeekClass(t, "dns")
+	opts := Options{Seeds: 2, Trees: 30, MaxFlows: 1000, Tshark: "off", Workers: 2}
+	opts.Real, opts.Generated = httpA, httpB
+	s, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Generated = append(dnsA, dnsB...)
+	d, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, df := s.FlowJSD.Get("mean"), d.FlowJSD.Get("mean")
+	if !(sf < 0.3 && df > 0.45 && df > sf+0.2) {
+		t.Errorf("flow JSD mean: same class %.3f, different classes %.3f", sf, df)
+	}
+	sl, dl := s.HeaderJSD.Get("length"), d.HeaderJSD.Get("length")
+	if !(sl < 0.4 && dl > sl) {
+		t.Errorf("packet length JSD: same class %.3f, different classes %.3f", sl, dl)
+	}
+	if sd, dd := float64(s.DiscriminatorF1), float64(d.DiscriminatorF1); !(dd > sd && dd > 0.85) {
+		t.Errorf("discriminator F1: same class %.3f, different classes %.3f", sd, dd)
+	}
+}
+
+// TestRunTshark: tshark sees the same packets as our reader, and the demo
+// captures (real checksums, offloads off) are clean.
+func TestRunTshark(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed")
+	}
+	if testing.Short() {
+		t.Skip("tshark start-up is slow")
+	}
+	file := demo("dns.pcap", "mqtt.pcap")
+	r, err := Run(context.Background(), Options{Real: file, Generated: file, Seeds: 1, Trees: 5, MaxFlows: 100, Tshark: "on", Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := r.Validity["generated"]
+	if g.Tshark == nil || g.Tshark.Err != "" {
+		t.Fatalf("tshark: %+v", g.Tshark)
+	}
+	if g.Tshark.Packets != g.Packets {
+		t.Errorf("tshark saw %d packets, we saw %d", g.Tshark.Packets, g.Packets)
+	}
+	if c := float64(g.Tshark.CleanShr); c < 0.99 {
+		t.Errorf("tshark clean share %v on real demo traffic", c)
+	}
+}
+
+// TestRunErrors: bad options and inputs are errors that say what is wrong.
+func TestRunErrors(t *testing.T) {
+	notCapture := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(notCapture, []byte("hello world"), 0o644)
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"tshark mode", Options{Real: demo("dns.pcap"), Generated: demo("dns.pcap"), Tshark: "maybe"}, "tshark mode"},
+		{"missing real", Options{Real: []string{"/no/such"}, Generated: demo("dns.pcap")}, "real captures"},
+		{"empty folder", Options{Real: []string{t.TempDir()}, Generated: demo("dns.pcap")}, "no capture files"},
+		{"not a capture", Options{Real: []string{notCapture}, Generated: demo("dns.pcap"), Tshark: "off"}, "not a capture"},
+	}
+	for _, tc := range tests {
+		_, err := Run(context.Background(), tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package evalgen
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+
+	"github.com/trafficgpt/trafficgpt/internal/metric"
+)
+
+// memorize compares generated and real flows with the training flows:
+// exact duplicates of the payload hash, and the Euclidean distance to the
+// nearest training flow in feature space (log1p of every feature, then
+// z-scored with the training mean and std), for up to maxFlows sampled flows
+// per side against up to 4*maxFlows training flows.
+func memorize(train, real, gen *side, maxFlows int) *Memorization {
+	m := &Memorization{TrainFlows: train.flows()}
+	hs := make(map[[16]byte]struct{}, len(train.hashes))
+	for _, h := range train.hashes {
+		hs[h] = struct{}{}
+	}
+	dups := func(s *side) int {
+		d := 0
+		for _, h := range s.hashes {
+			if _, ok := hs[h]; ok {
+				d++
+			}
+		}
+		return d
+	}
+	m.GeneratedPayload, m.RealPayload = len(gen.hashes), len(real.hashes)
+	m.GeneratedDup, m.RealDup = dups(gen), dups(real)
+	m.GeneratedDupShare = Share(m.GeneratedDup, m.GeneratedPayload)
+	m.RealDupShare = Share(m.RealDup, m.RealPayload)
+
+	nf := metric.NumFlowFeatures
+	r := rand.New(rand.NewPCG(7, 0x6d656d6f))
+	sample := func(s *side, k int) [][]float64 {
+		idx := r.Perm(s.flows())
+		idx = idx[:min(len(idx), k)]
+		out := make([][]float64, len(idx))
+		for j, i := range idx {
+			v := make([]float64, nf)
+			for c, x := range s.row(i) {
+				v[c] = math.Log1p(max(x, 0))
+			}
+			out[j] = v
+		}
+		return out
+	}
+	tr := sample(train, 4*maxFlows)
+	mean, sd := make([]float64, nf), make([]float64, nf)
+	for _, v := range tr {
+		for c, x := range v {
+			mean[c] += x
+		}
+	}
+	for c := range mean {
+		mean[c] /= float64(max(1, len(tr)))
+	}
+	for _, v := range tr {
+		for c, x := range v {
+			sd[c] += (x - mean[c]) * (x - mean[c])
+		}
+	}
+	for c := range sd {
+		sd[c] = math.Sqrt(sd[c] / float64(max(1, len(tr))))
+		if sd[c] == 0 {
+			sd[c] = 1
+		}
+	}
+	norm := func(vs [][]float64) {
+		for _, v := range vs {
+			for c := range v {
+				v[c] = (v[c] - mean[c]) / sd[c]
+			}
+		}
+	}
+	norm(tr)
+	nn := func(s *side) (med, avg, zero float64) {
+		q := sample(s, maxFlows)
+		norm(q)
+		if len(q) == 0 || len(tr) == 0 {
+			return math.NaN(), math.NaN(), math.NaN()
+		}
+		d := make([]float64, len(q))
+		var wg sync.WaitGroup
+		for w := 0; w < 2; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(q); i += 2 {
+					best := math.Inf(1)
+					for _, t := range tr {
+						var s float64
+						for c := range t {
+							e := q[i][c] - t[c]
+							s += e * e
+						}
+						best = min(best, s)
+					}
+					d[i] = math.Sqrt(best)
+				}
+			}()
+		}
+		wg.Wait()
+		zeros := 0
+		for _, x := range d {
+			avg += x
+			if x == 0 {
+				zeros++
+			}
+		}
+		sort.Float64s(d)
+		med = d[len(d)/2]
+		if len(d)%2 == 0 {
+			med = (d[len(d)/2-1] + d[len(d)/2]) / 2
+		}
+		return med, avg / float64(len(d)), float64(zeros) / float64(len(d))
+	}
+	gm, ga, gz := nn(gen)
+	rm, ra, rz := nn(real)
+	m.GeneratedNNMedian, m.GeneratedNNMean, m.GeneratedNNZero = Num(gm), Num(ga), Num(gz)
+	m.RealNNMedian, m.RealNNMean, m.RealNNZero = Num(rm), Num(ra), Num(rz)
+	m.NNMedianRatio = Num(math.NaN())
+	if rm > 0 {
+		m.NNMedianRatio = Num(gm / rm)
+	}
+	return m
+}

@@ -1,0 +1,58 @@
+package pcap
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func TestLooksLikeCapture(t *testing.T) {
+	tests := []struct {
+		head []byte
+		want bool
+	}{
+		{[]byte{0xd4, 0xc3, 0xb2, 0xa1}, true}, {[]byte{0xa1, 0xb2, 0xc3, 0xd4}, true},
+		{[]byte{0x4d, 0x3c, 0xb2, 0xa1}, true}, {[]byte{0xa1, 0xb2, 0x3c, 0x4d}, true},
+		{[]byte{0x0a, 0x0d, 0x0d, 0x0a}, true}, {[]byte{0x1f, 0x8b}, true},
+		{[]byte("GET "), false}, {[]byte{0xd4, 0xc3}, false}, {nil, false},
+	}
+	for _, tc := range tests {
+		if got := LooksLikeCapture(tc.head); got != tc.want {
+			t.Errorf("LooksLikeCapture(% x) = %v, want %v", tc.head, got, tc.want)
+		}
+	}
+}
+
+// TestFind: folders are searched recursively for files that start like a
+// capture (sorted), named files are taken as they are.
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	pcapHead := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0}
+	files := map[string][]byte{
+		"b/2.pcap": pcapHead, "a.pcap": pcapHead, "b/1.cap": {0x0a, 0x0d, 0x0d, 0x0a},
+		"README.md": []byte("# captures"), "b/labels.csv": []byte("a,b\n"),
+	}
+	for name, b := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	named := filepath.Join(dir, "README.md")
+	got, err := Find([]string{dir, named})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Input{
+		{filepath.Join(dir, "a.pcap"), dir}, {filepath.Join(dir, "b", "1.cap"), dir}, {filepath.Join(dir, "b", "2.pcap"), dir},
+		{named, named},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Find = %v, want %v", got, want)
+	}
+	if _, err := Find([]string{filepath.Join(dir, "missing")}); err == nil {
+		t.Error("Find of a missing path: no error")
+	}
+}
