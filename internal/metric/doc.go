@@ -129,4 +129,15 @@
 // PCG(Seed, t), and trees are built on opts.Workers goroutines (default 2),
 // so a seed gives the same forest on any number of workers. Features must
 // not be NaN. Memory: the forest's nodes plus one n-sample scratch per worker.
+//
+// # Nearest neighbours
+//
+// FitKNN(X, y, k, opts) keeps the training set standardised: with opts.Log
+// each feature x is first mapped to sign(x)*log1p(|x|) (sizes, byte counts
+// and times are heavy-tailed), then centred on the training mean and divided
+// by the training (population) standard deviation; a feature constant in
+// training is ignored. Predict ranks training samples by Euclidean distance
+// (ties by training order), the opts.K nearest (default 1) vote, and a tied
+// vote goes to the tied class whose nearest member ranks first. Cost: one
+// pass over the training set per query, O(n*(d+K)); memory: the training set.
 package metric
