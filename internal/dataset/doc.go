@@ -26,6 +26,10 @@
 // (INPUT/<split>/<label>/...). The audit counts files, 5-tuples and payloads
 // (>= MinAuditPayload bytes) found in more than one split; Clean means none.
 //
+// Subset writes a new dataset holding chosen flows of some splits (and the
+// other splits whole) with the same labels, inputs and audit: the label
+// budgets of the task suite (internal/suite) are train subsets of one build.
+//
 // # Labels
 //
 // Label ids index Manifest.Labels, sorted by name. Without label tokens only

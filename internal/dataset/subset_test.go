@@ -1,0 +1,61 @@
+package dataset
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestSubsetKeepsChosenTrainFlowsAndOtherSplitsWhole(t *testing.T) {
+	root := "../../testdata/demo"
+	files := inputsOf(t, root, "dns.pcap", "redis.pcap")
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "ds")
+	if _, err := Build(context.Background(), src, files, BuildOptions{Labels: "file", Group: "flow",
+		Split: []SplitFrac{{"train", 0.6}, {"valid", 0.2}, {"test", 0.2}}, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	tr, _ := ds.Split("train")
+	keep := []int{7, 2, 2, tr.Len() - 1}
+	dst := filepath.Join(tmp, "sub")
+	m, err := Subset(dst, ds, map[string][]int{"train": keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := Open(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if sub.Manifest().Hash() != m.Hash() || m.Options.Extra["subset_of"] != ds.Manifest().Hash() {
+		t.Fatalf("hash %s (returned %s), subset_of %v, want source %s", sub.Manifest().Hash(), m.Hash(), m.Options.Extra["subset_of"], ds.Manifest().Hash())
+	}
+	str, _ := sub.Split("train")
+	want := []int{2, 7, tr.Len() - 1}
+	if str.Len() != len(want) || m.Splits["train"].Flows != len(want) {
+		t.Fatalf("subset train has %d flows (manifest %d), want %d", str.Len(), m.Splits["train"].Flows, len(want))
+	}
+	for j, i := range want {
+		a, _ := tr.Flow(i, nil)
+		b, _ := str.Flow(j, nil)
+		if !slices.Equal(a, b) || tr.Meta(i).FlowID != str.Meta(j).FlowID || tr.Meta(i).Label != str.Meta(j).Label {
+			t.Fatalf("subset flow %d differs from source flow %d", j, i)
+		}
+	}
+	for _, name := range []string{"valid", "test"} {
+		a, _ := ds.Split(name)
+		b, _ := sub.Split(name)
+		if a.Len() != b.Len() || a.Tokens() != b.Tokens() || ds.Manifest().Splits[name].Flows != m.Splits[name].Flows {
+			t.Fatalf("split %s: %d flows %d tokens, source %d flows %d tokens", name, b.Len(), b.Tokens(), a.Len(), a.Tokens())
+		}
+	}
+	if _, err := Subset(filepath.Join(tmp, "bad"), ds, map[string][]int{"nope": {0}}); err == nil {
+		t.Fatal("a subset of a split that does not exist succeeded")
+	}
+}
