@@ -91,3 +91,35 @@ func TestWriteFileAtomicError(t *testing.T) {
 		t.Error("no error for a missing folder")
 	}
 }
+
+func TestErrorLines(t *testing.T) {
+	dir := t.TempDir()
+	series := []ErrSeries{
+		{Name: "forest", X: []float64{5, 20, 100}, Y: []float64{0.5, 0.7, 0.8}, Err: []float64{0.1, 0.05, 0}},
+		{Name: "k-NN", X: []float64{5, 20, 100}, Y: []float64{0.4, 0.6, 0.75}, Err: []float64{0.1, 0.05, 0.01}},
+	}
+	tests := []struct {
+		name   string
+		series []ErrSeries
+		logX   bool
+		ok     bool
+	}{
+		{"linear", series, false, true},
+		{"log", series, true, true},
+		{"no series", nil, false, false},
+		{"ragged", []ErrSeries{{Name: "x", X: []float64{1}, Y: []float64{1}, Err: nil}}, false, false},
+		{"nothing positive on a log axis", []ErrSeries{{Name: "x", X: []float64{0}, Y: []float64{1}, Err: []float64{0}}}, true, false},
+	}
+	for _, tc := range tests {
+		path := filepath.Join(dir, tc.name+".png")
+		err := ErrorLines(path, "curve", "flows per class", "macro-F1", tc.series, tc.logX, nil)
+		if (err == nil) != tc.ok {
+			t.Fatalf("%s: err = %v, want ok %v", tc.name, err, tc.ok)
+		}
+		if tc.ok {
+			checkPNG(t, path)
+		} else if !errors.Is(err, ErrBadInput) {
+			t.Fatalf("%s: %v does not wrap ErrBadInput", tc.name, err)
+		}
+	}
+}
