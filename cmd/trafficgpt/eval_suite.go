@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/trafficgpt/trafficgpt/internal/suite"
+)
+
+func init() {
+	register(command{name: "eval suite", summary: "score a task suite at several label budgets: forest, k-NN, from scratch, probe and fine-tune of a base", run: cmdEvalSuite})
+}
+
+type evalSuiteOptions struct {
+	spec, out string
+	run       suite.Options
+}
+
+func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o evalSuiteOptions
+	fs := newFlagSet("eval suite", "eval suite [--base MODEL] [--quick] SPEC OUT",
+		"trafficgpt eval suite --base models/base testdata/suite/dev.json suite-out   (--quick: testdata/suite/demo.json in about a minute)", stderr)
+	fs.StringVar(&o.run.Base, "base", "", "pre-trained model (directory or .safetensors) for the linear-probe and fine-tune rows; without it they are skipped")
+	fs.BoolVar(&o.run.Quick, "quick", false, "smoke run: first seed, budgets 5, 20 and all, tiny model, --len 64, 2 epochs")
+	fs.BoolVar(&o.run.Keep, "keep", false, "keep each budget's dataset and classifiers under OUT/TASK/work")
+	fs.IntVar(&o.run.Jobs, "j", runtime.GOMAXPROCS(0), "files tokenized in parallel when building the task datasets")
+	seeds := fs.String("seeds", "", "override the spec's seeds (comma-separated)")
+	budgets := fs.String("budgets", "", "override the spec's label budgets (comma-separated flows per class, or all)")
+	tasks := fs.String("tasks", "", "run only these tasks (comma-separated names)")
+	methods := fs.String("methods", "", "override the spec's methods (comma-separated: "+strings.Join(suite.AllMethods, ",")+")")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usageError("need SPEC and OUT")
+	}
+	o.spec, o.out = pos[0], pos[1]
+	s, err := suite.ReadSpec(o.spec)
+	if err != nil {
+		return err
+	}
+	if err := s.Override(*seeds, *budgets, *tasks, *methods); err != nil {
+		return usageError("%v", err)
+	}
+	if o.run.Quick {
+		s.Quick()
+	}
+	o.run.Spec = s
+	return runEvalSuite(ctx, o, stdout, stderr)
+}
+
+func runEvalSuite(ctx context.Context, o evalSuiteOptions, stdout, stderr io.Writer) error {
+	o.run.Out = o.out
+	o.run.Expand = func(in string) ([]string, error) { return captureInputs([]string{in}) }
+	var pr *progress
+	o.run.Warn = func(s string) {
+		pr.finish()
+		fmt.Fprintln(stderr, "warning:", s)
+	}
+	o.run.Progress = func(done, total int, what string) {
+		if pr == nil {
+			pr = newProgress(stderr, "suite", "runs", float64(total))
+		}
+		pr.add(1, what)
+	}
+	if o.run.Base == "" {
+		fmt.Fprintln(stderr, "eval suite: no --base: skipping the linear-probe and fine-tune rows")
+	}
+	r, err := suite.Run(ctx, o.run)
+	pr.finish()
+	if err != nil {
+		if r != nil {
+			fmt.Fprintf(stderr, "eval suite: stopped after %d runs; %s holds them (complete: false)\n",
+				len(r.Runs), filepath.Join(o.out, "suite.json"))
+		}
+		return err
+	}
+	md, err := os.ReadFile(filepath.Join(o.out, "suite.md"))
+	if err != nil {
+		return err
+	}
+	stdout.Write(md)
+	fmt.Fprintf(stdout, "\n%s: suite.json (every run), suite.md, TASK/table.md, TASK/curve.png\n", o.out)
+	return nil
+}

@@ -1,0 +1,155 @@
+package suite
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// expand lists the capture files of a folder (the CLI sniffs magics; the
+// demo folder's captures end in .pcap).
+func expand(in string) ([]string, error) {
+	fi, err := os.Stat(in)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return []string{in}, nil
+	}
+	m, err := filepath.Glob(filepath.Join(in, "*.pcap"))
+	sort.Strings(m)
+	return m, err
+}
+
+func TestQuickSuiteOnDemo(t *testing.T) {
+	s, err := ReadSpec("../../testdata/suite/demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Quick()
+	out := t.TempDir()
+	r, err := Run(context.Background(), Options{Spec: s, Out: out, Quick: true, Expand: expand, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Complete || len(r.Tasks) != 1 || len(r.Tasks[0].Classes) != 6 {
+		t.Fatalf("complete %v, %d tasks, classes %v", r.Complete, len(r.Tasks), r.Tasks[0].Classes)
+	}
+	want := len(s.Budgets) * len(s.Seeds) * 4 // forest, 1-NN, k-NN, scratch: no base
+	if len(r.Runs) != want {
+		t.Fatalf("%d runs, want %d", len(r.Runs), want)
+	}
+	for _, run := range r.Runs {
+		if run.TestF1 < 0 || run.TestF1 > 1 || run.TestAcc < 0 || run.TestAcc > 1 {
+			t.Errorf("%+v: scores out of [0, 1]", run)
+		}
+		if run.Budget != All && run.TrainFlows > 6*int(run.Budget) {
+			t.Errorf("%+v: more train flows than the budget allows", run)
+		}
+		// Six protocols with distinct packet sizes: the forest must do far
+		// better than chance (1/6) even with 20 flows per class.
+		if run.Method == Forest && run.Budget == 20 && run.TestF1 < 0.6 {
+			t.Errorf("forest at 20 flows per class: macro-F1 %.3f", run.TestF1)
+		}
+	}
+	var back Report
+	b, err := os.ReadFile(filepath.Join(out, "suite.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || !back.Complete || len(back.Runs) != want || len(back.Summary) != len(s.Budgets)*4 {
+		t.Fatalf("suite.json: err %v, complete %v, %d runs, %d summary cells", err, back.Complete, len(back.Runs), len(back.Summary))
+	}
+	md, err := os.ReadFile(filepath.Join(out, "demo", "table.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"| random forest |", "| 1-NN |", "| k-NN (k on valid) |", "| from scratch |", "5/class", "20/class"} {
+		if !strings.Contains(string(md), w) {
+			t.Errorf("table.md lacks %q:\n%s", w, md)
+		}
+	}
+	all, _ := os.ReadFile(filepath.Join(out, "suite.md"))
+	if !strings.Contains(string(all), "no --base model") || !strings.Contains(string(all), string(md)) {
+		t.Errorf("suite.md lacks the skip note or the task table:\n%s", all)
+	}
+	pb, err := os.ReadFile(filepath.Join(out, "demo", "curve.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(pb)); err != nil {
+		t.Fatalf("curve.png: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, "demo", "work", "*")); len(left) > 0 {
+		t.Errorf("work files left: %v", left)
+	}
+}
+
+func TestSuiteIsDeterministic(t *testing.T) {
+	scores := func() []Run1 {
+		s, err := ReadSpec("../../testdata/suite/demo.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Quick()
+		s.Budgets = []Budget{5}
+		s.Methods = []string{Forest, KNN, Scratch}
+		r, err := Run(context.Background(), Options{Spec: s, Out: t.TempDir(), Expand: expand, Jobs: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range r.Runs {
+			r.Runs[i].Seconds = 0
+		}
+		return r.Runs
+	}
+	a, b := scores(), scores()
+	if len(a) != 3 || len(a) != len(b) {
+		t.Fatalf("%d and %d runs, want 3", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("run %d differs:\n%+v\n%+v", i, a[i], b[i])
+		}
+	}
+}
+
+func TestReadSpecRejectsBadSpecs(t *testing.T) {
+	tests := map[string]string{
+		"unknown field":  `{"tasks": [{"name": "a", "inputs": ["x"], "labels": "file", "lables": "dir"}]}`,
+		"no tasks":       `{"budgets": [5]}`,
+		"bad budget":     `{"budgets": [0], "tasks": [{"name": "a", "inputs": ["x"], "labels": "file"}]}`,
+		"no labels":      `{"tasks": [{"name": "a", "inputs": ["x"]}]}`,
+		"bad mask":       `{"tasks": [{"name": "a", "inputs": ["x"], "labels": "file", "mask": "nose"}]}`,
+		"bad split":      `{"tasks": [{"name": "a", "inputs": ["x"], "labels": "file", "split": "train"}]}`,
+		"duplicate task": `{"tasks": [{"name": "a", "inputs": ["x"], "labels": "file"}, {"name": "a", "inputs": ["y"], "labels": "file"}]}`,
+		"unknown method": `{"methods": ["svm"], "tasks": [{"name": "a", "inputs": ["x"], "labels": "file"}]}`,
+		"k of one":       `{"k_values": [1], "tasks": [{"name": "a", "inputs": ["x"], "labels": "file"}]}`,
+	}
+	dir := t.TempDir()
+	for name, body := range tests {
+		p := filepath.Join(dir, "spec.json")
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadSpec(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// Relative inputs and csv labels resolve against the spec's folder.
+	p := filepath.Join(dir, "ok.json")
+	os.WriteFile(p, []byte(`{"tasks": [{"name": "a", "inputs": ["caps"], "labels": "csv:l.csv"}]}`), 0o644)
+	s, err := ReadSpec(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Tasks[0].Inputs[0] != filepath.Join(dir, "caps") || s.Tasks[0].Labels != "csv:"+filepath.Join(dir, "l.csv") || len(s.Budgets) != 4 {
+		t.Fatalf("inputs %v, labels %s, budgets %v", s.Tasks[0].Inputs, s.Tasks[0].Labels, s.Budgets)
+	}
+}
