@@ -188,9 +188,6 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 	return st, nil
 }
 
-// Scope keeps flows of different pcapng sections and interfaces apart.
-func Scope(rec *pcap.Record) uint64 { return uint64(rec.Section)<<32 | uint64(rec.Interface) }
-
 // scanVisitor receives what scanCapture finds.
 type scanVisitor struct {
 	other  func(rec *pcap.Record) error // non-packet records (may be nil)
@@ -198,62 +195,29 @@ type scanVisitor struct {
 	ended  func(en flow.Ended) error // a flow ended (after its last packet; at EOF in id order)
 }
 
-// scanCapture reads every record, decodes packet records and assigns them
-// to flows, counting into st; the shared loop of Tokenize and EncodeFlows.
+// scanCapture is flow.Scan (the one capture -> flows loop) counting into
+// st; the shared loop of Tokenize and EncodeFlows.
 func scanCapture(ctx context.Context, r *pcap.Reader, cfg flow.Config, st *Stats, v scanVisitor) error {
-	asm := flow.NewAssembler(cfg)
-	var lay packet.Layers
-	var ended []flow.Ended
-	var nanos int64
-	endAll := func(list []flow.Ended) error {
-		for _, en := range list {
-			if err := v.ended(en); err != nil {
-				return err
+	return flow.Scan(ctx, r, cfg, flow.Visitor{
+		Record: func(rec *pcap.Record) error {
+			st.Records++
+			st.Bytes += int64(len(rec.Raw))
+			if rec.Kind != pcap.KindPacket && v.other != nil {
+				return v.other(rec)
 			}
-		}
-		return nil
-	}
-	for n := 0; ; n++ {
-		if n&0xfff == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+			return nil
+		},
+		Packet: func(p *flow.Scanned) error {
+			st.Packets++
+			st.PaperTokens += 10 + int64(len(p.Record.Data))
+			if p.Flow.New {
+				st.Flows++
+				st.PaperTokens++
 			}
-		}
-		rec, err := r.Next()
-		if err == io.EOF {
-			return endAll(asm.Finish(ended[:0]))
-		}
-		if err != nil {
-			return err
-		}
-		st.Records++
-		st.Bytes += int64(len(rec.Raw))
-		if rec.Kind != pcap.KindPacket {
-			if v.other != nil {
-				if err := v.other(rec); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		st.Packets++
-		st.PaperTokens += 10 + int64(len(rec.Data))
-		_ = packet.Decode(rec.LinkType, rec.Data, &lay) // a partial decode still gives a key
-		if rec.HasTime {
-			nanos = rec.Resolution.TicksToNanos(rec.Timestamp)
-		}
-		as := asm.AddLayers(nanos, &lay, rec.Data, Scope(rec))
-		if as.New {
-			st.Flows++
-			st.PaperTokens++
-		}
-		if err := v.packet(rec, &lay, as, nanos); err != nil {
-			return err
-		}
-		if err := endAll(asm.Ended(ended[:0])); err != nil {
-			return err
-		}
-	}
+			return v.packet(p.Record, p.Layers, p.Flow, p.TsNanos)
+		},
+		Ended: v.ended,
+	})
 }
 
 func (s *EncodeStats) add(o EncodeStats) {

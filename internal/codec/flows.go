@@ -83,7 +83,7 @@ func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func
 				}
 				a.ef.ID, a.ef.LinkType, a.ef.Start, a.ef.Res = as.Flow, rec.LinkType, rec.Timestamp, rec.Resolution
 				a.ef.Key, a.ef.FirstAToB = packet.KeyOf(lay, rec.Data)
-				a.ef.Key.Scope = Scope(rec)
+				a.ef.Key.Scope = flow.Scope(rec.Section, rec.Interface)
 				a.ef.CommunityID = flow.PacketCommunityID(lay, rec.Data, 0)
 				label := -1
 				if opts.Label != nil {

@@ -302,3 +302,31 @@ func TestRunErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRunCutFile: a capture cut mid-record is a warning, not a failure: its
+// flows up to the cut count, and the file counts as a file error.
+func TestRunCutFile(t *testing.T) {
+	data, err := os.ReadFile(demo("dns.pcap")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, data[:len(data)/2+7], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []error
+	opts := Options{Real: []string{cut}, Generated: demo("dns.pcap"), Seeds: 1, Trees: 5, Tshark: "off",
+		Warn: func(err error) { warnings = append(warnings, err) }}
+	rep, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, g := rep.Validity["real"], rep.Validity["generated"]
+	if len(warnings) != 1 || !strings.Contains(warnings[0].Error(), "cut.pcap") {
+		t.Errorf("warnings %v, want one naming cut.pcap", warnings)
+	}
+	if r.FileErrors != 1 || r.Flows == 0 || r.Packets == 0 || r.Packets >= g.Packets || r.Flows > g.Flows {
+		t.Errorf("cut file: %d file errors, %d flows, %d packets (whole file: %d flows, %d packets)",
+			r.FileErrors, r.Flows, r.Packets, g.Flows, g.Packets)
+	}
+}

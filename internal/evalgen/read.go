@@ -6,8 +6,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/trafficgpt/trafficgpt/internal/flow"
@@ -59,12 +60,12 @@ func readSide(ctx context.Context, files []string, workers int, wantHash bool, w
 // errNotCapture marks a file that is not a capture at all.
 var errNotCapture = errors.New("not a capture")
 
-// readCapture reads one file, packet by packet: packets are decoded once,
-// assigned to flows by flow.Assembler (the flow package's rules and
-// timeouts), folded into the histograms at once and into their flow's
-// O(1) state, which becomes one feature row when the flow ends. A file
-// that does not start like a capture is an error (nil data); an error later
-// in the file ends the active flows there and counts as a file error.
+// readCapture reads one file with flow.Scan (the flow package's loop,
+// rules and timeouts): each packet is folded into the histograms at once
+// and into its flow's O(1) state, which becomes one feature row when the
+// flow ends. A file that does not start like a capture is an error (nil
+// data); an error later in the file ends the active flows there, in id
+// order, and counts as a file error.
 func readCapture(ctx context.Context, path string, wantHash bool) (*side, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -80,64 +81,41 @@ func readCapture(ctx context.Context, path string, wantHash bool) (*side, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", path, errNotCapture, err)
 	}
-	a := flow.NewAssembler(flow.DefaultConfig())
 	active := map[uint64]*flowState{}
-	var (
-		l      packet.Layers
-		ended  []flow.Ended
-		lastTs int64
-		n      int
-		rerr   error
-	)
-	finish := func() {
-		for _, e := range ended {
+	err = flow.Scan(ctx, r, flow.DefaultConfig(), flow.Visitor{
+		Packet: func(p *flow.Scanned) error {
+			rec, l := p.Record, p.Layers
+			st := active[p.Flow.Flow]
+			if st == nil {
+				st = &flowState{clean: true}
+				key, _ := packet.KeyOf(l, rec.Data)
+				st.isTCP = key.Kind == packet.KindPorts && key.Proto == packet.ProtoTCP
+				if wantHash {
+					st.hash = sha256.New()
+				}
+				active[p.Flow.Flow] = st
+			}
+			s.addPacket(st, l, rec.Data, p.TsNanos, rec.OrigLen, p.Flow.C2S, p.Flow.New, p.DecodeErr == nil)
+			return nil
+		},
+		Ended: func(e flow.Ended) error {
 			if st := active[e.Flow]; st != nil {
 				s.endFlow(st)
 				delete(active, e.Flow)
 			}
-		}
+			return nil
+		},
+	})
+	if err == nil {
+		return s, nil
 	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			rerr = err
-			break
-		}
-		if rec.Kind != pcap.KindPacket {
-			continue
-		}
-		if n++; n%4096 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		ts := lastTs
-		if rec.HasTime {
-			ts = rec.Resolution.TicksToNanos(rec.Timestamp)
-		}
-		lastTs = ts
-		decoded := packet.Decode(rec.LinkType, rec.Data, &l) == nil
-		as := a.AddLayers(ts, &l, rec.Data, flow.Scope(rec.Section, rec.Interface))
-		st := active[as.Flow]
-		if st == nil {
-			st = &flowState{clean: true}
-			key, _ := packet.KeyOf(&l, rec.Data)
-			st.isTCP = key.Kind == packet.KindPorts && key.Proto == packet.ProtoTCP
-			if wantHash {
-				st.hash = sha256.New()
-			}
-			active[as.Flow] = st
-		}
-		s.addPacket(st, &l, rec.Data, ts, rec.OrigLen, as.C2S, as.New, decoded)
-		ended = a.Ended(ended[:0])
-		finish()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
-	ended = a.Finish(ended[:0])
-	finish()
-	if rerr != nil {
-		s.val.FileErrors = 1
-		return s, fmt.Errorf("%s: %w", path, rerr)
+	ids := slices.Sorted(maps.Keys(active))
+	for _, id := range ids {
+		s.endFlow(active[id])
 	}
-	return s, nil
+	s.val.FileErrors = 1
+	return s, fmt.Errorf("%s: %w", path, err)
 }

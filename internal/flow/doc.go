@@ -5,8 +5,8 @@
 // Every packet record belongs to exactly one flow. Flows are keyed by
 // packet.Key (5-tuple for TCP/UDP, address pair and protocol for other IP
 // traffic, MAC pair and EtherType for non-IP frames, link type for
-// undecodable records; the caller's Scope separates interfaces and pcapng
-// sections). Flow ids are 0, 1, 2, ... in order of first appearance; a
+// undecodable records; Scope(section, interface) separates interfaces and
+// pcapng sections: the one definition of a flow's scope). Flow ids are 0, 1, 2, ... in order of first appearance; a
 // flow's client is the sender of its first packet, and Assignment.C2S says
 // whether a packet goes the same way.
 //
@@ -44,6 +44,13 @@
 // the heads of two intrusive lists ordered by last activity: open flows
 // with the idle timeout, closing TCP flows with the grace timeout). Memory is
 // O(active flows + remembered fragments); ended flows are forgotten once
-// returned by Ended. ReadFlows holds the copied packets of active flows only
-// and hands each flow to its callback as it ends.
+// returned by Ended.
+//
+// Scan is the one loop from a capture to flows (the codec, hence dataset
+// building and `flows`, and the generation evaluation all use it): every
+// record, every packet decoded once with its Assignment, every flow's end,
+// streaming with the Assembler's memory. A reader error is returned without
+// ending the active flows. ReadFlows is the whole-flow view on top of Scan:
+// it holds the copied packets of active flows only and hands each flow to
+// its callback as it ends.
 package flow

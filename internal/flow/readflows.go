@@ -1,9 +1,8 @@
 package flow
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/packet"
@@ -35,10 +34,6 @@ type Flow struct {
 	buf []byte // arena the packets' Data point into
 }
 
-// Scope is the packet.Key scope ReadFlows uses for a pcapng section and
-// interface (classic pcap: 0).
-func Scope(section int, iface uint32) uint64 { return uint64(section)<<32 | uint64(iface) }
-
 // appendPacket copies data into the flow's arena. Arena chunks grow from
 // 512 bytes to 64 KiB so that short flows stay small; a full chunk is left
 // to the packets that point into it.
@@ -53,67 +48,43 @@ func (f *Flow) appendPacket(p Packet, data []byte) {
 	f.Packets = append(f.Packets, p)
 }
 
-// ReadFlows reads every record of r, assigns each packet record to a flow
-// (packet.Decode, packet.KeyOf with Scope(section, interface), Assembler)
-// and calls fn with each flow as it ends: in the order flows end, the ones
-// still active at EOF last, by id. fn owns the Flow. Memory is bounded by the
+// ReadFlows reads every record of r with Scan and calls fn with each flow,
+// its packets copied, as it ends: in the order flows end, the ones still
+// active at EOF last, by id. fn owns the Flow. Memory is bounded by the
 // packets of active flows. An error from r or fn stops reading and is
-// returned.
+// returned. It is the whole-flow view (tests and tools that need every
+// packet of a flow at once); streaming consumers use Scan.
 func ReadFlows(r *pcap.Reader, cfg Config, fn func(*Flow) error) error {
-	a := NewAssembler(cfg)
 	active := make(map[uint64]*Flow)
-	var (
-		l      packet.Layers
-		ended  []Ended
-		lastTs int64
-	)
-	emit := func() error {
-		for _, e := range ended {
+	var fnErr error // fn's errors come back as they are, the reader's wrapped
+	err := Scan(context.Background(), r, cfg, Visitor{
+		Packet: func(p *Scanned) error {
+			rec, as := p.Record, p.Flow
+			f := active[as.Flow]
+			if as.New {
+				f = &Flow{
+					ID: as.Flow, LinkType: rec.LinkType, Resolution: rec.Resolution,
+					Section: rec.Section, Interface: rec.Interface,
+				}
+				f.Key, f.FirstAToB = packet.KeyOf(p.Layers, rec.Data)
+				f.Key.Scope = Scope(rec.Section, rec.Interface)
+				active[as.Flow] = f
+			}
+			f.appendPacket(Packet{Index: rec.Index, TsNanos: p.TsNanos, Ticks: rec.Timestamp, C2S: as.C2S, OrigLen: rec.OrigLen}, rec.Data)
+			return nil
+		},
+		Ended: func(e Ended) error {
 			f := active[e.Flow]
 			delete(active, e.Flow)
 			f.EndReason = e.Reason
-			if err := fn(f); err != nil {
-				return err
-			}
-		}
-		return nil
+			fnErr = fn(f)
+			return fnErr
+		},
+	})
+	if err != nil && err != fnErr {
+		return fmt.Errorf("flow: %w", err)
 	}
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("flow: %w", err)
-		}
-		if rec.Kind != pcap.KindPacket {
-			continue
-		}
-		ts := lastTs
-		if rec.HasTime {
-			ts = rec.Resolution.TicksToNanos(rec.Timestamp)
-		}
-		lastTs = ts
-		packet.Decode(rec.LinkType, rec.Data, &l) // errors: l holds what could be decoded
-		as := a.AddLayers(ts, &l, rec.Data, Scope(rec.Section, rec.Interface))
-		f := active[as.Flow]
-		if as.New {
-			f = &Flow{
-				ID: as.Flow, LinkType: rec.LinkType, Resolution: rec.Resolution,
-				Section: rec.Section, Interface: rec.Interface,
-			}
-			f.Key, f.FirstAToB = packet.KeyOf(&l, rec.Data)
-			f.Key.Scope = Scope(rec.Section, rec.Interface)
-			active[as.Flow] = f
-		}
-		f.appendPacket(Packet{Index: rec.Index, TsNanos: ts, Ticks: rec.Timestamp, C2S: as.C2S, OrigLen: rec.OrigLen}, rec.Data)
-		ended = a.Ended(ended[:0])
-		if err := emit(); err != nil {
-			return err
-		}
-	}
-	ended = a.Finish(ended[:0])
-	return emit()
+	return err
 }
 
 // Stats summarises a flow; C2S is client to server. Bytes count the
