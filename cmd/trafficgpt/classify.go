@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -175,12 +174,12 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 }
 
 func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *flowWriter) (int, error) {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+	if fi, err := statOf(f); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return 0, fmt.Errorf("%w: empty file", classify.ErrEmpty)
 	}
 	return c.Capture(ctx, f, o, func(r *classify.FlowResult) error { return fw.write(path, r) })

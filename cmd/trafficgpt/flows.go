@@ -1,24 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
-	"github.com/trafficgpt/trafficgpt/internal/packet"
 )
 
 func init() {
-	register(command{name: "flows", summary: "list the flows of captures: key, packets, bytes, duration, tokens", run: cmdFlows})
+	register(command{name: "flows", summary: "list the flows of captures: times, endpoints, per-direction packets/bytes, tokens, Community ID", run: cmdFlows})
 }
 
 type flowsOptions struct {
@@ -64,8 +60,8 @@ func (v *viewFlags) view() (codec.View, error) {
 func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o flowsOptions
 	var vf viewFlags
-	fs := newFlagSet("flows", "flows [flags] FILE|DIR...", "trafficgpt flows --format csv capture.pcap   |   trafficgpt flows --show 3 capture.pcap", stderr)
-	fs.StringVar(&o.format, "format", "text", "output format: text, csv or jsonl")
+	fs := newFlagSet("flows", "flows [flags] FILE|DIR|-...", "trafficgpt flows --format csv testdata/demo/dns.pcap   |   tcpdump -w - | trafficgpt flows --format jsonl -", stderr)
+	fs.StringVar(&o.format, "format", "text", "output format: text, csv or jsonl (csv and jsonl: the columns of docs/formats.md)")
 	fs.Int64Var(&o.show, "show", -1, "print the tokens of the flow with this id in readable form")
 	fs.BoolVar(&o.keepTrailing, "keep-trailing", false, "accept files cut mid-record")
 	vf.register(fs, "none")
@@ -89,67 +85,54 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return runFlows(ctx, o, stdout, stderr)
 }
 
-// flowRecord is one output line of `flows`.
-type flowRecord struct {
-	File     string  `json:"file"`
-	ID       uint64  `json:"id"`
-	Proto    string  `json:"proto"`
-	Client   string  `json:"client"`
-	Server   string  `json:"server"`
-	Key      string  `json:"key"`
-	Packets  int     `json:"packets"`
-	Bytes    int64   `json:"bytes"`
-	Duration float64 `json:"duration_s"`
-	Tokens   int     `json:"tokens"`
-	End      string  `json:"end"`
-}
-
 func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) error {
 	files, err := captureInputs(o.inputs)
 	if err != nil {
 		return err
 	}
+	bw := bufio.NewWriterSize(stdout, 1<<16)
 	var cw *csv.Writer
-	enc := json.NewEncoder(stdout)
 	switch o.format {
 	case "csv":
-		cw = csv.NewWriter(stdout)
-		cw.Write([]string{"file", "id", "proto", "client", "server", "packets", "bytes", "duration_s", "tokens", "end"})
+		cw = csv.NewWriter(bw)
+		cw.Write(flow.RecordColumns)
 	case "text":
 		if o.show >= 0 {
 			break
 		}
-		fmt.Fprintf(stdout, "%-5s %-58s %8s %10s %10s %9s  %s\n", "id", "flow (client -> server)", "packets", "bytes", "duration", "tokens", "end")
+		fmt.Fprintf(bw, "%-5s %-58s %8s %10s %10s %9s  %s\n", "id", "flow (client -> server)", "packets", "bytes", "duration", "tokens", "end")
 	}
+	var line []byte
 	shown := false
 	for _, path := range files {
-		f, err := os.Open(path)
+		f, err := openInput(path)
 		if err != nil {
 			return err
 		}
 		_, err = codec.EncodeFlows(ctx, f, codec.EncodeOptions{Flow: o.flow, View: o.view, KeepTrailing: o.keepTrailing},
 			func(ef *codec.EncodedFlow) error {
-				rec := flowRecord{
-					File: path, ID: ef.ID, Key: ef.Key.Directed(ef.FirstAToB), Packets: ef.Packets, Bytes: ef.Bytes,
-					Duration: time.Duration(ef.LastNs - ef.FirstNs).Seconds(), Tokens: len(ef.Tokens), End: ef.Reason.String(),
-				}
-				rec.Proto, rec.Client, rec.Server = keyParts(ef)
 				if o.show >= 0 {
 					if int64(ef.ID) == o.show && !shown {
 						shown = true
-						fmt.Fprintf(stdout, "# %s flow %d: %s, %d packets, %d tokens\n%s\n", path, ef.ID, rec.Key, ef.Packets, len(ef.Tokens), codec.Format(ef.Tokens))
+						fmt.Fprintf(bw, "# %s flow %d: %s, %d packets, %d tokens\n%s\n", path, ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, len(ef.Tokens), codec.Format(ef.Tokens))
 					}
 					return nil
 				}
+				rec := flow.Record{
+					FlowID: ef.ID, File: path, StartNs: ef.FirstNs, EndNs: ef.LastNs, Res: ef.Res,
+					Key: ef.Key, FirstAToB: ef.FirstAToB, Counts: ef.Counts, Tokens: len(ef.Tokens),
+					EndReason: ef.Reason, CommunityID: ef.CommunityID,
+				}
 				switch o.format {
 				case "csv":
-					return cw.Write([]string{path, strconv.FormatUint(ef.ID, 10), rec.Proto, rec.Client, rec.Server,
-						strconv.Itoa(rec.Packets), strconv.FormatInt(rec.Bytes, 10), strconv.FormatFloat(rec.Duration, 'f', 6, 64),
-						strconv.Itoa(rec.Tokens), rec.End})
+					return cw.Write(rec.Fields())
 				case "jsonl":
-					return enc.Encode(rec)
+					line = append(rec.AppendJSON(line[:0]), '\n')
+					_, err := bw.Write(line)
+					return err
 				}
-				_, err := fmt.Fprintf(stdout, "%-5d %-58s %8d %10d %9.3fs %9d  %s\n", ef.ID, rec.Key, rec.Packets, rec.Bytes, rec.Duration, rec.Tokens, rec.End)
+				_, err := fmt.Fprintf(bw, "%-5d %-58s %8d %10d %9.3fs %9d  %s\n", ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, ef.Bytes,
+					time.Duration(ef.LastNs-ef.FirstNs).Seconds(), len(ef.Tokens), ef.Reason)
 				return err
 			})
 		f.Close()
@@ -158,24 +141,15 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 		}
 	}
 	if cw != nil {
-		cw.Flush()
-		return cw.Error()
+		if cw.Flush(); cw.Error() != nil {
+			return cw.Error()
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
 	}
 	if o.show >= 0 && !shown {
 		return fmt.Errorf("no flow with id %d", o.show)
 	}
 	return nil
-}
-
-// keyParts splits a flow key into protocol, client and server strings.
-func keyParts(ef *codec.EncodedFlow) (proto, client, server string) {
-	proto, _, _ = strings.Cut(ef.Key.Directed(ef.FirstAToB), " ")
-	c, s := ef.Key.ClientServer(ef.FirstAToB)
-	switch ef.Key.Kind {
-	case packet.KindPorts:
-		return proto, c.String(), s.String()
-	case packet.KindIP:
-		return proto, c.Addr().String(), s.Addr().String()
-	}
-	return proto, "", ""
 }

@@ -147,7 +147,7 @@ func trainContext(meta map[string]string) int {
 
 // readPrompts takes the first k packets of up to n flows of a capture.
 func readPrompts(ctx context.Context, path string, k, n, label int, fc flow.Config) ([][]codec.Token, int, error) {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
 		return nil, 0, err
 	}

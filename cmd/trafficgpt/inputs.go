@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,13 +11,30 @@ import (
 	"sort"
 )
 
+// stdinName is the input path that names standard input.
+const stdinName = "-"
+
+// stdin is what "-" reads; tests replace it (with an os.Pipe's reader).
+var stdin io.Reader = os.Stdin
+
 // captureInputs expands files and folders (searched recursively) into the
 // capture files they hold, sorted within each folder. Named files are taken
 // as they are; files found in folders are kept only if they start like a
-// capture (pcap, pcapng or gzip magic), so READMEs and CSVs are skipped.
+// capture (pcap, pcapng, gzip, xz or zstd magic), so READMEs and CSVs are
+// skipped. "-" (standard input) is kept as it is, at most once: a pipe can
+// be read only once.
 func captureInputs(args []string) ([]string, error) {
 	var out []string
+	seenStdin := false
 	for _, a := range args {
+		if a == stdinName {
+			if seenStdin {
+				return nil, usageError("standard input (-) named twice")
+			}
+			seenStdin = true
+			out = append(out, a)
+			continue
+		}
 		fi, err := os.Stat(a)
 		if err != nil {
 			return nil, err
@@ -49,6 +67,8 @@ var captureMagics = [][]byte{
 	{0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}, // pcap, nanoseconds
 	{0x0a, 0x0d, 0x0d, 0x0a}, // pcapng section header
 	{0x1f, 0x8b},             // gzip
+	{0xfd, '7', 'z', 'X'},    // xz
+	{0x28, 0xb5, 0x2f, 0xfd}, // zstd
 }
 
 func looksLikeCapture(path string) bool {
@@ -65,6 +85,55 @@ func looksLikeCapture(path string) bool {
 		}
 	}
 	return false
+}
+
+// openInput opens a capture, archive or table input: "-" is standard input
+// (read once, streaming; closing it is a no-op), anything else a file.
+func openInput(path string) (io.ReadCloser, error) {
+	if path == stdinName {
+		return io.NopCloser(stdin), nil
+	}
+	return os.Open(path)
+}
+
+// statOf stats an input opened by openInput (an error for standard input
+// replaced by a reader that is not a file).
+func statOf(r io.Reader) (fs.FileInfo, error) {
+	if f, ok := r.(*os.File); ok {
+		return f.Stat()
+	}
+	return nil, errors.New("not a file")
+}
+
+// seekableInput returns a path that can be opened more than once with the
+// content of path: path itself for a regular file; for "-", a FIFO or a
+// device (/dev/stdin), a temporary copy read once from it, which cleanup
+// removes. For commands that must read their input twice (verify).
+func seekableInput(path string) (string, func(), error) {
+	if path != stdinName {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().IsRegular() {
+			return path, func() {}, err
+		}
+	}
+	in, err := openInput(path)
+	if err != nil {
+		return "", nil, err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp("", "trafficgpt-stdin-*")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.Remove(tmp.Name()) }
+	_, err = io.Copy(tmp, in)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("%s: copying to a temporary file: %w", path, err)
+	}
+	return tmp.Name(), cleanup, nil
 }
 
 // needInputs checks that positional arguments were given.

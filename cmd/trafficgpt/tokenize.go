@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
@@ -75,7 +74,7 @@ func convertFile(in, out string, stdout io.Writer, conv func(io.Reader, io.Write
 		return err
 	}
 	defer w.Abort()
-	f, err := os.Open(in)
+	f, err := openInput(in)
 	if err != nil {
 		return err
 	}

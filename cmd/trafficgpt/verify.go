@@ -122,6 +122,13 @@ func runVerify(ctx context.Context, o verifyOptions, stdout, stderr io.Writer) e
 // compares the result with the (decompressed) file, all in bounded memory.
 func verifyFile(ctx context.Context, path string, o verifyOptions) verifyResult {
 	var res verifyResult
+	// A pipe or /dev/stdin cannot be opened twice: verify reads a copy.
+	path, cleanup, err := seekableInput(path)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer cleanup()
 	f, err := os.Open(path)
 	if err != nil {
 		res.err = err

@@ -22,6 +22,8 @@ type EncodedFlow struct {
 	LastNs    int64
 	Packets   int // packets of the flow (also those a view dropped)
 	Bytes     int64
+	// Counts: per-direction packets, wire and captured bytes (all packets).
+	Counts flow.Counts
 	Tokens    []Token // FLOW ... END/CUT; valid during the callback only
 	// CommunityID is the flow's Community ID v1 with seed 0
 	// (flow.PacketCommunityID of its first packet), "" for non-IP flows.
@@ -97,6 +99,7 @@ func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func
 			}
 			a.ef.Packets++
 			a.ef.Bytes += int64(rec.OrigLen)
+			a.ef.Counts.Add(as.C2S, int(rec.OrigLen), len(rec.Data))
 			if len(a.ef.Info) < opts.MaxPacketInfo {
 				a.ef.Info = append(a.ef.Info, PacketInfo{C2S: as.C2S, OrigLen: rec.OrigLen, CapLen: uint32(len(rec.Data)), Nanos: nanos})
 			}
