@@ -51,7 +51,8 @@
 // order (float64 accumulators), so results are bit-identical for any number
 // of goroutines. The pool runs one call at a time: concurrent callers wait.
 //
-// Attention (attention.go, attention_local.go, attention_linear.go), on
+// Attention (attention.go, attention_local.go, attention_linear.go,
+// attention_retention.go, attention_rwkv.go), on
 // per-head contiguous layouts q, k, v, out, dq, dk, dv (BH, T, D), BH =
 // batch*heads. Forward overwrites out (and lse/state); backward ADDS into dq,
 // dk, dv. Kernels that need scratch take it as the last argument; its length
@@ -81,6 +82,23 @@
 //	      state (BH, ceil(T/chunk), D, D+1) holds [S | z] at the start of each chunk
 //	      (row i: S[i, 0..D-1], z[i]), so memory is O(T*D) per head when chunk >= D.
 //	LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state, BH, T, D, chunk, scratch)
+//	RetentionStateSize(T, D, chunk)   floats per head of state: ceil(T/chunk) (D, D)
+//	RetentionScratchSize(BH, T, D, chunk)
+//	RetentionForward(out, state, q, k, v, g, BH, H, T, D, chunk, scratch)
+//	      RetNet multi-scale retention (attention_retention.go), head h = bh % H:
+//	      Y_t = D^-1/2 sum_{j<=t} gamma_h^(t-j) (q_t.k_j) v_j, gamma_h = RetentionDecay(h)
+//	      = 1 - 2^(-5-h); out_t = swish(g_t) * groupnorm(Y_t) (per head over D, no
+//	      affine, eps RetentionEps). Chunkwise: a decayed masked (chunk, chunk) product
+//	      within a chunk, the state R (D, D) across; q, k are rotated by the caller.
+//	RetentionBackward(dq, dk, dv, dg, dout, q, k, v, g, state, BH, H, T, D, chunk, scratch)
+//	RWKVForward(out, r, k, v, decay, first, BH, H, T, D)
+//	      RWKV-4 time mix (attention_rwkv.go), per channel: w = -exp(decay[h]),
+//	      u = first[h] (H, D); wkv_t = (sum_{j<t} e^{(t-1-j)w+k_j} v_j + e^{u+k_t} v_t) /
+//	      (same sums without v); out = sigmoid(r) * wkv. Stable form: running sums
+//	      scaled by their largest exponent; no clamp, no state kept.
+//	RWKVScratchSize(BH, T, D)
+//	RWKVBackward(dr, dk, dv, ddecay, dfirst, dout, r, k, v, decay, first, BH, H, T, D, scratch)
+//	      adds into ddecay, dfirst (H, D) summed over batch in bh order (deterministic).
 //	QuadraticAttentionScratchSize(BH, T, D)
 //	QuadraticAttentionForward(out, lse, q, k, v, BH, T, D, scratch)
 //	QuadraticAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, BH, T, D, scratch)
@@ -96,6 +114,9 @@
 //	      (start from zeros); same outputs as LinearAttentionForward.
 //	LocalAttentionStep(out, kring, vring, pos, q, k, v, D, W)  ring buffers (W+1, D),
 //	      slot pos%(W+1); positions fed in order 0, 1, ...; q, k already rotated at pos.
+//	RetentionStep(out, R, q, k, v, g, D, gamma)   R (D, D) = gamma R + k v^T (from zeros)
+//	RWKVStep(out, state, r, k, v, decay, first, D)   state (RWKVStateSize(D) = 3 D):
+//	      a, b, p per channel; all zeros is the empty sequence.
 //
 // # C path
 //
