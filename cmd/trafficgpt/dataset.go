@@ -181,6 +181,9 @@ func cmdDatasetStats(ctx context.Context, args []string, stdout, stderr io.Write
 		q := func(p float64) int { return lens[min(len(lens)-1, int(p*float64(len(lens))))] }
 		fmt.Fprintf(stdout, "%-8s %8d %8d %8d %8d %8.0f\n", name, q(0.5), q(0.9), q(0.99), lens[len(lens)-1], float64(sum)/float64(len(lens)))
 	}
+	for _, w := range ds.Warnings() {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
 	return nil
 }
 

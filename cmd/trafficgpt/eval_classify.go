@@ -104,6 +104,9 @@ func evalClassify(ctx context.Context, o evalClassifyOptions, stderr io.Writer) 
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, w := range ds.Warnings() {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	t0 := time.Now()
 	pr := newProgress(stderr, "eval classify", "flows", float64(s.Len()))
 	p, err := c.Evaluate(ctx, s, mapping, o.batch, func(n int) { pr.add(float64(n), "") })

@@ -158,6 +158,9 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "warning: %s has no valid split: no evaluation\n", o.data)
 	}
 	tr, _ := ds.Split("train")
+	for _, w := range ds.Warnings() {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	t := o.train
 	mc := t.ModelConfig()
 	fmt.Fprintf(stderr, "pretrain: %s (%d layers x %d, %s attention), ctx %d, batch %d x %d accum = %d tokens/step, %d steps; train split %d flows, %d tokens (codec v%d)\n",

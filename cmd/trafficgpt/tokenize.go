@@ -120,6 +120,9 @@ func runDetokenize(ctx context.Context, o detokenizeOptions, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	if st.ArchiveVersion == 1 {
+		fmt.Fprintf(stderr, "warning: %s is a version-1 archive, without checksums: corruption cannot be detected (tokenize the capture again to get them)\n", o.in)
+	}
 	note := ""
 	if st.Gzipped {
 		note = " (the original was gzip-compressed; this is its decompressed content)"

@@ -18,10 +18,12 @@ import (
 // ErrArchive marks a token archive that cannot be read.
 var ErrArchive = errors.New("codec: bad archive")
 
-// ArchiveMagic starts every token archive; ArchiveVersion is its layout.
+// ArchiveMagic starts every token archive; ArchiveVersion is the layout
+// Tokenize writes (2: checksummed blocks). Version 1 (no checksums) is still
+// read; ArchiveReader.Version and Stats.ArchiveVersion tell callers to warn.
 const (
 	ArchiveMagic   = "TGTA"
-	ArchiveVersion = 1
+	ArchiveVersion = 2
 )
 
 // Entry tags of the archive (see doc.go).
@@ -49,6 +51,9 @@ type Stats struct {
 	Encode      EncodeStats
 	Gzipped     bool
 	ArchiveSize int64
+	// ArchiveVersion is the layout of the archive read (Detokenize); 1 has
+	// no checksums, so corruption may go undetected: callers warn.
+	ArchiveVersion int
 }
 
 // TokenizeOptions configure Tokenize.
@@ -80,10 +85,12 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 	}
 	st.Gzipped = r.Gzipped()
 	cw := &countingWriter{w: dst}
-	bw := bufio.NewWriterSize(cw, 1<<20)
+	head := binary.AppendUvarint([]byte(ArchiveMagic), ArchiveVersion)
+	if _, err := cw.Write(head); err != nil {
+		return st, err
+	}
+	bw := newBlockWriter(cw)
 	var ebuf []byte
-	ebuf = append(ebuf, ArchiveMagic...)
-	ebuf = binary.AppendUvarint(ebuf, ArchiveVersion)
 	ebuf = binary.AppendUvarint(ebuf, Version)
 	ebuf = append(ebuf, boolByte(st.Gzipped))
 	flows := map[uint64]*FlowEncoder{}
@@ -181,7 +188,7 @@ func Tokenize(ctx context.Context, src io.Reader, dst io.Writer, opts TokenizeOp
 	if _, err := bw.Write(ebuf); err != nil {
 		return st, err
 	}
-	if err := bw.Flush(); err != nil {
+	if err := bw.Close(); err != nil {
 		return st, err
 	}
 	st.ArchiveSize = cw.n
@@ -286,6 +293,7 @@ type ArchiveReader struct {
 	off     int64
 	Gzipped bool // the archived capture was gzip-compressed
 	Codec   int  // codec version that wrote the archive
+	Version int  // archive layout: 2 checksummed, 1 legacy (unchecked)
 	buf     []byte
 	toks    []Token
 }
@@ -305,9 +313,17 @@ func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v != ArchiveVersion {
-		return nil, fmt.Errorf("%w: archive version %d, this build reads %d", ErrArchive, v, ArchiveVersion)
+	switch v {
+	case 1:
+	case 2:
+		// The rest is read through the block checker; offsets in errors
+		// are then positions in the checked entry stream.
+		a.br = bufio.NewReaderSize(&blockReader{r: a.br, src: a.br, off: a.off}, 1<<20)
+		a.off = 0
+	default:
+		return nil, fmt.Errorf("%w: archive version %d, this build reads 1 and %d", ErrArchive, v, ArchiveVersion)
 	}
+	a.Version = int(v)
 	cv, err := a.uvarint()
 	if err != nil {
 		return nil, err
@@ -328,10 +344,19 @@ func (a *ArchiveReader) errf(format string, args ...any) error {
 	return fmt.Errorf("%w: offset %d: %s", ErrArchive, a.off, fmt.Sprintf(format, args...))
 }
 
+// readErr reports a failed read: the block checker's errors (checksum,
+// cut) as they are, anything else at the current offset.
+func (a *ArchiveReader) readErr(what string, err error) error {
+	if errors.Is(err, ErrArchive) {
+		return err
+	}
+	return a.errf("%s: %v", what, err)
+}
+
 func (a *ArchiveReader) byte() (byte, error) {
 	b, err := a.br.ReadByte()
 	if err != nil {
-		return 0, a.errf("unexpected end: %v", err)
+		return 0, a.readErr("unexpected end", err)
 	}
 	a.off++
 	return b, nil
@@ -369,7 +394,7 @@ func (a *ArchiveReader) bytes(dst []byte) ([]byte, error) {
 		dst = dst[:len(dst)+k]
 		a.off += int64(k)
 		if err != nil {
-			return nil, a.errf("reading %d more bytes: %v", n, err)
+			return nil, a.readErr(fmt.Sprintf("reading %d more bytes", n), err)
 		}
 		n -= uint64(chunk)
 	}
@@ -396,7 +421,7 @@ func (a *ArchiveReader) tokens() ([]Token, error) {
 		buf, _ := a.br.Peek(a.br.Buffered())
 		if len(buf) == 0 {
 			if _, err := a.br.Peek(1); err != nil {
-				return nil, a.errf("tokens cut short: %v", err)
+				return nil, a.readErr("tokens cut short", err)
 			}
 			continue
 		}
@@ -418,7 +443,7 @@ func (a *ArchiveReader) tokens() ([]Token, error) {
 		a.off += int64(j)
 		if i < len(toks) && j < len(buf) && j+1 >= len(buf) { // an escape split across the buffer's end
 			if _, err := a.br.Peek(2); err != nil {
-				return nil, a.errf("tokens cut short: %v", err)
+				return nil, a.readErr("tokens cut short", err)
 			}
 		}
 	}
@@ -458,7 +483,7 @@ func (a *ArchiveReader) Next(e *Entry) error {
 		return a.errf("archive ends without its end entry (cut short?)")
 	}
 	if err != nil {
-		return a.errf("%v", err)
+		return a.readErr("reading an entry", err)
 	}
 	a.off++
 	*e = Entry{Tag: tag}
@@ -522,6 +547,14 @@ func (a *ArchiveReader) Next(e *Entry) error {
 				return err
 			}
 		}
+		// Nothing may follow the end entry (in version 2: the end block,
+		// checked by the block reader, and then the end of the file).
+		switch _, err := a.br.ReadByte(); {
+		case err == nil:
+			return a.errf("data after the end entry")
+		case err != io.EOF:
+			return a.readErr("after the end entry", err)
+		}
 	default:
 		return a.errf("unknown entry tag 0x%02x", tag)
 	}
@@ -537,6 +570,7 @@ func Detokenize(ctx context.Context, src io.Reader, dst io.Writer) (Stats, error
 		return st, err
 	}
 	st.Gzipped = ar.Gzipped
+	st.ArchiveVersion = ar.Version
 	bw := bufio.NewWriterSize(dst, 1<<20)
 	flows := map[uint64]*FlowDecoder{}
 	var free []*FlowDecoder

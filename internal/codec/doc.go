@@ -85,11 +85,11 @@
 // ends in <cut>). Views never carry checksums: the decoder recomputes them
 // over what it has. Views are lossy; only the zero View is lossless.
 //
-// # Token archive (.tgt), version 1
+// # Token archive (.tgt), version 2
 //
 // A stream of entries after a header, all integers unsigned LEB128 varints:
 //
-//	header  = "TGTA" version(1) codec-version gzip-flag(byte)
+//	header  = "TGTA" version(2), then in checksummed blocks: codec-version gzip-flag(byte)
 //	'R' len bytes                       a non-packet record verbatim (pcap file header,
 //	                                    pcapng SHB/IDB/NRB/ISB/custom/unknown block, trailer)
 //	'F' format(byte) big-endian(byte) resolution(byte) block-type snaplen
@@ -104,5 +104,17 @@
 // where tokens = count, then each token as one byte if < 255, else 0xff and
 // (token - 255). Entries follow the capture's record order, so both
 // directions stream with memory bounded by the active flows. Canonical
-// framing is what pcap.AppendPacketRecord writes.
+// framing is what pcap.AppendPacketRecord writes. Nothing may follow 'Z'.
+//
+// In version 2 the bytes after "TGTA" 0x02 are cut into blocks of at most
+// 64 KiB (readers accept up to MaxBlock):
+//
+//	block = length payload crc32c(4 bytes, little-endian)
+//
+// the CRC-32C covering the block's index (varint), its length and its
+// payload, so a flipped, moved, dropped or repeated block is an ErrChecksum
+// naming the block and its offset; a block of length 0 ends the file. A
+// reader hands out a block's bytes only after its check passed. Version 1
+// (the same entries, no blocks) is still read: Stats.ArchiveVersion = 1
+// tells commands to warn that corruption cannot be detected.
 package codec

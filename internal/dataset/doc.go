@@ -37,16 +37,22 @@
 // label the inputs could produce (so the <label:i> token after <flow> matches
 // the id) and must fit codec.MaxLabels. Unlabelled datasets have label -1.
 //
-// # Shard format (.tgs), version 1, little-endian
+// # Shard format (.tgs), version 2, little-endian
 //
-//	header (64 bytes): "TGSH" | version u32 | codec version u32 | reserved u32 |
-//	                   flows u64 | tokens u64 | index offset u64 | reserved
+//	header (64 bytes): "TGSH" | version u32 | codec version u32 | index crc32c u32 |
+//	                   flows u64 | tokens u64 | index offset u64 | reserved 20 |
+//	                   header crc32c u32 (of bytes 0-59)
 //	tokens:            uint16 per token, flows back to back (each <flow> ... <end>/<cut>)
 //	index:             per flow 48 bytes: token offset u64 | length u32 | label i32 |
 //	                   file u32 (index into manifest inputs) | packets u32 |
-//	                   flow id u64 | payload hash u64 | reserved 8
+//	                   flow id u64 | payload hash u64 | tokens crc32c u32 | reserved 4
 //
-// Readers check the magic, versions and that the sizes add up.
+// Readers check the magic, versions, the header and index CRC-32C, that the
+// flows tile the token area in order (so every byte is under a checksum)
+// and each flow's CRC-32C when its tokens are read: a mismatch is an
+// ErrChecksum naming the shard and the flow. Version 1 (the same layout,
+// checksum fields zero) is still read, with Split.Unchecked set and a line
+// in Dataset.Warnings.
 //
 // # Loaders
 //

@@ -174,9 +174,22 @@ func (d *Dataset) Split(name string) (*Split, error) {
 		sh.f.Close()
 		return nil, fmt.Errorf("%w: %s: codec version %d, this build is %d", ErrDataset, info.Shard, sh.codec, codec.Version)
 	}
-	s := &Split{Name: name, sh: sh, labels: d.m.Labels}
+	s := &Split{Name: name, sh: sh, labels: d.m.Labels, Unchecked: sh.version < 2}
 	d.splits[name] = s
 	return s, nil
+}
+
+// Warnings lists what a user should know about the splits opened so far:
+// version-1 shards, which have no checksums.
+func (d *Dataset) Warnings() []string {
+	var out []string
+	for _, name := range d.m.SplitNames() {
+		if s := d.splits[name]; s != nil && s.Unchecked {
+			out = append(out, fmt.Sprintf("%s: shard %s is format version 1, without checksums: corruption cannot be detected (rebuild the dataset to get them)",
+				d.dir, d.m.Splits[name].Shard))
+		}
+	}
+	return out
 }
 
 // Close closes the split files.
@@ -189,10 +202,13 @@ func (d *Dataset) Close() error {
 
 // Split is one split of a dataset: flows with their tokens and labels.
 type Split struct {
-	Name   string
-	sh     *shard
-	labels []string
-	buf    []byte
+	Name string
+	// Unchecked is set for a version-1 shard: it has no checksums, so
+	// corruption cannot be detected; callers warn (see Dataset.Warnings).
+	Unchecked bool
+	sh        *shard
+	labels    []string
+	buf       []byte
 }
 
 // Len is the number of flows.

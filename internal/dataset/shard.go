@@ -5,20 +5,32 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
 )
 
 // ErrDataset marks a dataset directory or shard that cannot be used.
 var ErrDataset = errors.New("dataset: bad dataset")
 
-// Shard file layout (little-endian), see doc.go.
+// ErrChecksum marks shard bytes whose CRC-32C does not match: the file was
+// corrupted after it was written. It is the codec's sentinel, so one test
+// covers archives and shards.
+var ErrChecksum = codec.ErrChecksum
+
+// Shard file layout (little-endian), see doc.go. ShardVersion 2 adds the
+// CRC-32C of the header, of the index and of every flow's tokens; version 1
+// (no checksums) is still read, with Split.Unchecked set.
 const (
 	ShardMagic     = "TGSH"
-	ShardVersion   = 1
+	ShardVersion   = 2
 	shardHeaderLen = 64
 	indexEntryLen  = 48
 )
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // FlowMeta is the index entry of one flow in a shard.
 type FlowMeta struct {
@@ -29,6 +41,7 @@ type FlowMeta struct {
 	Packets     uint32 // packets of the flow in the capture
 	FlowID      uint64 // flow id within its capture (order of first packet)
 	PayloadHash uint64
+	CRC         uint32 // CRC-32C of the flow's token bytes (version 2; set by the writer)
 }
 
 func (m *FlowMeta) put(b []byte) {
@@ -39,6 +52,8 @@ func (m *FlowMeta) put(b []byte) {
 	binary.LittleEndian.PutUint32(b[20:], m.Packets)
 	binary.LittleEndian.PutUint64(b[24:], m.FlowID)
 	binary.LittleEndian.PutUint64(b[32:], m.PayloadHash)
+	binary.LittleEndian.PutUint32(b[40:], m.CRC)
+	clear(b[44:48])
 }
 
 func (m *FlowMeta) get(b []byte) {
@@ -49,6 +64,7 @@ func (m *FlowMeta) get(b []byte) {
 	m.Packets = binary.LittleEndian.Uint32(b[20:])
 	m.FlowID = binary.LittleEndian.Uint64(b[24:])
 	m.PayloadHash = binary.LittleEndian.Uint64(b[32:])
+	m.CRC = binary.LittleEndian.Uint32(b[40:])
 }
 
 // shardWriter writes a shard: header placeholder, tokens, index, header.
@@ -84,6 +100,7 @@ func (w *shardWriter) add(toks []uint16, m FlowMeta) error {
 	for i, t := range toks {
 		binary.LittleEndian.PutUint16(b[2*i:], t)
 	}
+	m.CRC = crc32.Checksum(b, castagnoli)
 	if _, err := w.bw.Write(b); err != nil {
 		return err
 	}
@@ -96,8 +113,10 @@ func (w *shardWriter) close() error {
 	defer w.f.Close()
 	indexOff := shardHeaderLen + 2*w.tokens
 	var e [indexEntryLen]byte
+	indexCRC := crc32.Checksum(nil, castagnoli)
 	for i := range w.index {
 		w.index[i].put(e[:])
+		indexCRC = crc32.Update(indexCRC, castagnoli, e[:])
 		if _, err := w.bw.Write(e[:]); err != nil {
 			return err
 		}
@@ -109,9 +128,11 @@ func (w *shardWriter) close() error {
 	copy(h[:], ShardMagic)
 	binary.LittleEndian.PutUint32(h[4:], ShardVersion)
 	binary.LittleEndian.PutUint32(h[8:], uint32(w.codec))
+	binary.LittleEndian.PutUint32(h[12:], indexCRC)
 	binary.LittleEndian.PutUint64(h[16:], uint64(len(w.index)))
 	binary.LittleEndian.PutUint64(h[24:], w.tokens)
 	binary.LittleEndian.PutUint64(h[32:], indexOff)
+	binary.LittleEndian.PutUint32(h[60:], crc32.Checksum(h[:60], castagnoli))
 	if _, err := w.f.WriteAt(h[:], 0); err != nil {
 		return err
 	}
@@ -120,11 +141,12 @@ func (w *shardWriter) close() error {
 
 // shard is an open shard: the index in memory, tokens read on demand.
 type shard struct {
-	f      *os.File
-	path   string
-	codec  int
-	tokens uint64
-	index  []FlowMeta
+	f       *os.File
+	path    string
+	version int // 1: no checksums
+	codec   int
+	tokens  uint64
+	index   []FlowMeta
 }
 
 func openShard(path string) (*shard, error) {
@@ -135,7 +157,7 @@ func openShard(path string) (*shard, error) {
 	s := &shard{f: f, path: path}
 	if err := s.readIndex(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s: %v", ErrDataset, path, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrDataset, path, err)
 	}
 	return s, nil
 }
@@ -152,9 +174,16 @@ func (s *shard) readIndex() error {
 	if string(h[:4]) != ShardMagic {
 		return fmt.Errorf("magic %q is not %q", h[:4], ShardMagic)
 	}
-	if v := binary.LittleEndian.Uint32(h[4:]); v != ShardVersion {
-		return fmt.Errorf("shard version %d, this build reads %d", v, ShardVersion)
+	switch v := binary.LittleEndian.Uint32(h[4:]); v {
+	case 1:
+	case 2:
+		if got, want := crc32.Checksum(h[:60], castagnoli), binary.LittleEndian.Uint32(h[60:]); got != want {
+			return fmt.Errorf("header: CRC-32C %08x, stored %08x: %w", got, want, ErrChecksum)
+		}
+	default:
+		return fmt.Errorf("shard version %d, this build reads 1 and %d", v, ShardVersion)
 	}
+	s.version = int(binary.LittleEndian.Uint32(h[4:]))
 	s.codec = int(binary.LittleEndian.Uint32(h[8:]))
 	n := binary.LittleEndian.Uint64(h[16:])
 	s.tokens = binary.LittleEndian.Uint64(h[24:])
@@ -166,13 +195,28 @@ func (s *shard) readIndex() error {
 	if _, err := s.f.ReadAt(buf, int64(off)); err != nil && err != io.EOF {
 		return err
 	}
+	if s.version >= 2 {
+		if got, want := crc32.Checksum(buf, castagnoli), binary.LittleEndian.Uint32(h[12:]); got != want {
+			return fmt.Errorf("index of %d flows: CRC-32C %08x, stored %08x: %w", n, got, want, ErrChecksum)
+		}
+	}
 	s.index = make([]FlowMeta, n)
+	// Flows tile the token area in order, so every token byte is under
+	// some flow's checksum.
+	var next uint64
 	for i := range s.index {
 		s.index[i].get(buf[i*indexEntryLen:])
 		m := &s.index[i]
-		if m.Offset+uint64(m.Len) > s.tokens {
-			return fmt.Errorf("flow %d extends past the token area", i)
+		if m.Offset != next || m.Offset+uint64(m.Len) > s.tokens {
+			return fmt.Errorf("flow %d: tokens at %d+%d do not follow the previous flow's in the %d-token area", i, m.Offset, m.Len, s.tokens)
 		}
+		next += uint64(m.Len)
+		if s.version < 2 {
+			m.CRC = 0
+		}
+	}
+	if next != s.tokens {
+		return fmt.Errorf("flows cover %d of the %d tokens", next, s.tokens)
 	}
 	return nil
 }
@@ -187,6 +231,12 @@ func (s *shard) read(i int, dst []uint16, buf *[]byte) ([]uint16, error) {
 	b := (*buf)[:2*n]
 	if _, err := s.f.ReadAt(b, int64(shardHeaderLen+2*m.Offset)); err != nil {
 		return dst, fmt.Errorf("%s: flow %d: %w", s.path, i, err)
+	}
+	if s.version >= 2 {
+		if got := crc32.Checksum(b, castagnoli); got != m.CRC {
+			return dst, fmt.Errorf("%w: %s: flow %d (tokens at byte %d): CRC-32C %08x, stored %08x: %w",
+				ErrDataset, s.path, i, shardHeaderLen+2*m.Offset, got, m.CRC, ErrChecksum)
+		}
 	}
 	for j := 0; j < n; j++ {
 		dst = append(dst, binary.LittleEndian.Uint16(b[2*j:]))

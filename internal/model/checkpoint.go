@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 )
 
@@ -21,8 +22,57 @@ const (
 	MetaFormat       = "format"        // always CheckpointFormat
 	MetaConfig       = "config"        // the Config as JSON
 	MetaCodecVersion = "codec_version" // codec.Version, decimal
+	// MetaTensorCRC maps each tensor's name to the CRC-32C (8 hex digits)
+	// of its little-endian bytes; MetaCRC is the CRC-32C of every other
+	// metadata entry (sorted "key NUL value NUL"). Checkpoints written
+	// before they existed load without the checks (HasDigests is false).
+	MetaTensorCRC    = "tensor_crc32c"
+	MetaCRC          = "metadata_crc32c"
 	CheckpointFormat = "trafficgpt-model-1"
 )
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// HasDigests reports whether a checkpoint's metadata carries the digests
+// that Load checked; a checkpoint without them could be silently corrupt.
+func HasDigests(meta map[string]string) bool { return meta[MetaTensorCRC] != "" && meta[MetaCRC] != "" }
+
+// metaCRC is the digest of every metadata entry but MetaCRC.
+func metaCRC(md map[string]string) string {
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		if k != MetaCRC {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	c := crc32.Checksum(nil, castagnoli)
+	for _, k := range keys {
+		c = crc32.Update(c, castagnoli, []byte(k))
+		c = crc32.Update(c, castagnoli, []byte{0})
+		c = crc32.Update(c, castagnoli, []byte(md[k]))
+		c = crc32.Update(c, castagnoli, []byte{0})
+	}
+	return fmt.Sprintf("%08x", c)
+}
+
+// floatBytes appends the little-endian bytes of xs.
+func floatBytes(dst []byte, xs []float32) []byte {
+	for _, x := range xs {
+		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(x))
+	}
+	return dst
+}
+
+// tensorCRC is the CRC-32C of a tensor's little-endian bytes.
+func tensorCRC(xs []float32) uint32 {
+	var buf [4096]byte
+	c := crc32.Checksum(nil, castagnoli)
+	for i := 0; i < len(xs); i += len(buf) / 4 {
+		c = crc32.Update(c, castagnoli, floatBytes(buf[:0], xs[i:min(len(xs), i+len(buf)/4)]))
+	}
+	return c
+}
 
 // ErrCheckpoint is wrapped by every checkpoint reading error.
 var ErrCheckpoint = errors.New("model: bad checkpoint")
@@ -36,32 +86,21 @@ type tensorHeader struct {
 	DataOffsets [2]int64 `json:"data_offsets"`
 }
 
-// Save writes the parameters as a safetensors file at path, atomically (a
-// temporary file in the same directory, synced, then renamed). meta is added
-// to the "__metadata__" map; the reserved keys are set by Save.
-func (m *Model) Save(path string, meta map[string]string) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+// Save writes the parameters as a safetensors file at path, atomically (see
+// atomicfile: a temporary file in the same directory, synced, renamed, the
+// directory synced). meta is added to the "__metadata__" map; the reserved
+// keys are set by Save.
+func (m *Model) Save(path string, meta map[string]string) error {
+	f, err := atomicfile.Create(path, atomicfile.Options{})
 	if err != nil {
-		return fmt.Errorf("model: save %s: %w", path, err)
+		return fmt.Errorf("model: save: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = m.WriteTo(f, meta); err != nil {
-		return fmt.Errorf("model: save %s: %w", path, err)
+	defer f.Abort()
+	if err := m.WriteTo(f, meta); err != nil {
+		return fmt.Errorf("model: save: %w", err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("model: save %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("model: save %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("model: save %s: %w", path, err)
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("model: save: %w", err)
 	}
 	return nil
 }
@@ -79,6 +118,16 @@ func (m *Model) WriteTo(w io.Writer, meta map[string]string) error {
 	md[MetaFormat] = CheckpointFormat
 	md[MetaConfig] = string(cfg)
 	md[MetaCodecVersion] = strconv.Itoa(codec.Version)
+	crcs := map[string]string{}
+	for _, p := range m.layout {
+		crcs[p.Name] = fmt.Sprintf("%08x", tensorCRC(m.params[p.Offset:p.Offset+p.Size]))
+	}
+	cj, err := json.Marshal(crcs)
+	if err != nil {
+		return err
+	}
+	md[MetaTensorCRC] = string(cj)
+	md[MetaCRC] = metaCRC(md)
 	hdr := map[string]any{"__metadata__": md}
 	for _, p := range m.layout {
 		hdr[p.Name] = tensorHeader{Dtype: "F32", Shape: p.Shape,
@@ -173,6 +222,17 @@ func read(r io.Reader, into *Model) (*Model, map[string]string, error) {
 		}
 		delete(raw, "__metadata__")
 	}
+	var crcs map[string]string
+	if HasDigests(meta) {
+		if got := metaCRC(meta); got != meta[MetaCRC] {
+			return nil, nil, bad("metadata: CRC-32C %s, stored %s: %w", got, meta[MetaCRC], codec.ErrChecksum)
+		}
+		if err := json.Unmarshal([]byte(meta[MetaTensorCRC]), &crcs); err != nil {
+			return nil, nil, bad("%s: %v", MetaTensorCRC, err)
+		}
+	} else if meta[MetaTensorCRC] != "" || meta[MetaCRC] != "" {
+		return nil, nil, bad("only one of %s and %s: %w", MetaTensorCRC, MetaCRC, codec.ErrChecksum)
+	}
 	if meta[MetaFormat] != CheckpointFormat {
 		return nil, nil, bad("format %q, want %q", meta[MetaFormat], CheckpointFormat)
 	}
@@ -216,6 +276,9 @@ func read(r io.Reader, into *Model) (*Model, map[string]string, error) {
 		if th.DataOffsets[1]-th.DataOffsets[0] != 4*int64(p.Size) || th.DataOffsets[0] < 0 {
 			return nil, nil, bad("tensor %q: data_offsets %v for %d floats", p.Name, th.DataOffsets, p.Size)
 		}
+		if crcs != nil && crcs[p.Name] == "" {
+			return nil, nil, bad("tensor %q has no digest in %s", p.Name, MetaTensorCRC)
+		}
 		tensors = append(tensors, th)
 	}
 	for name := range raw {
@@ -235,14 +298,19 @@ func read(r io.Reader, into *Model) (*Model, map[string]string, error) {
 			return nil, nil, bad("tensor %q starts at %d, want %d (gap or overlap)", p.Name, th.DataOffsets[0], pos)
 		}
 		dst := m.params[p.Offset : p.Offset+p.Size]
+		c := crc32.Checksum(nil, castagnoli)
 		for j := 0; j < len(dst); j += len(buf) / 4 {
 			chunk := dst[j:min(len(dst), j+len(buf)/4)]
 			if _, err := io.ReadFull(r, buf[:4*len(chunk)]); err != nil {
 				return nil, nil, bad("tensor %q data: %v", p.Name, err)
 			}
+			c = crc32.Update(c, castagnoli, buf[:4*len(chunk)])
 			for k := range chunk {
 				chunk[k] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*k:]))
 			}
+		}
+		if want := crcs[p.Name]; crcs != nil && fmt.Sprintf("%08x", c) != want {
+			return nil, nil, bad("tensor %q: CRC-32C %08x, stored %s: %w", p.Name, c, want, codec.ErrChecksum)
 		}
 		pos = th.DataOffsets[1]
 	}

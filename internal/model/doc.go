@@ -86,11 +86,15 @@
 // "shape", "data_offsets": [begin, end)} relative to the data that follows,
 // and "__metadata__" with string values: "format" = "trafficgpt-model-1",
 // "config" = the Config JSON, "codec_version" = codec.Version, plus the
-// caller's keys (e.g. step, tokens seen). Data is little-endian float32 in
-// ParamInfos order. Save writes a temporary file in the same directory and
-// renames it. Reading checks format, codec version, config, every tensor's
-// name, dtype, shape and extent, and that the data tiles the file (errors
-// wrap ErrCheckpoint). Tensor names, row-major (out, in) for matrices:
+// caller's keys (e.g. step, tokens seen), "tensor_crc32c" = a JSON map of
+// each tensor's CRC-32C (8 hex digits, over its little-endian bytes) and
+// "metadata_crc32c" = the CRC-32C of every other metadata entry (sorted
+// "key NUL value NUL"). Data is little-endian float32 in ParamInfos order.
+// Save writes atomically (atomicfile). Reading checks format, codec version,
+// config, the metadata digest, every tensor's name, dtype, shape, extent and
+// digest, and that the data tiles the file (errors wrap ErrCheckpoint; a
+// digest mismatch also codec.ErrChecksum, naming the tensor). Checkpoints
+// written before the digests load unchecked (HasDigests reports it). Tensor names, row-major (out, in) for matrices:
 //
 //	wte                              (Vocab, C)
 //	layers.L.attn.norm.weight/bias   (C)
