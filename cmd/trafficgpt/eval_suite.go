@@ -57,7 +57,6 @@ func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func runEvalSuite(ctx context.Context, o evalSuiteOptions, stdout, stderr io.Writer) error {
 	o.run.Out = o.out
-	o.run.Expand = func(in string) ([]string, error) { return captureInputs([]string{in}) }
 	var pr *progress
 	o.run.Warn = func(s string) {
 		pr.finish()

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 )
@@ -17,9 +17,10 @@ import (
 // indices (in split order; they are written sorted, duplicates once), and
 // every other split whole. The manifest is src's with the splits' and
 // inputs' flow counts recomputed and Options.Extra["subset_of"] set to src's
-// manifest hash; labels, inputs (so the baseline can re-read the captures)
-// and the audit are src's (a subset of splits that do not leak does not
-// leak). It is how label budgets are made: a smaller train split, the same
+// manifest hash; inputs (so the baseline can re-read the captures) and the
+// audit are src's (a subset of splits that do not leak does not leak). As in
+// Build, labels without flows left are dropped (ids renumbered, name order
+// kept) unless src has label tokens. It is how label budgets are made: a smaller train split, the same
 // valid and test splits. Like Build, it writes into a temporary sibling and
 // renames it into place only when everything succeeded.
 func Subset(dir string, src *Dataset, keep map[string][]int) (*Manifest, error) {
@@ -40,37 +41,67 @@ func Subset(dir string, src *Dataset, keep map[string][]int) (*Manifest, error) 
 		m.Inputs[i].Flows = 0
 	}
 	m.Splits = map[string]SplitInfo{}
+	// The flows of each split, sorted; then the labels they use.
+	chosen := map[string][]int{}
+	present := make([]bool, len(sm.Labels))
+	for _, name := range sm.SplitNames() {
+		s, err := src.Split(name)
+		if err != nil {
+			return nil, err
+		}
+		idx, ok := keep[name]
+		if !ok {
+			idx = make([]int, s.Len())
+			for i := range idx {
+				idx[i] = i
+			}
+		} else {
+			idx = slices.Compact(slices.Sorted(slices.Values(idx)))
+		}
+		for _, i := range idx {
+			if i < 0 || i >= s.Len() {
+				return nil, fmt.Errorf("%w: %s: split %s has %d flows, no flow %d", ErrDataset, src.Dir(), name, s.Len(), i)
+			}
+			if l := s.Meta(i).Label; l >= 0 && int(l) < len(present) {
+				present[l] = true
+			}
+		}
+		chosen[name] = idx
+	}
+	remap := make([]int32, len(sm.Labels))
+	if !sm.Options.LabelTokens {
+		m.Labels = nil
+		for i, n := range sm.Labels {
+			remap[i] = -1
+			if present[i] {
+				remap[i] = int32(len(m.Labels))
+				m.Labels = append(m.Labels, n)
+			}
+		}
+	} else {
+		for i := range remap {
+			remap[i] = int32(i)
+		}
+	}
 	err := writeDir(dir, func(tmp string) error {
 		for _, name := range sm.SplitNames() {
-			s, err := src.Split(name)
-			if err != nil {
-				return err
-			}
-			idx, ok := keep[name]
-			if !ok {
-				idx = make([]int, s.Len())
-				for i := range idx {
-					idx[i] = i
-				}
-			} else {
-				idx = append([]int(nil), idx...)
-				sort.Ints(idx)
-			}
+			s, _ := src.Split(name)
+			idx := chosen[name]
 			info := SplitInfo{Shard: name + ".tgs", PerClass: map[string]int{}}
 			w, err := createShard(filepath.Join(tmp, info.Shard), codec.Version)
 			if err != nil {
 				return err
 			}
 			var toks []uint16
-			for j, i := range idx {
-				if j > 0 && idx[j-1] == i {
-					continue
-				}
+			for _, i := range idx {
 				if toks, err = s.Flow(i, toks[:0]); err != nil {
 					w.f.Close()
 					return err
 				}
 				meta := s.Meta(i)
+				if meta.Label >= 0 && int(meta.Label) < len(remap) {
+					meta.Label = remap[meta.Label]
+				}
 				if err := w.add(toks, meta); err != nil {
 					w.f.Close()
 					return err

@@ -55,7 +55,35 @@ func TestSubsetKeepsChosenTrainFlowsAndOtherSplitsWhole(t *testing.T) {
 			t.Fatalf("split %s: %d flows %d tokens, source %d flows %d tokens", name, b.Len(), b.Tokens(), a.Len(), a.Tokens())
 		}
 	}
-	if _, err := Subset(filepath.Join(tmp, "bad"), ds, map[string][]int{"nope": {0}}); err == nil {
-		t.Fatal("a subset of a split that does not exist succeeded")
+	// Keeping only redis flows drops the dns label and renumbers redis to 0.
+	only := map[string][]int{}
+	for _, name := range ds.Manifest().SplitNames() {
+		s, _ := ds.Split(name)
+		only[name] = []int{}
+		for i := 0; i < s.Len(); i++ {
+			if ds.Manifest().Labels[s.Meta(i).Label] == "redis" {
+				only[name] = append(only[name], i)
+			}
+		}
+	}
+	rm, err := Subset(filepath.Join(tmp, "redis"), ds, only)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rm.Labels, []string{"redis"}) || rm.Splits["test"].PerClass["redis"] != len(only["test"]) {
+		t.Fatalf("labels %v, test per class %v, want only redis (%d test flows)", rm.Labels, rm.Splits["test"].PerClass, len(only["test"]))
+	}
+	rds, _ := Open(filepath.Join(tmp, "redis"))
+	defer rds.Close()
+	rtr, _ := rds.Split("train")
+	for i := 0; i < rtr.Len(); i++ {
+		if rtr.Meta(i).Label != 0 {
+			t.Fatalf("train flow %d has label %d, want 0 (redis)", i, rtr.Meta(i).Label)
+		}
+	}
+	for _, bad := range []map[string][]int{{"nope": {0}}, {"train": {tr.Len()}}, {"train": {-1}}} {
+		if _, err := Subset(filepath.Join(tmp, "bad"), ds, bad); err == nil {
+			t.Fatalf("subset %v succeeded", bad)
+		}
 	}
 }

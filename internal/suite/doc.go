@@ -12,22 +12,26 @@
 //	 "packets": 20, "trees": 100, "k_values": [3, 5, 9, 15, 25],
 //	 "tasks": [{"name": "generated", "inputs": ["../data/generated"], "labels": "file",
 //	            "group": "flow", "split": "train=0.6,valid=0.2,test=0.2", "mask": "addr+ports",
-//	            "max_per_class": 500, "min_per_class": 1, "max_tokens": 2048, "note": "..."}]}
+//	            "max_per_class": 500, "min_per_class": 1, "exclude_classes": [], "max_tokens": 2048,
+//	            "note": "..."}]}
 //
 // The values shown are the defaults (except tasks). A task's fields are
 // `trafficgpt dataset build`'s flags (labels dir|file|csv:FILE,
 // label_column, split, group file|flow, presplit, seed, min_packets,
 // max_per_class, dedup, mask, header_only, max_payload, max_packets,
 // max_tokens) and become dataset.BuildOptions; inputs and csv:FILE are
-// relative to the spec file's folder. Unknown fields are errors.
+// relative to the spec file's folder; min_per_class and exclude_classes
+// are the suite's own (below); name and note label the tables. Unknown
+// fields are errors.
 //
 // # What a run does
 //
 // Per task: build the dataset into OUT/TASK/data (reused when a previous
 // run built it with the same options), require train, valid and test
-// splits, and drop (from every split, into OUT/TASK/data-classes, with a
-// note) the classes with fewer than min_per_class flows in some split; at
-// least two classes must remain. The flow features of every flow
+// splits, and drop (from every split, into OUT/TASK/data-classes via
+// dataset.Subset, which renumbers the labels; with a note) the classes the
+// spec excludes and those with fewer than min_per_class flows in some
+// split; at least two classes must remain. The flow features of every flow
 // (classify.SplitFeatures: the first `packets` packets' sizes, directions
 // and gaps, and flow statistics) are read once.
 //

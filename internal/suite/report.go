@@ -159,7 +159,13 @@ func (r *Report) TaskMarkdown(t *TaskReport) string {
 	fmt.Fprintf(&sb, "%d classes; flows train %d, valid %d, test %d; audit %s.\n", len(t.Classes), n["train"], n["valid"], n["test"],
 		map[bool]string{true: "clean", false: "LEAKS"}[t.AuditClean])
 	if len(t.Dropped) > 0 {
-		fmt.Fprintf(&sb, "Dropped (too few flows in some split): %s.\n", strings.Join(t.Dropped, ", "))
+		const show = 12 // suite.json lists them all
+		more := ""
+		if len(t.Dropped) > show {
+			more = fmt.Sprintf(" and %d more (suite.json lists them)", len(t.Dropped)-show)
+		}
+		fmt.Fprintf(&sb, "%d classes dropped (excluded, or too few flows in some split): %s%s.\n",
+			len(t.Dropped), strings.Join(t.Dropped[:min(show, len(t.Dropped))], ", "), more)
 	}
 	sb.WriteString("\n")
 	for _, metricName := range []string{"test macro-F1", "test accuracy"} {

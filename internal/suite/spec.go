@@ -112,12 +112,15 @@ type Task struct {
 	MinPackets  int      `json:"min_packets,omitempty"`
 	MaxPerClass int      `json:"max_per_class,omitempty"`
 	MinPerClass int      `json:"min_per_class,omitempty"` // drop classes with fewer flows in any split (default 1: a class must be in every split)
-	Dedup       bool     `json:"dedup,omitempty"`
-	Mask        string   `json:"mask,omitempty"` // codec.ParseMask; default addr+ports
-	HeaderOnly  bool     `json:"header_only,omitempty"`
-	MaxPayload  int      `json:"max_payload,omitempty"`
-	MaxPackets  int      `json:"max_packets,omitempty"`
-	MaxTokens   int      `json:"max_tokens,omitempty"`
+	// ExcludeClasses are labels dropped from every split (e.g. folders that
+	// name a test condition, not a protocol).
+	ExcludeClasses []string `json:"exclude_classes,omitempty"`
+	Dedup          bool     `json:"dedup,omitempty"`
+	Mask           string   `json:"mask,omitempty"` // codec.ParseMask; default addr+ports
+	HeaderOnly     bool     `json:"header_only,omitempty"`
+	MaxPayload     int      `json:"max_payload,omitempty"`
+	MaxPackets     int      `json:"max_packets,omitempty"`
+	MaxTokens      int      `json:"max_tokens,omitempty"`
 }
 
 // ReadSpec reads a spec file, fills defaults and resolves the tasks' paths

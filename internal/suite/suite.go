@@ -3,7 +3,6 @@ package suite
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/metric"
 	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
 // Options configure Run.
@@ -25,11 +25,8 @@ type Options struct {
 	Out   string // output folder (created)
 	Base  string // pre-trained model (directory or .safetensors); "" skips the probe and fine-tune rows
 	Quick bool   // recorded in the report (the caller applies Spec.Quick)
-	// Expand lists the capture files of an input file or folder (the CLI's
-	// rule, so a task builds as `dataset build` would).
-	Expand func(input string) ([]string, error)
-	Jobs   int  // files tokenized in parallel by dataset builds
-	Keep   bool // keep the budget datasets and classifiers under OUT/TASK/work
+	Jobs  int    // files tokenized in parallel by dataset builds
+	Keep  bool   // keep the budget datasets and classifiers under OUT/TASK/work
 	// Progress is called after every run with the runs done, their total
 	// and what just finished (may be nil).
 	Progress func(done, total int, what string)
@@ -41,9 +38,6 @@ type Options struct {
 // an interrupted suite leaves the runs so far (Complete false).
 func Run(ctx context.Context, o Options) (*Report, error) {
 	s := o.Spec
-	if o.Expand == nil {
-		return nil, errors.New("suite: Options.Expand is nil")
-	}
 	if o.Warn == nil {
 		o.Warn = func(string) {}
 	}
@@ -396,8 +390,8 @@ func (ts *taskRun) network(ctx context.Context, run *Run1, data, dir string) err
 
 // build builds (or reuses, when its options match) the task's dataset in
 // DIR/data and checks that every class has flows in train, valid and test;
-// classes short of MinPerClass in some split are dropped from all splits
-// (DIR/data-classes), with a note.
+// classes the spec excludes or short of MinPerClass in some split are
+// dropped from all splits (DIR/data-classes), with a note.
 func (ts *taskRun) build(ctx context.Context) error {
 	t := ts.t
 	o, err := t.BuildOptions()
@@ -415,15 +409,14 @@ func (ts *taskRun) build(ctx context.Context) error {
 		if err == nil {
 			return fmt.Errorf("%s holds a dataset built with other options: remove it or choose another OUT", dir)
 		}
+		// The captures of each input, found as `dataset build` finds them.
+		found, err := pcap.Find(t.Inputs)
+		if err != nil {
+			return err
+		}
 		var files []dataset.InputFileRoot
-		for _, in := range t.Inputs {
-			found, err := ts.o.Expand(in)
-			if err != nil {
-				return err
-			}
-			for _, f := range found {
-				files = append(files, dataset.InputFileRoot{Path: f, Root: in})
-			}
+		for _, f := range found {
+			files = append(files, dataset.InputFileRoot{Path: f.Path, Root: f.Root})
 		}
 		if len(files) == 0 {
 			return fmt.Errorf("no capture files in %v", t.Inputs)
@@ -445,7 +438,15 @@ func (ts *taskRun) build(ctx context.Context) error {
 	}
 	var dropped []string
 	keepClass := map[int32]bool{}
+	excluded := map[string]bool{}
+	for _, l := range t.ExcludeClasses {
+		excluded[l] = true
+	}
 	for id, l := range m.Labels {
+		if excluded[l] {
+			dropped = append(dropped, l+" (excluded by the spec)")
+			continue
+		}
 		ok := true
 		for _, name := range []string{"train", "valid", "test"} {
 			if m.Splits[name].PerClass[l] < t.MinPerClass {
@@ -464,7 +465,7 @@ func (ts *taskRun) build(ctx context.Context) error {
 			dir, len(keepClass), t.MinPerClass, strings.Join(dropped, ", "))
 	}
 	if len(dropped) > 0 {
-		note := fmt.Sprintf("task %s: %d classes dropped, fewer than %d flows in some split: %s",
+		note := fmt.Sprintf("task %s: %d classes dropped (excluded, or fewer than %d flows in some split): %s",
 			t.Name, len(dropped), t.MinPerClass, strings.Join(dropped, ", "))
 		ts.o.Warn(note)
 		ts.tr.Dropped = dropped
@@ -495,11 +496,7 @@ func (ts *taskRun) build(ctx context.Context) error {
 	for _, name := range []string{"train", "valid", "test"} {
 		ts.tr.Splits[name] = m.Splits[name].PerClass
 	}
-	for id, l := range m.Labels {
-		if keepClass[int32(id)] {
-			ts.tr.Classes = append(ts.tr.Classes, l)
-		}
-	}
+	ts.tr.Classes = m.Labels
 	ts.tr.AuditClean = m.Audit.Clean
 	if !m.Audit.Clean {
 		ts.o.Warn(fmt.Sprintf("task %s: the splits leak (%d files, %d 5-tuples, %d payloads in more than one split)",

@@ -7,25 +7,9 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 )
-
-// expand lists the capture files of a folder (the CLI sniffs magics; the
-// demo folder's captures end in .pcap).
-func expand(in string) ([]string, error) {
-	fi, err := os.Stat(in)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.IsDir() {
-		return []string{in}, nil
-	}
-	m, err := filepath.Glob(filepath.Join(in, "*.pcap"))
-	sort.Strings(m)
-	return m, err
-}
 
 func TestQuickSuiteOnDemo(t *testing.T) {
 	s, err := ReadSpec("../../testdata/suite/demo.json")
@@ -34,7 +18,7 @@ func TestQuickSuiteOnDemo(t *testing.T) {
 	}
 	s.Quick()
 	out := t.TempDir()
-	r, err := Run(context.Background(), Options{Spec: s, Out: out, Quick: true, Expand: expand, Jobs: 2})
+	r, err := Run(context.Background(), Options{Spec: s, Out: out, Quick: true, Jobs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +84,7 @@ func TestSuiteIsDeterministic(t *testing.T) {
 		s.Quick()
 		s.Budgets = []Budget{5}
 		s.Methods = []string{Forest, KNN, Scratch}
-		r, err := Run(context.Background(), Options{Spec: s, Out: t.TempDir(), Expand: expand, Jobs: 2})
+		r, err := Run(context.Background(), Options{Spec: s, Out: t.TempDir(), Jobs: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
