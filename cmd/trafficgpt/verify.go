@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
 func init() {
@@ -174,28 +174,22 @@ func verifyFile(ctx context.Context, path string, o verifyOptions) verifyResult 
 	return res
 }
 
-// openPlain opens a file, gunzipping it when it is gzip-compressed.
+// openPlain opens a file, decompressing it when it is gzip-, xz- or
+// zstd-compressed (pcap.Decompress, as the reader does).
 func openPlain(path string) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReader(f)
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{zr, f}, nil
+	zr, _, err := pcap.Decompress(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
 	return struct {
 		io.Reader
 		io.Closer
-	}{br, f}, nil
+	}{zr, f}, nil
 }
 
 // compareWriter checks that what is written equals want, byte for byte.

@@ -24,7 +24,7 @@ type EncodedFlow struct {
 	Bytes     int64
 	// Counts: per-direction packets, wire and captured bytes (all packets).
 	Counts flow.Counts
-	Tokens    []Token // FLOW ... END/CUT; valid during the callback only
+	Tokens []Token // FLOW ... END/CUT; valid during the callback only
 	// CommunityID is the flow's Community ID v1 with seed 0
 	// (flow.PacketCommunityID of its first packet), "" for non-IP flows.
 	CommunityID string

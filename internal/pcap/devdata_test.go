@@ -1,8 +1,8 @@
 package pcap
 
 import (
+	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"io/fs"
@@ -42,13 +42,14 @@ func readAll(b []byte, opts ReaderOptions) (out []byte, packets, canonical int, 
 	}
 }
 
+// gunzip returns b decompressed (gzip, xz, zstd), or b itself.
 func gunzip(b []byte) []byte {
-	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
-		return b
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	zr, c, err := Decompress(bufio.NewReader(bytes.NewReader(b)))
 	if err != nil {
 		return nil
+	}
+	if c == NoCompression {
+		return b
 	}
 	out, _ := io.ReadAll(zr)
 	return out

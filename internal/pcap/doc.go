@@ -19,8 +19,10 @@
 //     if_tsresol and if_tsoffset), EPB, SPB, obsolete PB; NRB, ISB, custom and
 //     unknown blocks are KindBlock records kept verbatim. Options and padding
 //     bytes are kept verbatim in Raw, whatever their values.
-//   - gzip-compressed input of either format is read transparently; Raw and
-//     offsets then refer to the decompressed stream.
+//   - gzip-, xz- or zstd-compressed input of either format (recognised by
+//     magic; Decompress, Reader.Compression) is read transparently; Raw and
+//     offsets then refer to the decompressed stream. A zstd window above
+//     128 MiB is refused (memory bound).
 //
 // Records: a classic pcap file is one KindHeader record (the 24-byte file
 // header) followed by one KindPacket per record (16-byte header + data). In
@@ -53,7 +55,7 @@
 // remaining input is shorter than MaxRecordLen is such a trailer too. An
 // empty input or one shorter than a magic number is ErrTruncated; an unknown
 // magic is ErrFormat ("pcap: offset 0: unknown magic 47 45 54 20"); a cut or
-// corrupt gzip stream is ErrTruncated or ErrFormat.
+// corrupt compressed stream is ErrTruncated or ErrFormat.
 //
 // Errors wrap the sentinels ErrFormat, ErrTruncated and ErrTooLarge (or an
 // I/O error of the underlying reader) and say the byte offset and the record

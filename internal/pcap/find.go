@@ -61,9 +61,10 @@ func Paths(ins []Input) []string {
 
 // LooksLikeCapture reports whether head (the first 4 bytes of a file, or
 // fewer) starts like something NewReader reads: a classic pcap magic of
-// either resolution and byte order, a pcapng section header, or gzip.
+// either resolution and byte order, a pcapng section header, or gzip, xz
+// or zstd.
 func LooksLikeCapture(head []byte) bool {
-	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+	if sniffCompression(head) != NoCompression {
 		return true
 	}
 	if len(head) < 4 {

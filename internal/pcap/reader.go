@@ -2,8 +2,6 @@ package pcap
 
 import (
 	"bufio"
-	"compress/flate"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +58,7 @@ type Reader struct {
 	opts ReaderOptions
 
 	format Format
-	gz     bool
+	comp   Compression
 	big    bool // byte order of the file (pcap) or current section (pcapng)
 
 	// classic pcap
@@ -78,31 +76,31 @@ type Reader struct {
 	err     error // sticky terminal error (io.EOF at a clean end)
 }
 
-// NewReader sniffs the input (gzip, then classic pcap or pcapng) and
+// NewReader sniffs the input (gzip, xz or zstd, then classic pcap or pcapng) and
 // returns a Reader positioned before the first record. It reads at most the
 // first few bytes of the input.
 func NewReader(rd io.Reader, opts ReaderOptions) (*Reader, error) {
 	r := &Reader{opts: opts, section: -1}
 	br := bufio.NewReaderSize(rd, initialBufSize)
-	head, err := br.Peek(2)
+	head, err := br.Peek(4)
 	if err != nil && err != io.EOF {
 		return nil, fmt.Errorf("pcap: reading magic: %w", err)
 	}
 	if len(head) == 0 {
 		return nil, fmt.Errorf("pcap: empty file: %w", ErrTruncated)
 	}
-	if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+	if c := sniffCompression(head); c != NoCompression {
+		zr, _, err := Decompress(br)
 		if err != nil {
-			return nil, fmt.Errorf("pcap: gzip header: %v: %w", err, ErrFormat)
+			return nil, fmt.Errorf("pcap: %w", withFormat(err))
 		}
-		r.gz = true
+		r.comp = c
 		br = bufio.NewReaderSize(zr, initialBufSize)
 	}
 	r.br = br
 	head, err = br.Peek(4)
 	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("pcap: reading magic: %w", gzErr(err))
+		return nil, fmt.Errorf("pcap: reading magic: %w", err)
 	}
 	if len(head) == 0 {
 		return nil, fmt.Errorf("pcap: empty file: %w", ErrTruncated)
@@ -137,7 +135,10 @@ func NewReader(rd io.Reader, opts ReaderOptions) (*Reader, error) {
 func (r *Reader) Format() Format { return r.format }
 
 // Gzipped reports whether the input was gzip-compressed.
-func (r *Reader) Gzipped() bool { return r.gz }
+func (r *Reader) Gzipped() bool { return r.comp == Gzip }
+
+// Compression is how the input was compressed.
+func (r *Reader) Compression() Compression { return r.comp }
 
 // Framing describes the framing of the last packet record returned (before
 // the first one: the file's, with BlockEPB assumed for pcapng).
@@ -206,23 +207,19 @@ func (r *Reader) fill(have, n int) (int, error) {
 			if err == io.EOF {
 				return have, errShort
 			}
-			return have, gzErr(err)
+			return have, err
 		}
 	}
 	return have, nil
 }
 
-// gzErr makes gzip stream errors wrap the sentinels: a cut stream is
-// ErrTruncated, a corrupt one ErrFormat. Other errors pass unchanged.
-func gzErr(err error) error {
-	var corrupt flate.CorruptInputError
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("gzip stream cut short: %w", ErrTruncated)
-	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, &corrupt):
-		return fmt.Errorf("%v: %w", err, ErrFormat)
+// withFormat makes a compressed header that is not one (a gzip magic
+// followed by garbage) ErrFormat, unless it already wraps a sentinel.
+func withFormat(err error) error {
+	if errors.Is(err, ErrFormat) || errors.Is(err, ErrTruncated) {
+		return err
 	}
-	return err
+	return fmt.Errorf("%v: %w", err, ErrFormat)
 }
 
 // short handles a record cut short at the end of the input: the bytes held
