@@ -24,6 +24,7 @@ type flowsOptions struct {
 	keepTrailing bool
 	view         codec.View
 	flow         flow.Config
+	live         liveFlags
 }
 
 // viewFlags registers the flags that choose a codec view.
@@ -66,12 +67,18 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.keepTrailing, "keep-trailing", false, "accept files cut mid-record")
 	vf.register(fs, "none")
 	addFlowFlags(fs, &o.flow)
+	o.live.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := needInputs(pos, "captures"); err != nil {
+	if err := o.live.check(pos); err != nil {
 		return err
+	}
+	if !o.live.active() {
+		if err := needInputs(pos, "captures (or --interface IF)"); err != nil {
+			return err
+		}
 	}
 	if o.view, err = vf.view(); err != nil {
 		return err
@@ -91,6 +98,9 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 		return err
 	}
 	bw := bufio.NewWriterSize(stdout, 1<<16)
+	if o.live.active() {
+		files = []string{o.live.name()}
+	}
 	var cw *csv.Writer
 	switch o.format {
 	case "csv":
@@ -105,11 +115,11 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 	var line []byte
 	shown := false
 	for _, path := range files {
-		f, err := openInput(path)
+		f, fctx, err := openSource(ctx, path, &o.live)
 		if err != nil {
 			return err
 		}
-		_, err = codec.EncodeFlows(ctx, f, codec.EncodeOptions{Flow: o.flow, View: o.view, KeepTrailing: o.keepTrailing},
+		_, err = codec.EncodeFlows(fctx, f, codec.EncodeOptions{Flow: o.flow, View: o.view, KeepTrailing: o.keepTrailing},
 			func(ef *codec.EncodedFlow) error {
 				if o.show >= 0 {
 					if int64(ef.ID) == o.show && !shown {

@@ -20,6 +20,7 @@ type tokenizeOptions struct {
 	in, out      string
 	keepTrailing bool
 	flow         flow.Config
+	live         liveFlags
 }
 
 // addFlowFlags registers the flow-assembly flags shared by several commands.
@@ -33,16 +34,23 @@ func addFlowFlags(fs interface {
 
 func cmdTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o tokenizeOptions
-	fs := newFlagSet("tokenize", "tokenize IN -o OUT.tgt", "trafficgpt tokenize capture.pcapng -o capture.tgt", stderr)
+	fs := newFlagSet("tokenize", "tokenize IN|--interface IF -o OUT.tgt", "trafficgpt tokenize capture.pcapng -o capture.tgt   |   trafficgpt tokenize --interface eth0 --duration 1m -o live.tgt", stderr)
 	fs.StringVar(&o.out, "o", "", "output token archive (required)")
 	fs.BoolVar(&o.keepTrailing, "keep-trailing", false, "keep bytes after the last complete record (a file cut mid-record) verbatim instead of failing")
 	addFlowFlags(fs, &o.flow)
+	o.live.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
+	if err := o.live.check(pos); err != nil {
+		return err
+	}
+	if o.live.active() {
+		pos = []string{o.live.name()}
+	}
 	if len(pos) != 1 || o.out == "" {
-		return usageError("need one input capture and -o OUT")
+		return usageError("need one input capture (or --interface IF) and -o OUT")
 	}
 	o.in = pos[0]
 	return runTokenize(ctx, o, stdout, stderr)
@@ -51,7 +59,7 @@ func cmdTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func runTokenize(ctx context.Context, o tokenizeOptions, stdout, stderr io.Writer) error {
 	t0 := time.Now()
 	var st codec.Stats
-	err := convertFile(o.in, o.out, stdout, func(r io.Reader, w io.Writer) (err error) {
+	err := convertFile(ctx, o.in, o.out, stdout, &o.live, func(ctx context.Context, r io.Reader, w io.Writer) (err error) {
 		st, err = codec.Tokenize(ctx, r, w, codec.TokenizeOptions{Flow: o.flow, KeepTrailing: o.keepTrailing})
 		return err
 	})
@@ -67,19 +75,19 @@ func runTokenize(ctx context.Context, o tokenizeOptions, stdout, stderr io.Write
 // convertFile streams in through conv into out (see atomicfile.Create: a
 // regular file appears only when conv succeeded; "-" is stdout). An output
 // that is the input is refused before anything is read. Errors name the
-// input file.
-func convertFile(in, out string, stdout io.Writer, conv func(io.Reader, io.Writer) error) error {
+// input file. live (may be nil) names a live capture input (openSource).
+func convertFile(ctx context.Context, in, out string, stdout io.Writer, live *liveFlags, conv func(context.Context, io.Reader, io.Writer) error) error {
 	w, err := atomicfile.Create(out, atomicfile.Options{Stdout: stdout, Inputs: []string{in}})
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	f, err := openInput(in)
+	f, ctx, err := openSource(ctx, in, live)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := conv(f, w); err != nil {
+	if err := conv(ctx, f, w); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	return w.Commit()
@@ -113,7 +121,7 @@ func cmdDetokenize(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 func runDetokenize(ctx context.Context, o detokenizeOptions, stdout, stderr io.Writer) error {
 	var st codec.Stats
-	err := convertFile(o.in, o.out, stdout, func(r io.Reader, w io.Writer) (err error) {
+	err := convertFile(ctx, o.in, o.out, stdout, nil, func(ctx context.Context, r io.Reader, w io.Writer) (err error) {
 		st, err = codec.Detokenize(ctx, r, w)
 		return err
 	})
