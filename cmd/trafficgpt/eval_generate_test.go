@@ -37,7 +37,7 @@ func TestEvalGenerateUsage(t *testing.T) {
 		}
 	}
 	err := cmdEvalGenerate(context.Background(), []string{"--help"}, &out, &errOut)
-	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(errOut.String(), "example:") {
-		t.Errorf("--help: %v, %q", err, errOut.String())
+	if !errors.Is(err, flag.ErrHelp) || !printHelp(&out, err) || !strings.Contains(out.String(), "example:") {
+		t.Errorf("--help: %v, %q", err, out.String())
 	}
 }

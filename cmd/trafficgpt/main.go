@@ -44,13 +44,23 @@ func main() {
 }
 
 // runMain dispatches to a subcommand and maps its error to an exit code.
+// Help (trafficgpt help, --help, -h; a command's or a group's --help; help
+// CMD) goes to stdout with exit 0; --version prints the version.
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	if isHelpArg(args[0]) {
+		if len(args) > 1 {
+			// "help dataset build" is "dataset build --help".
+			return runMain(ctx, append(append([]string(nil), args[1:]...), "--help"), stdout, stderr)
 		}
+		usage(stdout)
 		return exitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
 	}
 	name := args[0]
 	rest := args[1:]
@@ -58,19 +68,41 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// under their joined name.
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		if c, ok := commands[name+" "+rest[0]]; ok {
-			return exitCode(stderr, c.name, c.run(ctx, rest[1:], stdout, stderr))
+			return finish(stdout, stderr, c.name, c.run(ctx, rest[1:], stdout, stderr))
 		}
 	}
 	c, ok := commands[name]
 	if !ok {
 		if group := subcommandsOf(name); len(group) > 0 {
-			fmt.Fprintf(stderr, "trafficgpt %s: need a subcommand: %s\n", name, strings.Join(group, ", "))
+			if len(rest) > 0 && isHelpArg(rest[0]) {
+				groupUsage(stdout, name)
+				return exitOK
+			}
+			fmt.Fprintf(stderr, "trafficgpt %s: need a subcommand: %s (see trafficgpt %s --help)\n", name, strings.Join(group, ", "), name)
 			return exitUsage
 		}
 		fmt.Fprintf(stderr, "trafficgpt: unknown command %q (see trafficgpt help)\n", name)
 		return exitUsage
 	}
-	return exitCode(stderr, c.name, c.run(ctx, rest, stdout, stderr))
+	return finish(stdout, stderr, c.name, c.run(ctx, rest, stdout, stderr))
+}
+
+// finish prints a help request on stdout, or maps err to an exit code.
+func finish(stdout, stderr io.Writer, name string, err error) int {
+	if printHelp(stdout, err) {
+		return exitOK
+	}
+	return exitCode(stderr, name, err)
+}
+
+// groupUsage lists a command group's subcommands ("trafficgpt dataset --help").
+func groupUsage(w io.Writer, group string) {
+	fmt.Fprintf(w, "usage: trafficgpt %s <subcommand> [flags] [args]\n\nsubcommands:\n", group)
+	for _, sub := range subcommandsOf(group) {
+		c := commands[group+" "+sub]
+		fmt.Fprintf(w, "  %-10s %s\n", sub, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'trafficgpt %s <subcommand> --help' for its flags and an example.\n", group)
 }
 
 func subcommandsOf(group string) []string {
@@ -95,5 +127,6 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'trafficgpt <command> --help' for a command's flags and an example.")
+	fmt.Fprintln(w, "\nRun 'trafficgpt <command> --help' for a command's flags and an example;")
+	fmt.Fprintln(w, "'trafficgpt --version' for the version. Inputs named - are standard input.")
 }
