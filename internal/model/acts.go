@@ -47,7 +47,8 @@ type attnActs struct {
 	ts         []float32 // (N, C) the token-shifted normed input of the QKV matmul
 	q, k, v, o []float32 // (N*inner) per head
 	lse        []float32 // (B*HS, T)
-	state      []float32 // (B*HL, LinearAttentionStateSize)
+	state      []float32 // (B*HL, Linear/RetentionStateSize) (none for rwkv)
+	g          []float32 // retention: (B*HL, T, D) gate pre-activation
 	mask       []uint8   // (N, C) dropout mask
 }
 
@@ -71,6 +72,8 @@ type scratch struct {
 	dqkv                []float32 // (N, 3*inner)
 	dfc, dgelu          []float32 // (N, FFN)
 	kern                []float32 // attention kernel scratch
+	gate                []float32 // retention: (N, HL*D) gate rows, then their gradient
+	dg                  []float32 // retention: (B*HL, T, D) gate gradient per head
 	attnSlots, ffnSlots int
 }
 
@@ -115,9 +118,16 @@ func (m *Model) layoutActs(ar *arena, B, T int) *acts {
 	if c.Reversible && !m.storeAll {
 		slots = 1
 	}
-	stateSize := 0
+	stateSize, gateSize := 0, 0
 	if HL > 0 {
-		stateSize = B * HL * kernel.LinearAttentionStateSize(T, D, c.Chunk)
+		switch c.Attention {
+		case AttentionRetention:
+			stateSize = B * HL * kernel.RetentionStateSize(T, D, c.Chunk)
+			gateSize = N * HL * D
+		case AttentionRWKV:
+		default:
+			stateSize = B * HL * kernel.LinearAttentionStateSize(T, D, c.Chunk)
+		}
 	}
 	a.attn = make([]attnActs, slots)
 	a.ffn = make([]ffnActs, slots)
@@ -127,6 +137,7 @@ func (m *Model) layoutActs(ar *arena, B, T int) *acts {
 		at.q, at.k, at.v, at.o = ar.floats(N*inner), ar.floats(N*inner), ar.floats(N*inner), ar.floats(N*inner)
 		at.lse = ar.floats(B * HS * T)
 		at.state = ar.floats(stateSize)
+		at.g = ar.floats(gateSize)
 		if c.Dropout > 0 {
 			at.mask = ar.bytes(N * C)
 		}
@@ -158,10 +169,18 @@ func (m *Model) layoutActs(ar *arena, B, T int) *acts {
 			kern = kernel.LocalAttentionScratchSize(B*HS, T, D, c.Window)
 		}
 		if HL > 0 {
-			kern = max(kern, kernel.LinearAttentionScratchSize(B*HL, T, D, c.Chunk))
+			switch c.Attention {
+			case AttentionRetention:
+				kern = max(kern, kernel.RetentionScratchSize(B*HL, T, D, c.Chunk))
+			case AttentionRWKV:
+				kern = max(kern, kernel.RWKVScratchSize(B*HL, T, D))
+			default:
+				kern = max(kern, kernel.LinearAttentionScratchSize(B*HL, T, D, c.Chunk))
+			}
 		}
 	}
 	s.kern = ar.floats(kern)
+	s.gate, s.dg = ar.floats(gateSize), ar.floats(gateSize)
 
 	if c.Reversible {
 		a.y1, a.y2, a.dy2 = ar.floats(N*C), ar.floats(N*C), ar.floats(N*C)

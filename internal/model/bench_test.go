@@ -51,14 +51,19 @@ func peakRSS() int64 {
 	return -1
 }
 
+// benchConfig is a preset, optionally with another attention family:
+// "paper-quadratic", "small-rwkv", ...
 func benchConfig(b *testing.B, name string) Config {
-	base, quad := strings.CutSuffix(name, "-quadratic")
+	base, kind, _ := strings.Cut(name, "-")
 	c, err := Preset(base)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if quad {
-		c.Attention = AttentionQuadratic
+	if kind != "" {
+		c.Attention = kind
+		if err := c.Validate(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return c
 }
@@ -67,12 +72,14 @@ func benchConfig(b *testing.B, name string) Config {
 // context length, with dropout on as in training. Under -short only T=1024.
 // The quadratic baseline stops where its O(T^2) cost gets out of hand.
 func BenchmarkTrainStep(b *testing.B) {
+	// The families run back to back at each shape so their ratios to
+	// linear are read under the same machine load.
 	cases := []struct {
 		cfg  string
 		maxT int
 	}{
-		{"small", 32768}, {"small-quadratic", 12032},
-		{"paper", 32768}, {"paper-quadratic", 4096},
+		{"small", 32768}, {"small-retention", 32768}, {"small-rwkv", 32768}, {"small-quadratic", 12032},
+		{"paper", 32768}, {"paper-retention", 32768}, {"paper-rwkv", 32768}, {"paper-quadratic", 4096},
 	}
 	for _, tc := range cases {
 		for _, T := range []int{1024, 4096, 12032, 32768} {

@@ -14,7 +14,19 @@ const (
 	// AttentionQuadratic makes every head full causal softmax attention with
 	// RoPE (the O(T^2) baseline); Window and Chunk are ignored.
 	AttentionQuadratic = "quadratic"
+	// AttentionRetention makes the GlobalHeads RetNet multi-scale retention
+	// heads (RoPE on q, k, decay 1-2^(-5-h) for global head h, group norm,
+	// swish gate from an extra projection attn.gate.weight), chunked by
+	// Chunk; the LocalHeads stay sliding-window softmax heads.
+	AttentionRetention = "retention"
+	// AttentionRWKV makes the GlobalHeads RWKV-4 time-mix channels (q is the
+	// receptance; learned per-channel attn.time_decay and attn.time_first);
+	// the LocalHeads stay sliding-window softmax heads.
+	AttentionRWKV = "rwkv"
 )
+
+// AttentionKinds lists the values of Config.Attention.
+var AttentionKinds = []string{AttentionLinear, AttentionQuadratic, AttentionRetention, AttentionRWKV}
 
 // DefaultVocab is the codec's vocabulary size.
 const DefaultVocab = 512
@@ -31,9 +43,9 @@ type Config struct {
 	Width         int     `json:"width"`    // C, the residual width
 	HeadDim       int     `json:"head_dim"` // D
 	LocalHeads    int     `json:"local_heads"`
-	GlobalHeads   int     `json:"global_heads"`
-	Window        int     `json:"window"` // W: a local query sees keys t-W..t
-	Chunk         int     `json:"chunk"`  // linear-attention chunk length
+	GlobalHeads   int     `json:"global_heads"` // heads of the Attention family (linear, retention, rwkv)
+	Window        int     `json:"window"`       // W: a local query sees keys t-W..t
+	Chunk         int     `json:"chunk"`        // linear-attention and retention chunk length
 	FFN           int     `json:"ffn"`
 	TokenShift    bool    `json:"token_shift"`
 	Reversible    bool    `json:"reversible"`
@@ -64,8 +76,9 @@ func (c Config) Heads() int { return c.LocalHeads + c.GlobalHeads }
 func (c Config) Inner() int { return c.Heads() * c.HeadDim }
 
 // softmaxHeads and linearHeads are the heads run by the softmax kernel (local
-// or quadratic) and by the linear kernel; the first softmaxHeads heads of the
-// QKV projection are the softmax ones.
+// or quadratic) and by the global kernel of the Attention family (linear,
+// retention or RWKV); the first softmaxHeads heads of the QKV projection are
+// the softmax ones.
 func (c Config) softmaxHeads() int {
 	if c.Attention == AttentionQuadratic {
 		return c.Heads()
@@ -146,11 +159,22 @@ func (c Config) Validate() error {
 		if c.GlobalHeads > 0 && c.Chunk < 1 {
 			return bad("chunk %d < 1 with %d global heads", c.Chunk, c.GlobalHeads)
 		}
+	case AttentionRetention, AttentionRWKV:
+		if c.LocalHeads > 0 && c.Window < 1 {
+			return bad("window %d < 1 with %d local heads", c.Window, c.LocalHeads)
+		}
+		if c.Attention == AttentionRetention && c.GlobalHeads > 0 && c.Chunk < 1 {
+			return bad("chunk %d < 1 with %d retention heads", c.Chunk, c.GlobalHeads)
+		}
+		if c.Attention == AttentionRWKV && c.GlobalHeads > 0 && c.HeadDim < 4 {
+			// Generation keeps a head's 3*D floats in its (D, D) state block.
+			return bad("head_dim %d < 4 with rwkv heads", c.HeadDim)
+		}
 	case AttentionQuadratic:
 	default:
-		return bad("attention %q is neither %q nor %q", c.Attention, AttentionLinear, AttentionQuadratic)
+		return bad("attention %q is not one of %q", c.Attention, AttentionKinds)
 	}
-	if c.softmaxHeads() > 0 && c.RopeBase <= 1 {
+	if (c.softmaxHeads() > 0 || c.Attention == AttentionRetention) && c.RopeBase <= 1 {
 		return bad("rope_base %g must be > 1", c.RopeBase)
 	}
 	return nil

@@ -18,7 +18,12 @@
 //
 // The QKV columns are [q | k | v], each [head 0 | head 1 | ...] of HeadDim;
 // heads 0..LocalHeads-1 are the local ones (all heads with Attention
-// "quadratic"). Token shift replaces channels [0, C/2) of position t with
+// "quadratic"). The GlobalHeads that follow run the Attention family's
+// kernel: "linear" causal linear attention; "retention" RetNet retention
+// (RoPE on q and k, global head j decays by 1-2^(-5-j), group norm per
+// head, times swish(ts @ attn.gate.weight^T) of the block's token-shifted
+// input); "rwkv" the RWKV-4 time mix (q is the receptance r; per-channel
+// attn.time_decay, attn.time_first). See families.go and docs/models.md. Token shift replaces channels [0, C/2) of position t with
 // position t-1's (zeros at t=0). Linear heads are position free; local heads
 // get order from RoPE (position t) and token shift.
 //
@@ -64,17 +69,22 @@
 // for the (B, T) of the last Allocate/Forward and reused by smaller shapes;
 // ActivationBytes(B, T) gives the size). Per token, the activation slab holds
 // per stored layer: 2 LN statistics pairs, two (C) token-shifted inputs, q,
-// k, v, out (4*inner), lse, linear state (GlobalHeads*(D+1)*D/chunk) and the
-// FFN pre-activation (FFN); plus one set of block scratch and backward
-// buffers, the residual streams and (V) logits and probabilities. A State
-// holds its buffers in one slab too.
+// k, v, out (4*inner), lse, linear state (GlobalHeads*(D+1)*D/chunk;
+// retention: GlobalHeads*D*D/chunk plus its gate GlobalHeads*D; rwkv: none)
+// and the FFN pre-activation (FFN); plus one set of block scratch and
+// backward buffers (rwkv's backward scratch is 3*D per token and worker),
+// the residual streams and (V) logits and probabilities. A State holds its
+// buffers in one slab too.
 //
 // # Recurrent generation
 //
 // State keeps, per layer, the previous position's normed hidden states for
 // token shift, each softmax head's ring of the last W+1 rotated keys and
 // values (LocalAttentionStep; RoPE at the absolute position), and each
-// linear head's S (D, D) and z (D) (LinearAttentionStep). Cost per token does
+// global head's (D, D) block S: the linear head's S with its z (D)
+// (LinearAttentionStep), the retention head's R (RetentionStep), or the
+// rwkv head's a, b, p rows in its first 3*D floats (RWKVStep). All-zero is
+// the empty history for every family. Cost per token does
 // not depend on the position. With Attention "quadratic" the ring holds
 // MaxContext positions (a sliding window beyond that). Step reproduces
 // Forward's logits position by position (tested to 1e-4).
@@ -100,6 +110,8 @@
 //	layers.L.attn.norm.weight/bias   (C)
 //	layers.L.attn.qkv.weight/bias    (3*inner, C) / (3*inner)
 //	layers.L.attn.out.weight/bias    (C, inner) / (C)
+//	layers.L.attn.gate.weight        (GlobalHeads*D, C)   retention only
+//	layers.L.attn.time_decay/first   (GlobalHeads, D)     rwkv only (no decay)
 //	layers.L.ffn.norm.weight/bias    (C)
 //	layers.L.ffn.fc.weight/bias      (FFN, C) / (FFN)
 //	layers.L.ffn.proj.weight/bias    (C, FFN) / (C)

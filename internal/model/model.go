@@ -378,7 +378,7 @@ func (m *Model) attnForward(at *attnActs, in []float32, l int) []float32 {
 		}
 	}
 	if HL > 0 {
-		kernel.LinearAttentionForward(at.o[ns:], at.state, at.q[ns:], at.k[ns:], at.v[ns:], B*HL, T, D, c.Chunk, s.kern)
+		m.globalForward(at, ns, l)
 	}
 	mergeHeads(s.att, at.o, B, T, c.Heads(), HS, D)
 	kernel.MatmulForward(s.proj, s.att, lp.outw, lp.outb, N, inner, C)
@@ -423,12 +423,12 @@ func (m *Model) attnBackward(at *attnActs, in, dout, din []float32, l int) {
 		kernel.RopeBackward(dk, B*HS, T, D, c.RopeBase)
 	}
 	if HL > 0 {
-		kernel.LinearAttentionBackward(s.dq[ns:], s.dk[ns:], s.dv[ns:], s.dheads[ns:],
-			at.q[ns:], at.k[ns:], at.v[ns:], at.state, B*HL, T, D, c.Chunk, s.kern)
+		m.globalBackward(at, ns, l)
 	}
 	mergeQKV(s.dqkv, s.dq, s.dk, s.dv, B, T, c.Heads(), HS, D)
 	clear(s.dts)
 	kernel.MatmulBackward(s.dts, gp.qkvw, gp.qkvb, s.dqkv, at.ts, lp.qkvw, N, C, 3*inner)
+	m.gateBackward(at, l)
 	m.normShiftBackward(din, s.dts, in, lp.ln1w, gp.ln1w, gp.ln1b, at.mean, at.rstd)
 }
 

@@ -20,6 +20,9 @@ type layerParams struct {
 	ln1w, ln1b   []float32 // (C)
 	qkvw, qkvb   []float32 // (3*inner, C), (3*inner)
 	outw, outb   []float32 // (C, inner), (C)
+	gatew        []float32 // retention: (HL*D, C) swish gate; else nil
+	tdecay       []float32 // rwkv: (HL, D) time_decay; else nil
+	tfirst       []float32 // rwkv: (HL, D) time_first; else nil
 	ln2w, ln2b   []float32 // (C)
 	fcw, fcb     []float32 // (FFN, C), (FFN)
 	projw, projb []float32 // (C, FFN), (C)
@@ -59,6 +62,13 @@ func paramLayout(c Config) []ParamInfo {
 		add(p+"attn.qkv.bias", false, 3*inner)
 		add(p+"attn.out.weight", true, C, inner)
 		add(p+"attn.out.bias", false, C)
+		switch HL := c.linearHeads(); {
+		case HL > 0 && c.Attention == AttentionRetention:
+			add(p+"attn.gate.weight", true, HL*c.HeadDim, C)
+		case HL > 0 && c.Attention == AttentionRWKV:
+			add(p+"attn.time_decay", false, HL, c.HeadDim)
+			add(p+"attn.time_first", false, HL, c.HeadDim)
+		}
 		add(p+"ffn.norm.weight", false, C)
 		add(p+"ffn.norm.bias", false, C)
 		add(p+"ffn.fc.weight", true, c.FFN, C)
@@ -94,6 +104,14 @@ func bind(c Config, layout []ParamInfo, slab []float32) weights {
 		lp.ln1w, lp.ln1b = next(), next()
 		lp.qkvw, lp.qkvb = next(), next()
 		lp.outw, lp.outb = next(), next()
+		if c.linearHeads() > 0 {
+			switch c.Attention {
+			case AttentionRetention:
+				lp.gatew = next()
+			case AttentionRWKV:
+				lp.tdecay, lp.tfirst = next(), next()
+			}
+		}
 		lp.ln2w, lp.ln2b = next(), next()
 		lp.fcw, lp.fcb = next(), next()
 		lp.projw, lp.projb = next(), next()
@@ -126,6 +144,8 @@ func initTensor(c Config, p ParamInfo, x []float32, seed, index uint64, resid fl
 		for i := range x {
 			x[i] = 1
 		}
+	case hasSuffix(p.Name, "attn.time_decay"), hasSuffix(p.Name, "attn.time_first"):
+		rwkvInit(c, p, x)
 	case !p.Decay:
 		clear(x)
 	default:
@@ -137,6 +157,31 @@ func initTensor(c Config, p ParamInfo, x []float32, seed, index uint64, resid fl
 		for i := range x {
 			x[i] = float32(r.NormFloat64() * std)
 		}
+	}
+}
+
+// rwkvInit is RWKV-4's initialisation over the n = HL*D channels of layer
+// l: time_decay[i] = -5 + 8 (i/(n-1))^(0.7 + 1.3 l/(L-1)) (decay rates
+// from slow to fast, steeper in later layers), time_first[i] = log(0.3) +
+// 0.5 ((i+1)%3 - 1) (a zigzag).
+func rwkvInit(c Config, p ParamInfo, x []float32) {
+	var l int
+	fmt.Sscanf(p.Name, "layers.%d.", &l)
+	ratio := 0.0
+	if c.Layers > 1 {
+		ratio = float64(l) / float64(c.Layers-1)
+	}
+	n := len(x)
+	for i := range x {
+		if hasSuffix(p.Name, "time_first") {
+			x[i] = float32(math.Log(0.3) + 0.5*float64((i+1)%3-1))
+			continue
+		}
+		f := 0.0
+		if n > 1 {
+			f = float64(i) / float64(n-1)
+		}
+		x[i] = float32(-5 + 8*math.Pow(f, 0.7+1.3*ratio))
 	}
 }
 

@@ -22,8 +22,9 @@ type State struct {
 	shiftF   [][]float32 // per layer (Batch, C): last normed input of the FFN
 	kring    [][]float32 // per layer (Batch*HS, ring, D)
 	vring    [][]float32
-	S        [][]float32 // per layer (Batch*HL, D, D)
-	z        [][]float32 // per layer (Batch*HL, D)
+	S        [][]float32 // per layer (Batch*HL, D, D): linear S, retention R, rwkv a, b, p
+	z        [][]float32 // per layer (Batch*HL, D): linear z
+	gate     []float32   // (Batch, HL*D) retention gate rows
 	x, x2    []float32   // (Batch, C) residual (x2: second reversible half)
 	ln, ts   []float32   // (Batch, C)
 	qkv      []float32   // (Batch, 3*inner)
@@ -85,6 +86,9 @@ func (m *Model) layoutState(ar *arena, st *State) {
 	st.fc, st.gelu = ar.floats(B*c.FFN), ar.floats(B*c.FFN)
 	st.lnf, st.mean, st.rstd = ar.floats(B*C), ar.floats(B), ar.floats(B)
 	st.logits = ar.floats(B * c.Vocab)
+	if c.Attention == AttentionRetention {
+		st.gate = ar.floats(B * HL * D)
+	}
 }
 
 // Reset returns the state to position 0.
@@ -158,6 +162,7 @@ func (m *Model) attnStep(st *State, in []float32, l int) []float32 {
 	lp := &m.p.layers[l]
 	m.normShiftStep(st, st.shiftA[l], in, lp.ln1w, lp.ln1b)
 	kernel.MatmulForward(st.qkv, st.ts, lp.qkvw, lp.qkvb, B, C, 3*inner)
+	m.globalStepInput(st, l)
 	R := st.ring * D
 	for n := 0; n < B; n++ {
 		row := st.qkv[n*3*inner : (n+1)*3*inner]
@@ -173,8 +178,7 @@ func (m *Model) attnStep(st *State, in []float32, l int) []float32 {
 				kernel.LocalAttentionStep(out, st.kring[l][i*R:(i+1)*R], st.vring[l][i*R:(i+1)*R],
 					st.Pos, q, k, v, D, st.window)
 			} else {
-				i := n*HL + h - HS
-				kernel.LinearAttentionStep(out, st.S[l][i*D*D:(i+1)*D*D], st.z[l][i*D:(i+1)*D], q, k, v, D)
+				m.globalStep(st, l, n, h-HS, st.Pos, q, k, v, out)
 			}
 		}
 	}
