@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/packet"
@@ -40,6 +41,13 @@ type BuildOptions struct {
 	View        codec.View     `json:"view"`
 	Flow        flow.Config    `json:"flow"`
 	LabelTokens bool           `json:"label_tokens"` // put a label token after <flow> (conditioning)
+	// MergePayloads also keeps flows that share a payload of at least
+	// MinAuditPayload bytes in one split (by default they are only counted
+	// in the audit: constant messages are not copies of one connection).
+	MergePayloads bool `json:"merge_payloads,omitempty"`
+	// AcceptSplitWarnings builds even when a split misses its target or a
+	// class (Manifest.Warnings); otherwise such a build fails.
+	AcceptSplitWarnings bool `json:"accept_split_warnings,omitempty"`
 	Jobs        int            `json:"-"`
 	Progress    func(int64)    `json:"-"` // called with bytes of input processed
 	Warn        func(string)   `json:"-"` // skipped files and other warnings
@@ -88,6 +96,9 @@ type pending struct {
 	payLen   int64
 	fullHash uint64
 	split    int
+	// first and last packet times (ns since the epoch): a connection is a
+	// 5-tuple with overlapping times
+	firstNs, lastNs int64
 }
 
 type fileResult struct {
@@ -235,7 +246,7 @@ type part struct {
 	dir        string
 }
 
-const partFormat = "trafficgpt-dataset-part-1"
+const partFormat = "trafficgpt-dataset-part-2"
 
 type partFile struct {
 	Global     int    `json:"global"` // index among all input files
@@ -262,6 +273,8 @@ type partFlow struct {
 	PayHash  uint64 `json:"h"`
 	PayLen   int64  `json:"hl"`
 	FullHash uint64 `json:"fh"`
+	FirstNs  int64  `json:"t0"`
+	LastNs   int64  `json:"t1"`
 }
 
 func (o *BuildOptions) normalize() (*labeler, error) {
@@ -320,36 +333,23 @@ func (lab *labeler) universe(files []InputFileRoot) []string {
 	return names
 }
 
-// tempDirFor makes the temporary sibling directory a build writes into.
-func tempDirFor(dir string) (string, error) {
-	if err := checkTarget(dir); err != nil {
-		return "", err
-	}
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
-	}
-	return os.MkdirTemp(parent, "."+filepath.Base(dir)+".building-")
-}
-
-// writeDir runs fill on a temporary sibling of dir and renames it to dir
-// only when fill succeeds; otherwise it removes it, so nothing half-written
-// ever sits at dir.
+// writeDir runs fill on a temporary sibling of dir (atomicfile.TempDir:
+// hidden, locked, removed by the next build if this one dies) and renames
+// it to dir only when fill succeeds; otherwise it removes it, so nothing
+// half-written ever sits at dir.
 func writeDir(dir string, fill func(tmp string) error) error {
-	tmp, err := tempDirFor(dir)
+	if err := checkTarget(dir); err != nil {
+		return err
+	}
+	d, err := atomicfile.TempDir(dir)
 	if err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	defer d.Abort()
+	if err := fill(d.Path()); err != nil {
 		return err
 	}
-	if err := fill(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	os.Remove(dir) // an empty directory may be replaced
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	return nil
+	return d.Commit()
 }
 
 // Build builds a dataset into dir from files (each with the input root it
@@ -546,7 +546,7 @@ func buildPart(ctx context.Context, dir string, files []InputFileRoot, shard, sh
 			for _, fl := range r.flows {
 				p.Flows = append(p.Flows, partFlow{File: g, FlowID: fl.flowID, Label: fl.label, Packets: fl.packets,
 					Tok: fl.worker, Off: fl.off, N: fl.n, KeyHash: fl.keyHash, PayHash: fl.payHash, PayLen: fl.payLen,
-					FullHash: fl.fullHash})
+					FullHash: fl.fullHash, FirstNs: fl.firstNs, LastNs: fl.lastNs})
 				if !fl.hasKey {
 					p.Flows[len(p.Flows)-1].KeyHash = 0
 				}
@@ -579,7 +579,7 @@ func assemble(tmp string, parts []*part, o BuildOptions) (*Manifest, error) {
 		for _, fl := range p.Flows {
 			all = append(all, pending{file: fl.File, flowID: fl.FlowID, label: fl.Label, packets: fl.Packets,
 				worker: base + fl.Tok, off: fl.Off, n: fl.N, keyHash: fl.KeyHash, hasKey: fl.KeyHash != 0,
-				payHash: fl.PayHash, payLen: fl.PayLen, fullHash: fl.FullHash})
+				payHash: fl.PayHash, payLen: fl.PayLen, fullHash: fl.FullHash, firstNs: fl.FirstNs, lastNs: fl.LastNs})
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Global < files[j].Global })
@@ -648,11 +648,14 @@ func assemble(tmp string, parts []*part, o BuildOptions) (*Manifest, error) {
 	if o.MaxPerClass > 0 {
 		all = capClasses(all, o.MaxPerClass, o.Seed, &m.Dropped.OverCap)
 	}
+	if err := checkNotEmpty(all, m, o); err != nil {
+		return nil, err
+	}
 	splitNames, err := assignSplits(all, m, o)
 	if err != nil {
 		return nil, err
 	}
-	m.Audit = audit(all, len(splitNames))
+	m.Audit = audit(all, m.Labels, o)
 	// Pass 2: write one shard per split, flows in (file, flow) order.
 	writers := make([]*shardWriter, len(splitNames))
 	for s, name := range splitNames {
@@ -703,6 +706,16 @@ func assemble(tmp string, parts []*part, o BuildOptions) (*Manifest, error) {
 			}
 		}
 	}
+	m.Warnings = checkSplits(all, splitNames, m, o)
+	for _, w := range m.Warnings {
+		if o.Warn != nil {
+			o.Warn(w)
+		}
+	}
+	if len(m.Warnings) > 0 && !o.AcceptSplitWarnings {
+		return nil, fmt.Errorf("%w: the splits miss their targets:\n  %s\n(change --split, --group or --max-per-class, or pass --accept-split-warnings to build anyway; the warnings are then kept in manifest.json)",
+			ErrSplits, strings.Join(m.Warnings, "\n  "))
+	}
 	for _, w := range writers {
 		if err := w.close(); err != nil {
 			return nil, err
@@ -719,6 +732,34 @@ func assemble(tmp string, parts []*part, o BuildOptions) (*Manifest, error) {
 	sum := sha256.Sum256(mb)
 	m.hash = hex.EncodeToString(sum[:])
 	return m, nil
+}
+
+// ErrEmpty marks a build with nothing in it; ErrSplits one whose splits
+// miss their targets (see checkSplits).
+var (
+	ErrEmpty  = errors.New("dataset: empty result")
+	ErrSplits = errors.New("dataset: degenerate splits")
+)
+
+// checkNotEmpty fails a build that would hold no flows, or no classes when
+// labels were asked for, saying why.
+func checkNotEmpty(all []pending, m *Manifest, o BuildOptions) error {
+	if len(m.Inputs) == 0 {
+		return fmt.Errorf("%w: none of the %d input files could be read (see the warnings)", ErrEmpty, len(m.Skipped))
+	}
+	d := m.Dropped
+	if (o.Labels != "" || o.Presplit) && len(m.Labels) == 0 && d.Unlabelled > 0 {
+		hint := ""
+		if o.Labels == "dir" || o.Presplit {
+			hint = " (--labels dir takes the label from the first folder under each input: INPUT/<label>/...)"
+		}
+		return fmt.Errorf("%w: --labels %s gave no class: %d flows unlabelled%s", ErrEmpty, o.Labels, d.Unlabelled, hint)
+	}
+	if len(all) == 0 {
+		return fmt.Errorf("%w: no flow kept from %d files (%d unlabelled, %d too short, %d duplicates, %d over the class cap)",
+			ErrEmpty, len(m.Inputs), d.Unlabelled, d.TooShort, d.Duplicates, d.OverCap)
+	}
+	return nil
 }
 
 func checkTarget(dir string) error {
@@ -800,7 +841,7 @@ func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions
 			return err
 		}
 		p := pending{flowID: ef.ID, label: -1, packets: uint32(ef.Packets), worker: worker, off: off, n: int64(len(ef.Tokens)),
-			payHash: ef.PayloadHash, payLen: ef.PayloadLen}
+			payHash: ef.PayloadHash, payLen: ef.PayloadLen, firstNs: ef.FirstNs, lastNs: ef.LastNs}
 		if label != "" {
 			p.label = nameID(label)
 		}

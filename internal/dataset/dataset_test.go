@@ -124,9 +124,14 @@ func TestBuildNdpiCSV(t *testing.T) {
 	files := inputsOf(t, root)[:120]
 	dir := filepath.Join(t.TempDir(), "ds")
 	m, err := Build(context.Background(), dir, files, BuildOptions{Labels: "csv:" + filepath.Join(devData, "ndpi", "flow_labels.csv"),
-		LabelColumn: "app", Seed: 1, MinPackets: 2})
+		LabelColumn: "app", Seed: 1, MinPackets: 2, AcceptSplitWarnings: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// One capture holds most of the flows: grouped by file, the splits cannot
+	// meet their targets, and the manifest says so.
+	if len(m.Warnings) == 0 {
+		t.Errorf("no split warning: %+v", m.Splits)
 	}
 	kept := 0
 	for _, si := range m.Splits {
@@ -138,7 +143,8 @@ func TestBuildNdpiCSV(t *testing.T) {
 	checkGroupedByFile(t, dir, m)
 }
 
-// checkGroupedByFile: no capture file, 5-tuple or (long) payload in two splits.
+// checkGroupedByFile: no capture file or connection in two splits (shared
+// payloads are counted, not merged: see TestSplitsSharedMessages).
 func checkGroupedByFile(t *testing.T, dir string, m *Manifest) {
 	t.Helper()
 	ds, err := Open(dir)
@@ -162,7 +168,7 @@ func checkGroupedByFile(t *testing.T, dir string, m *Manifest) {
 			_ = paySplit
 		}
 	}
-	if m.Audit.FilesAcrossSplits != 0 || m.Audit.KeysAcrossSplits != 0 || m.Audit.PayloadsAcrossSplits != 0 {
+	if m.Audit.FilesAcrossSplits != 0 || m.Audit.KeysAcrossSplits != 0 || !m.Audit.Clean {
 		t.Errorf("audit: %+v", m.Audit)
 	}
 }

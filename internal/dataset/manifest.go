@@ -29,7 +29,11 @@ type Manifest struct {
 	Dropped      Dropped              `json:"dropped"`
 	Groups       int                  `json:"groups"`
 	Audit        Audit                `json:"audit"`
-	hash         string
+	// Warnings are the problems of the splits (see SplitTolerance): a
+	// build with warnings fails unless BuildOptions.AcceptSplitWarnings.
+	Warnings       []string `json:"warnings,omitempty"`
+	hash           string
+	groupsPerLabel map[int32]int // set by assignSplits for checkSplits
 }
 
 // InputFile is one capture that went into the dataset.
@@ -56,6 +60,8 @@ type SplitInfo struct {
 	Packets  int64          `json:"packets"`
 	Tokens   int64          `json:"tokens"`
 	PerClass map[string]int `json:"per_class,omitempty"`
+	Target   float64        `json:"target,omitempty"` // the asked fraction of the flows
+	Frac     float64        `json:"frac,omitempty"`   // the fraction it got
 }
 
 // Dropped counts flows left out, by reason.
@@ -68,10 +74,15 @@ type Dropped struct {
 
 // Audit is the leakage audit: things that appear in more than one split.
 type Audit struct {
-	FilesAcrossSplits    int  `json:"files_across_splits"`
-	KeysAcrossSplits     int  `json:"five_tuples_across_splits"`
-	PayloadsAcrossSplits int  `json:"payloads_across_splits"` // payloads of at least MinAuditPayload bytes
-	Clean                bool `json:"clean"`
+	FilesAcrossSplits int `json:"files_across_splits"`
+	// KeysAcrossSplits counts connections (a 5-tuple with overlapping
+	// time) in more than one split; KeysReused 5-tuples seen in more than
+	// one split at disjoint times (ports reused, constant exchanges).
+	KeysAcrossSplits     int            `json:"connections_across_splits"`
+	KeysReused           int            `json:"five_tuples_reused_across_splits"`
+	PayloadsAcrossSplits int            `json:"payloads_across_splits"` // payloads of at least MinAuditPayload bytes
+	PayloadsPerClass     map[string]int `json:"payloads_across_splits_per_class,omitempty"`
+	Clean                bool           `json:"clean"`
 }
 
 // MinAuditPayload is the smallest flow payload (bytes) that the duplicate
