@@ -43,6 +43,8 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&o.build.MaxPerClass, "max-per-class", 0, "keep at most this many flows per class (0: all)")
 	fs.BoolVar(&o.build.Dedup, "dedup", false, "drop flows whose tokens equal an earlier flow's")
 	fs.BoolVar(&o.build.LabelTokens, "label-tokens", false, "put the label token after <flow> (for class-conditioned generation)")
+	fs.BoolVar(&o.build.MergePayloads, "merge-payloads", false, "also keep flows that share a payload of >= 32 bytes in one split (default: count them in the audit; constant messages of one class are not copies)")
+	fs.BoolVar(&o.build.AcceptSplitWarnings, "accept-split-warnings", false, "build even if a split misses its target fraction by more than 5 points or lacks a class it could hold (the warnings go into manifest.json)")
 	fs.IntVar(&o.build.Jobs, "j", runtime.GOMAXPROCS(0), "files processed in parallel")
 	shardFlag := fs.String("shard", "", "I/N: build only the I-th (0-based) of N disjoint parts of the inputs (by file), for `dataset merge`")
 	vf.register(fs, "none")
@@ -111,11 +113,11 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	}
 	m, err := dataset.Build(ctx, o.out, files, o.build)
 	pr.finish()
-	if err != nil {
-		return err
-	}
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if err != nil {
+		return err
 	}
 	el := time.Since(t0).Seconds()
 	fmt.Fprintf(stdout, "%s: %d files (%d skipped), %.1f MB in %.1fs (%.1f MB/s), %d groups\n",
@@ -211,8 +213,23 @@ func printStats(w io.Writer, m *dataset.Manifest) {
 	if !a.Clean {
 		verdict = "LEAKS"
 	}
-	fmt.Fprintf(w, "audit: %s: %d files, %d 5-tuples, %d payloads (>= %d bytes) in more than one split\n",
-		verdict, a.FilesAcrossSplits, a.KeysAcrossSplits, a.PayloadsAcrossSplits, dataset.MinAuditPayload)
+	fmt.Fprintf(w, "audit: %s: %d files, %d connections in more than one split; also there: %d 5-tuples at other times, %d payloads (>= %d bytes)",
+		verdict, a.FilesAcrossSplits, a.KeysAcrossSplits, a.KeysReused, a.PayloadsAcrossSplits, dataset.MinAuditPayload)
+	if len(a.PayloadsPerClass) > 0 {
+		var per []string
+		for c, n := range a.PayloadsPerClass {
+			per = append(per, fmt.Sprintf("%s %d", c, n))
+		}
+		sort.Strings(per)
+		fmt.Fprintf(w, " (per class: %s)", strings.Join(per[:min(len(per), 12)], ", "))
+		if len(per) > 12 {
+			fmt.Fprintf(w, ", ...")
+		}
+	}
+	fmt.Fprintln(w)
+	for _, x := range m.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", x)
+	}
 	if len(m.Labels) > 0 {
 		fmt.Fprintf(w, "labels (%d): %s\n", len(m.Labels), strings.Join(m.Labels[:min(len(m.Labels), 20)], ", "))
 	}

@@ -28,31 +28,31 @@ import (
 
 // BuildOptions configure Build; they are recorded in the manifest.
 type BuildOptions struct {
-	Inputs      []string       `json:"inputs"`
-	Labels      string         `json:"labels"`       // "", "dir", "file" or "csv:FILE"
-	LabelColumn string         `json:"label_column"` // csv labels: the column to use
-	Split       []SplitFrac    `json:"split"`
-	Group       string         `json:"group"` // "file" or "flow"
-	Presplit    bool           `json:"presplit"`
-	Seed        uint64         `json:"seed"`
-	MinPackets  int            `json:"min_packets"`
-	MaxPerClass int            `json:"max_per_class"`
-	Dedup       bool           `json:"dedup"`
-	View        codec.View     `json:"view"`
-	Flow        flow.Config    `json:"flow"`
-	LabelTokens bool           `json:"label_tokens"` // put a label token after <flow> (conditioning)
+	Inputs      []string    `json:"inputs"`
+	Labels      string      `json:"labels"`       // "", "dir", "file" or "csv:FILE"
+	LabelColumn string      `json:"label_column"` // csv labels: the column to use
+	Split       []SplitFrac `json:"split"`
+	Group       string      `json:"group"` // "file" or "flow"
+	Presplit    bool        `json:"presplit"`
+	Seed        uint64      `json:"seed"`
+	MinPackets  int         `json:"min_packets"`
+	MaxPerClass int         `json:"max_per_class"`
+	Dedup       bool        `json:"dedup"`
+	View        codec.View  `json:"view"`
+	Flow        flow.Config `json:"flow"`
+	LabelTokens bool        `json:"label_tokens"` // put a label token after <flow> (conditioning)
 	// MergePayloads also keeps flows that share a payload of at least
 	// MinAuditPayload bytes in one split (by default they are only counted
 	// in the audit: constant messages are not copies of one connection).
 	MergePayloads bool `json:"merge_payloads,omitempty"`
 	// AcceptSplitWarnings builds even when a split misses its target or a
 	// class (Manifest.Warnings); otherwise such a build fails.
-	AcceptSplitWarnings bool `json:"accept_split_warnings,omitempty"`
-	Jobs        int            `json:"-"`
-	Progress    func(int64)    `json:"-"` // called with bytes of input processed
-	Warn        func(string)   `json:"-"` // skipped files and other warnings
-	Files       []string       `json:"-"` // the expanded input files (set by the caller)
-	Extra       map[string]any `json:"extra,omitempty"`
+	AcceptSplitWarnings bool           `json:"accept_split_warnings,omitempty"`
+	Jobs                int            `json:"-"`
+	Progress            func(int64)    `json:"-"` // called with bytes of input processed
+	Warn                func(string)   `json:"-"` // skipped files and other warnings
+	Files               []string       `json:"-"` // the expanded input files (set by the caller)
+	Extra               map[string]any `json:"extra,omitempty"`
 }
 
 // SplitFrac is one named split and its share of the flows.

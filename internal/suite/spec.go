@@ -267,7 +267,10 @@ func (s *Spec) Quick() {
 func (t *Task) BuildOptions() (dataset.BuildOptions, error) {
 	o := dataset.BuildOptions{Inputs: t.Inputs, Labels: t.Labels, LabelColumn: t.LabelColumn, Group: t.Group,
 		Presplit: t.Presplit, Seed: t.Seed, MinPackets: t.MinPackets, MaxPerClass: t.MaxPerClass, Dedup: t.Dedup,
-		Flow: flow.DefaultConfig()}
+		Flow: flow.DefaultConfig(),
+		// The suite drops classes short in a split itself; split warnings
+		// reach the report through Warn.
+		AcceptSplitWarnings: true}
 	if !t.Presplit {
 		sp, err := dataset.ParseSplit(t.Split)
 		if err != nil {
