@@ -22,17 +22,20 @@ type classifyOptions struct {
 	format string
 	inputs []string
 	cap    classify.CaptureOptions
+	live   liveFlags
 }
 
 func cmdClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o classifyOptions
-	fs := newFlagSet("classify", "classify --model CLF [flags] IN...",
-		"trafficgpt classify --model clf --format csv --early 8 capture.pcapng > flows.csv", stderr)
+	fs := newFlagSet("classify", "classify --model CLF [flags] IN...|--interface IF",
+		"trafficgpt classify --model clf --format csv --early 3 capture.pcapng > flows.csv   |   trafficgpt classify --model clf --early 3 --interface eth0 --filter 'tcp or udp'", stderr)
 	fs.StringVar(&o.model, "model", "", "classifier directory or .safetensors file (trafficgpt finetune)")
 	fs.StringVar(&o.format, "format", "text", "output: text (aligned columns), csv or jsonl")
 	fs.IntVar(&o.cap.MinPackets, "min-packets", -1, "skip flows with fewer packets (-1: the training dataset's --min-packets)")
-	fs.IntVar(&o.cap.Early, "early", 0, "decide from the first K packets of each flow (0: as many as --len allows)")
-	fs.IntVar(&o.cap.Batch, "batch", 16, "flows per forward pass")
+	fs.IntVar(&o.cap.Early, "early", 0, "decide at each flow's K-th packet, from its first K packets (0: when --len tokens are seen or the flow ends)")
+	fs.IntVar(&o.cap.Batch, "batch", 16, "flows per forward pass at most (the decided flows waiting are taken together)")
+	fs.BoolVar(&o.cap.NoOpenSet, "no-unknown", false, "give every flow its best class, even one the open-set rule (openset.json) would call unknown")
+	o.live.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -48,14 +51,20 @@ func cmdClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if o.cap.Early < 0 || o.cap.Batch < 1 {
 		return usageError("--early must be >= 0 and --batch >= 1")
 	}
-	if err := needInputs(pos, "capture files or folders"); err != nil {
+	if err := o.live.check(pos); err != nil {
+		return err
+	}
+	if o.live.active() {
+		pos = []string{o.live.name()}
+	}
+	if err := needInputs(pos, "capture files or folders (or --interface IF)"); err != nil {
 		return err
 	}
 	o.inputs = pos
 	return runClassify(ctx, o, stdout, stderr)
 }
 
-// flowWriter prints one line per flow in the chosen format.
+// flowWriter prints one line per decided flow in the chosen format.
 type flowWriter struct {
 	format string
 	labels []string
@@ -63,14 +72,18 @@ type flowWriter struct {
 	cw     *csv.Writer
 }
 
+// classifyColumns are the CSV columns (the JSONL keys are the same).
+var classifyColumns = []string{"file", "flow_id", "community_id", "flow", "at_packet", "after_s", "decided", "label",
+	"probability", "open_set_score", "top3"}
+
 func newFlowWriter(w io.Writer, format string, labels []string) *flowWriter {
 	fw := &flowWriter{format: format, labels: labels, bw: bufio.NewWriter(w)}
 	switch format {
 	case "csv":
 		fw.cw = csv.NewWriter(fw.bw)
-		fw.cw.Write([]string{"file", "flow", "packets", "label", "probability", "top3"})
+		fw.cw.Write(classifyColumns)
 	case "text":
-		fmt.Fprintf(fw.bw, "%-24s %-52s %7s %-16s %6s  %s\n", "file", "flow", "packets", "label", "prob", "top-3")
+		fmt.Fprintf(fw.bw, "%-24s %5s %-52s %4s %9s %-16s %6s  %s\n", "file", "id", "flow", "pkt", "after", "label", "prob", "top-3")
 	}
 	return fw
 }
@@ -85,27 +98,37 @@ func (fw *flowWriter) write(file string, r *classify.FlowResult) error {
 	for _, k := range classify.TopK(r.Probs, 3) {
 		top = append(top, topEntry{fw.labels[k], round4(r.Probs[k])})
 	}
-	label := fw.labels[r.Class]
+	label := "unknown"
+	if r.Class != classify.Unknown {
+		label = fw.labels[r.Class]
+	}
+	after := r.After.Seconds()
 	switch fw.format {
 	case "csv":
 		var ts []string
 		for _, t := range top {
 			ts = append(ts, fmt.Sprintf("%s:%.4f", t.Label, t.Prob))
 		}
-		return fw.cw.Write([]string{file, r.Key, strconv.Itoa(r.Packets), label, fmt.Sprintf("%.4f", r.Prob), strings.Join(ts, ";")})
+		return fw.cw.Write([]string{file, strconv.FormatUint(r.ID, 10), r.CommunityID, r.Key, strconv.Itoa(r.AtPacket),
+			strconv.FormatFloat(after, 'f', 6, 64), r.Why.String(), label, fmt.Sprintf("%.4f", r.Prob),
+			strconv.FormatFloat(r.Score, 'g', 6, 64), strings.Join(ts, ";")})
 	case "jsonl":
 		var buf strings.Builder
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false) // keep "->" in flow keys readable
 		err := enc.Encode(struct {
-			File    string     `json:"file"`
-			Flow    string     `json:"flow"`
-			FlowID  uint64     `json:"flow_id"`
-			Packets int        `json:"packets"`
-			Label   string     `json:"label"`
-			Prob    float64    `json:"probability"`
-			Top3    []topEntry `json:"top3"`
-		}{file, r.Key, r.ID, r.Packets, label, round4(r.Prob), top})
+			File        string     `json:"file"`
+			FlowID      uint64     `json:"flow_id"`
+			CommunityID string     `json:"community_id"`
+			Flow        string     `json:"flow"`
+			AtPacket    int        `json:"at_packet"`
+			After       float64    `json:"after_s"`
+			Decided     string     `json:"decided"`
+			Label       string     `json:"label"`
+			Prob        float64    `json:"probability"`
+			Score       float64    `json:"open_set_score"`
+			Top3        []topEntry `json:"top3"`
+		}{file, r.ID, r.CommunityID, r.Key, r.AtPacket, after, r.Why.String(), label, round4(r.Prob), r.Score, top})
 		if err != nil {
 			return err
 		}
@@ -116,7 +139,7 @@ func (fw *flowWriter) write(file string, r *classify.FlowResult) error {
 	for _, t := range top {
 		ts = append(ts, fmt.Sprintf("%s %.3f", t.Label, t.Prob))
 	}
-	_, err := fmt.Fprintf(fw.bw, "%-24s %-52s %7d %-16s %6.4f  %s\n", file, r.Key, r.Packets, label, r.Prob, strings.Join(ts, ", "))
+	_, err := fmt.Fprintf(fw.bw, "%-24s %5d %-52s %4d %8.3fs %-16s %6.4f  %s\n", file, r.ID, r.Key, r.AtPacket, after, label, r.Prob, strings.Join(ts, ", "))
 	return err
 }
 
@@ -141,17 +164,25 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 		return err
 	}
 	files, err := captureInputs(o.inputs)
+	if o.live.active() {
+		files, err = []string{o.live.name()}, nil
+	}
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no capture files in %v", o.inputs)
 	}
+	if c.OpenSet == nil && !o.cap.NoOpenSet {
+		fmt.Fprintf(stderr, "classify: %s has no open-set rule (%s): every flow gets one of its %d classes, none is unknown (trafficgpt calibrate adds one)\n",
+			o.model, classify.OpenSetFile, len(c.Labels))
+	}
 	fw := newFlowWriter(stdout, o.format, c.Labels)
+	o.cap.Flush = fw.flush
 	total := 0
 	var failed []string
 	for _, path := range files {
-		n, err := classifyFile(ctx, c, path, o.cap, fw)
+		n, err := classifyFile(ctx, c, path, o.cap, fw, &o.live)
 		total += n
 		if err != nil {
 			if ctx.Err() != nil {
@@ -166,15 +197,15 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "classify: %d flows from %d files\n", total, len(files)-len(failed))
+	fmt.Fprintf(stderr, "classify: %d flows from %d inputs\n", total, len(files)-len(failed))
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d files failed: %s", len(failed), len(files), strings.Join(failed, ", "))
+		return fmt.Errorf("%d of %d inputs failed: %s", len(failed), len(files), strings.Join(failed, ", "))
 	}
 	return nil
 }
 
-func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *flowWriter) (int, error) {
-	f, err := openInput(path)
+func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *flowWriter, live *liveFlags) (int, error) {
+	f, ctx, err := openSource(ctx, path, live)
 	if err != nil {
 		return 0, err
 	}

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -81,8 +83,17 @@ func TestClassifyCommands(t *testing.T) {
 		t.Errorf("classified %v", counts)
 	}
 	out, _ = run(exitOK, "classify", "--model", clf, "--format", "csv", "--early", "3", dns)
-	if !strings.HasPrefix(out, "file,flow,packets,label,probability,top3\n") {
+	if !strings.HasPrefix(out, "file,flow_id,community_id,flow,at_packet,after_s,decided,label,probability,open_set_score,top3\n") {
 		t.Errorf("csv: %.200s", out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv: %v: %.200s", err, out)
+	}
+	for _, r := range rows[1:] {
+		if at, _ := strconv.Atoi(r[4]); at < 1 || at > 3 || !strings.HasPrefix(r[2], "1:") || (at < 3 && r[6] != "end" && r[6] != "full") {
+			t.Errorf("--early 3 row %v: want a decision by packet 3 and a Community ID", r)
+		}
 	}
 
 	// Wrong inputs: a dataset as model, an empty capture, a usage error.

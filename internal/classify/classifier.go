@@ -1,12 +1,9 @@
 package classify
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +59,7 @@ type Classifier struct {
 	Context    int         // T: first T-1 tokens + <cls>
 	MinPackets int         // the training dataset's minimum packets per flow
 	Meta       map[string]string
+	OpenSet    *OpenSet // the open-set rule of the classifier's directory (openset.json); nil: none
 }
 
 // modelPath resolves a model directory to its weights file.
@@ -112,6 +110,9 @@ func Load(path string) (*Classifier, error) {
 		}
 	}
 	m.Train = false
+	if c.OpenSet, err = loadOpenSet(filepath.Dir(p), m); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -136,30 +137,35 @@ func fillRow(row []int32, flow []uint16) int32 {
 
 // Batcher classifies flows Batch at a time: Add queues a flow (running the
 // model when the batch is full), Flush runs the rest. emit gets each flow's
-// tag and class probabilities (a view valid during the call), in Add order.
+// tag, class probabilities and <cls> features (views valid during the
+// call), in Add order. A batch's rows are as long as its longest flow needs
+// (at most T: first T-1 tokens + <cls>): attention is causal, so the shorter
+// padding changes no prediction and short flows cost what they hold.
 type Batcher[Tag any] struct {
 	m      *model.Model
 	B, T   int
+	flat   []uint16 // queued flows' tokens (at most T-1 each), back to back
+	ends   []int    // end of each queued flow in flat
 	tok    []int32
 	pos    []int32
 	tags   []Tag
-	emit   func(tag Tag, probs []float32) error
-	Flows  int // flows classified so far
-	Tokens int64
+	emit   func(tag Tag, probs, feats []float32) error
+	Flows  int   // flows classified so far
+	Tokens int64 // tokens run through the model (rows x their length)
 }
 
 // NewBatcher returns a batcher of batch flows for c.
-func NewBatcher[Tag any](c *Classifier, batch int, emit func(Tag, []float32) error) *Batcher[Tag] {
+func NewBatcher[Tag any](c *Classifier, batch int, emit func(tag Tag, probs, feats []float32) error) *Batcher[Tag] {
 	batch = max(batch, 1)
 	T := c.Context
-	return &Batcher[Tag]{m: c.Model, B: batch, T: T, tok: make([]int32, batch*T), pos: make([]int32, batch),
+	return &Batcher[Tag]{m: c.Model, B: batch, T: T, tok: make([]int32, 0, batch*T), pos: make([]int32, batch),
 		tags: make([]Tag, 0, batch), emit: emit}
 }
 
 // Add queues one flow's tokens (copied) with its tag.
 func (b *Batcher[Tag]) Add(flow []uint16, tag Tag) error {
-	n := len(b.tags)
-	b.pos[n] = fillRow(b.tok[n*b.T:(n+1)*b.T:(n+1)*b.T], flow)
+	b.flat = append(b.flat, flow[:min(len(flow), b.T-1)]...)
+	b.ends = append(b.ends, len(b.flat))
 	b.tags = append(b.tags, tag)
 	if len(b.tags) == b.B {
 		return b.Flush()
@@ -173,19 +179,31 @@ func (b *Batcher[Tag]) Flush() error {
 	if n == 0 {
 		return nil
 	}
-	_, probs, err := b.m.ForwardClassify(b.tok[:n*b.T], n, b.T, b.pos[:n], nil)
+	T, start := 0, 0
+	for _, e := range b.ends {
+		T = max(T, e-start+1)
+		start = e
+	}
+	b.tok = b.tok[:n*T]
+	start = 0
+	for i, e := range b.ends {
+		b.pos[i] = fillRow(b.tok[i*T:(i+1)*T:(i+1)*T], b.flat[start:e])
+		start = e
+	}
+	_, probs, err := b.m.ForwardClassify(b.tok, n, T, b.pos[:n], nil)
 	if err != nil {
 		return err
 	}
-	K := b.m.Config.Classes
+	feats := b.m.ClsFeatures()
+	K, C := b.m.Config.Classes, b.m.Config.Width
 	for i, tag := range b.tags {
-		if err := b.emit(tag, probs[i*K:(i+1)*K:(i+1)*K]); err != nil {
+		if err := b.emit(tag, probs[i*K:(i+1)*K:(i+1)*K], feats[i*C:(i+1)*C:(i+1)*C]); err != nil {
 			return err
 		}
 	}
 	b.Flows += n
-	b.Tokens += int64(n * b.T)
-	b.tags = b.tags[:0]
+	b.Tokens += int64(n * T)
+	b.tags, b.flat, b.ends = b.tags[:0], b.flat[:0], b.ends[:0]
 	return nil
 }
 
@@ -221,71 +239,3 @@ func TopK(p []float32, k int) []int {
 	return idx
 }
 
-// FlowResult is the classification of one flow of a capture.
-type FlowResult struct {
-	ID        uint64 // flow index within the capture (dataset.FlowMeta.FlowID)
-	Key       string // "proto client:port -> server:port" as captured (not masked)
-	Packets   int    // all packets of the flow
-	Class     int
-	Prob      float32
-	Probs     []float32 // all classes; valid during the callback only
-	FirstNano int64
-}
-
-// CaptureOptions configure Capture.
-type CaptureOptions struct {
-	Batch      int // flows per forward pass (default 16)
-	Early      int // > 0: decide from the first Early packets of each flow
-	MinPackets int // skip flows with fewer packets; < 0: the classifier's
-}
-
-// Capture classifies the flows of one capture (pcap, pcapng, gzip) as they
-// end and calls fn for each, in batches. It returns the number of flows
-// classified; a capture without any flow is ErrEmpty.
-func (c *Classifier) Capture(ctx context.Context, r io.Reader, o CaptureOptions, fn func(*FlowResult) error) (int, error) {
-	if o.Batch <= 0 {
-		o.Batch = 16
-	}
-	if o.MinPackets < 0 {
-		o.MinPackets = c.MinPackets
-	}
-	view := c.View
-	limit := c.Context // first T-1 tokens need at most T-1 packets
-	if o.Early > 0 {
-		limit = min(limit, o.Early)
-	}
-	if view.MaxPackets == 0 || view.MaxPackets > limit {
-		view.MaxPackets = limit
-	}
-	type tag struct {
-		id      uint64
-		key     string
-		packets int
-		first   int64
-	}
-	var res FlowResult
-	bt := NewBatcher(c, o.Batch, func(t tag, probs []float32) error {
-		k := Argmax(probs)
-		res = FlowResult{ID: t.id, Key: t.key, Packets: t.packets, Class: k, Prob: probs[k], Probs: probs, FirstNano: t.first}
-		return fn(&res)
-	})
-	seen := 0
-	_, err := codec.EncodeFlows(ctx, bufio.NewReaderSize(r, 1<<16), codec.EncodeOptions{Flow: c.Flow, View: view, KeepTrailing: true},
-		func(ef *codec.EncodedFlow) error {
-			seen++
-			if ef.Packets < o.MinPackets {
-				return nil
-			}
-			return bt.Add(ef.Tokens, tag{id: ef.ID, key: ef.Key.Directed(ef.FirstAToB), packets: ef.Packets, first: ef.FirstNs})
-		})
-	if err != nil {
-		return bt.Flows, err
-	}
-	if err := bt.Flush(); err != nil {
-		return bt.Flows, err
-	}
-	if seen == 0 {
-		return 0, fmt.Errorf("%w: the capture holds no packets that form a flow", ErrEmpty)
-	}
-	return bt.Flows, nil
-}

@@ -92,13 +92,13 @@ func TestBatcherMatchesSingleFlows(t *testing.T) {
 	}
 	var single [][]float32
 	for _, f := range flows {
-		b := NewBatcher(c, 1, func(_ int, p []float32) error { single = append(single, append([]float32(nil), p...)); return nil })
+		b := NewBatcher(c, 1, func(_ int, p, _ []float32) error { single = append(single, append([]float32(nil), p...)); return nil })
 		if err := b.Add(f, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var batched [][]float32
-	b := NewBatcher(c, 2, func(i int, p []float32) error {
+	b := NewBatcher(c, 2, func(i int, p, _ []float32) error {
 		if i != len(batched) {
 			t.Errorf("tag %d out of order", i)
 		}

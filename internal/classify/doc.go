@@ -64,18 +64,43 @@
 // Load accepts the directory or the .safetensors file and refuses a model
 // without kind "classifier" (ErrNotClassifier).
 //
-// # Classifying captures (Capture)
+// # Classifying captures (Capture): streaming decisions
 //
-// Capture streams a capture through codec.EncodeFlows with the classifier's
-// view and flow settings, so its flows are tokenized exactly as the
-// dataset's were. To bound memory the view also stops after T packets per
-// flow (each packet is at least one token, so the first T-1 tokens are
-// unchanged). Flows are classified in batches as they end; memory is the
-// active flows plus one batch. Early > 0 keeps only the first Early packets
-// of each flow (a <cut> follows them), i.e. decides from those packets;
-// the result still appears when the flow ends. Flows with fewer than
-// MinPackets packets are skipped. A capture without flows is an error
-// (ErrEmpty).
+// Capture reads a capture (a file, a pipe, or a live capture's stream from
+// internal/capture: one code path) with flow.Scan and encodes each flow's
+// packets as they come with the classifier's view and flow settings, so its
+// tokens are the dataset's. A flow is decided as soon as its decision is
+// due: at its Early-th packet (Early > 0: the row is its first Early
+// packets, then <cut>, as a dataset view cut at Early packets writes it),
+// when its tokens fill the row (T-1 tokens: later packets cannot change the
+// row), or when the flow ends (<end> or <cut>), whichever comes first; a flow
+// that ends with fewer than MinPackets packets is skipped, and a flow is not
+// decided before it has MinPackets. FlowResult carries the flow id,
+// Community ID (flow.PacketCommunityID of its first packet, seed 0), the
+// packet count at the decision (AtPacket), the capture time from the flow's
+// first packet to the deciding one (After) and why (early, full, end).
+//
+// The reader and the model run in two goroutines: decided flows go through a
+// bounded queue (Queue, default 4*Batch); the model takes every decided flow
+// waiting, at most Batch, in one forward pass whose rows are as long as the
+// longest of them needs (causal attention: the padding changes nothing), so
+// short prefixes cost little, a quiet link is answered at once and a file is
+// read in full batches. Memory: the undecided active flows' tokens (each at
+// most T-1 tokens), a small record per decided active flow, the queue.
+// Results come in decision order. A capture without flows is ErrEmpty.
+//
+// # Unknown traffic (OpenSet, openset.json)
+//
+// A classifier directory may hold openset.json, an open-set rule: a score per
+// flow, higher for flows like the known classes, and a threshold; a flow
+// scoring below it is Unknown (FlowResult.Class = -1). Scores: msp (the
+// largest class probability), energy (log-sum-exp of the head's logits) and
+// mahalanobis (minus the smallest Mahalanobis distance of the <cls> features
+// to a class mean under the train split's pooled within-class covariance,
+// shrunk 10% toward its mean variance). The threshold is the FRR quantile of
+// the valid split's scores (false-rejection rate FRR on known traffic).
+// FitOpenSet builds a rule from ScoreSplit outputs; AUROC measures how well a
+// score separates known test flows from flows of classes never trained on.
 //
 // # Evaluation (Evaluate, Baseline)
 //
