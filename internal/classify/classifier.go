@@ -238,4 +238,3 @@ func TopK(p []float32, k int) []int {
 	}
 	return idx
 }
-
