@@ -3,20 +3,90 @@ package dataset
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
+	"github.com/trafficgpt/trafficgpt/internal/packet"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
-const devData = "../../../shared/data/dev-v1"
+// demoRoot holds the repository's real captures of 6 classes: the fixtures
+// of the core tests. dev-v1 (devdata) is for the extended checks.
+var demoRoot = filepath.Join("..", "..", "testdata", "demo")
 
-func needDev(t *testing.T) {
-	if _, err := os.Stat(devData); err != nil {
-		t.Skip("dev-v1 not found")
+// demoClassDirs builds a folder per demo class under a temporary root, each
+// holding the class's capture cut into parts files (consecutive runs of
+// packets, so flows that straddle a cut are in two files), and returns them
+// as inputs rooted there: the shape of a corpus labelled by folder.
+func demoClassDirs(t *testing.T, parts int, classes ...string) (root string, files []InputFileRoot) {
+	t.Helper()
+	root = t.TempDir()
+	for _, class := range classes {
+		data, err := os.ReadFile(filepath.Join(demoRoot, class+".pcap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []*pcap.Record
+		r, err := pcap.NewReader(bytes.NewReader(data), pcap.ReaderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Kind == pcap.KindPacket {
+				c := *rec
+				c.Data = append([]byte(nil), rec.Data...)
+				recs = append(recs, &c)
+			}
+		}
+		dir := filepath.Join(root, class)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < parts; i++ {
+			var buf bytes.Buffer
+			pw, err := pcap.NewPacketWriter(&buf, pcap.Framing{Format: pcap.FormatPcap, Resolution: recs[0].Resolution}, recs[0].LinkType, 262144)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rec := range recs[i*len(recs)/parts : (i+1)*len(recs)/parts] {
+				if err := pw.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pw.Flush()
+			p := filepath.Join(dir, fmt.Sprintf("part%d.pcap", i))
+			if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, InputFileRoot{Path: p, Root: root})
+		}
 	}
+	return root, files
+}
+
+// zeekDirs lists dev-v1's zeek captures of some protocols, labelled by
+// folder (extended checks).
+func zeekDirs(t *testing.T, subs ...string) []InputFileRoot {
+	root := devdata.Path(t, "zeek")
+	var files []InputFileRoot
+	for _, sub := range subs {
+		for _, f := range inputsOf(t, filepath.Join(root, sub)) {
+			files = append(files, InputFileRoot{Path: f.Path, Root: root})
+		}
+	}
+	return files
 }
 
 // inputsOf expands a folder the way the CLI does (capture files only).
@@ -54,9 +124,8 @@ func flowsPerFile(t *testing.T, path string) int {
 	return n
 }
 
-func TestBuildGeneratedByFile(t *testing.T) {
-	needDev(t)
-	root := filepath.Join(devData, "generated")
+func TestBuildByFile(t *testing.T) {
+	root := demoRoot
 	files := inputsOf(t, root, "dns.pcap", "mqtt.pcap", "redis.pcap")
 	dir := filepath.Join(t.TempDir(), "ds")
 	m, err := Build(context.Background(), dir, files, BuildOptions{Labels: "file", Group: "flow", Seed: 3,
@@ -87,15 +156,17 @@ func TestBuildGeneratedByFile(t *testing.T) {
 	}
 }
 
-func TestBuildZeekByDir(t *testing.T) {
-	needDev(t)
-	root := filepath.Join(devData, "zeek")
-	var files []InputFileRoot
-	for _, sub := range []string{"dns", "http", "ssh", "tls"} {
-		for _, f := range inputsOf(t, filepath.Join(root, sub)) {
-			files = append(files, InputFileRoot{Path: f.Path, Root: root})
-		}
-	}
+// TestBuildByDir: labels from folders, split by file: every flow of the
+// inputs is in the dataset, no file in two splits.
+func TestBuildByDir(t *testing.T) {
+	t.Run("demo", func(t *testing.T) {
+		_, files := demoClassDirs(t, 10, "dns", "http", "ssh", "mqtt")
+		testBuildByDir(t, files)
+	})
+	t.Run("dev-v1/zeek", func(t *testing.T) { testBuildByDir(t, zeekDirs(t, "dns", "http", "ssh", "tls")) })
+}
+
+func testBuildByDir(t *testing.T, files []InputFileRoot) {
 	dir := filepath.Join(t.TempDir(), "ds")
 	m, err := Build(context.Background(), dir, files, BuildOptions{Labels: "dir", Seed: 1})
 	if err != nil {
@@ -118,12 +189,76 @@ func TestBuildZeekByDir(t *testing.T) {
 	checkGroupedByFile(t, dir, m)
 }
 
+// TestBuildCSV: per-flow labels from a CSV keyed by (file, protocol,
+// client, server), either direction: a flow is kept exactly when its key is
+// labelled, the others are dropped as unlabelled.
+func TestBuildCSV(t *testing.T) {
+	tmp := t.TempDir()
+	csvPath := filepath.Join(tmp, "labels.csv")
+	rows := "pcap,l4,client,server,app\n"
+	labelled, all := 0, 0
+	labelledKeys := map[string]bool{}
+	var files []InputFileRoot
+	for _, name := range []string{"dns.pcap", "http.pcap"} {
+		path := filepath.Join(demoRoot, name)
+		files = append(files, InputFileRoot{Path: path, Root: demoRoot})
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flows []*codec.EncodedFlow
+		_, err = codec.EncodeFlows(context.Background(), f, codec.EncodeOptions{KeepTrailing: true}, func(ef *codec.EncodedFlow) error {
+			c := *ef
+			c.Tokens = nil
+			flows = append(flows, &c)
+			return nil
+		})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ef := range flows {
+			all++
+			if ef.Key.Kind != packet.KindPorts || ef.ID%3 == 0 {
+				continue // left unlabelled
+			}
+			c, s := ef.Key.ClientServer(ef.FirstAToB)
+			l4 := map[uint8]string{6: "TCP", 17: "udp"}[ef.Key.Proto]
+			if ef.ID%2 == 0 {
+				c, s = s, c // either direction names the flow
+			}
+			rows += fmt.Sprintf("%s,%s,%s,%s,%s-app\n", name, l4, c, s, name[:len(name)-5])
+			labelledKeys[name+ef.Key.String()] = true
+		}
+		for _, ef := range flows {
+			if labelledKeys[name+ef.Key.String()] {
+				labelled++
+			}
+		}
+	}
+	if err := os.WriteFile(csvPath, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tmp, "ds")
+	m, err := Build(context.Background(), dir, files, BuildOptions{Labels: "csv:" + csvPath, LabelColumn: "app", Group: "flow", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, si := range m.Splits {
+		kept += si.Flows
+	}
+	if labelled == 0 || labelled == all || kept != labelled || m.Dropped.Unlabelled != all-labelled || len(m.Labels) != 2 {
+		t.Errorf("kept %d flows (want %d), dropped %d unlabelled (want %d), labels %v", kept, labelled, m.Dropped.Unlabelled, all-labelled, m.Labels)
+	}
+}
+
+// TestBuildNdpiCSV (extended, dev-v1): ndpi's per-flow labels.
 func TestBuildNdpiCSV(t *testing.T) {
-	needDev(t)
-	root := filepath.Join(devData, "ndpi", "pcap")
+	root := devdata.Path(t, "ndpi", "pcap")
 	files := inputsOf(t, root)[:120]
 	dir := filepath.Join(t.TempDir(), "ds")
-	m, err := Build(context.Background(), dir, files, BuildOptions{Labels: "csv:" + filepath.Join(devData, "ndpi", "flow_labels.csv"),
+	m, err := Build(context.Background(), dir, files, BuildOptions{Labels: "csv:" + devdata.Path(t, "ndpi", "flow_labels.csv"),
 		LabelColumn: "app", Seed: 1, MinPackets: 2, AcceptSplitWarnings: true})
 	if err != nil {
 		t.Fatal(err)
@@ -174,8 +309,7 @@ func checkGroupedByFile(t *testing.T, dir string, m *Manifest) {
 }
 
 func TestBuildDeterministic(t *testing.T) {
-	needDev(t)
-	files := inputsOf(t, filepath.Join(devData, "generated"), "dns.pcap", "mqtt.pcap")
+	files := inputsOf(t, demoRoot, "dns.pcap", "mqtt.pcap")
 	var shards [2][]byte
 	for i := range shards {
 		dir := filepath.Join(t.TempDir(), "ds")
@@ -195,11 +329,10 @@ func TestBuildDeterministic(t *testing.T) {
 }
 
 func TestBuildSkipsBadFilesAndLeavesNoPartialDir(t *testing.T) {
-	needDev(t)
 	tmp := t.TempDir()
 	bad := filepath.Join(tmp, "bad.pcap")
 	os.WriteFile(bad, []byte("not a capture, just text that is long enough"), 0o644)
-	files := append(inputsOf(t, filepath.Join(devData, "generated"), "dns.pcap"), InputFileRoot{Path: bad, Root: tmp})
+	files := append(inputsOf(t, demoRoot, "dns.pcap"), InputFileRoot{Path: bad, Root: tmp})
 	var warned []string
 	dir := filepath.Join(tmp, "ds")
 	m, err := Build(context.Background(), dir, files, BuildOptions{Split: []SplitFrac{{"train", 1}}, Warn: func(s string) { warned = append(warned, s) }})
@@ -228,8 +361,7 @@ func TestBuildSkipsBadFilesAndLeavesNoPartialDir(t *testing.T) {
 }
 
 func TestLoaders(t *testing.T) {
-	needDev(t)
-	files := inputsOf(t, filepath.Join(devData, "generated"), "dns.pcap", "mqtt.pcap")
+	files := inputsOf(t, demoRoot, "dns.pcap", "mqtt.pcap")
 	dir := filepath.Join(t.TempDir(), "ds")
 	if _, err := Build(context.Background(), dir, files, BuildOptions{Labels: "file", Group: "flow", Split: []SplitFrac{{"train", 1}},
 		View: codec.View{MaxTokens: 300}}); err != nil {
@@ -318,14 +450,14 @@ func TestLoaders(t *testing.T) {
 
 // TestShardedBuildMerge: 3 shards merged give the same dataset as one build.
 func TestShardedBuildMerge(t *testing.T) {
-	needDev(t)
-	var files []InputFileRoot
-	root := filepath.Join(devData, "zeek")
-	for _, sub := range []string{"dns", "http", "ssh"} {
-		for _, f := range inputsOf(t, filepath.Join(root, sub)) {
-			files = append(files, InputFileRoot{Path: f.Path, Root: root})
-		}
-	}
+	t.Run("demo", func(t *testing.T) {
+		_, files := demoClassDirs(t, 5, "dns", "http", "ssh")
+		testShardedBuildMerge(t, files)
+	})
+	t.Run("dev-v1/zeek", func(t *testing.T) { testShardedBuildMerge(t, zeekDirs(t, "dns", "http", "ssh")) })
+}
+
+func testShardedBuildMerge(t *testing.T, files []InputFileRoot) {
 	o := BuildOptions{Labels: "dir", Seed: 5, Split: []SplitFrac{{"train", 0.6}, {"valid", 0.2}, {"test", 0.2}}}
 	tmp := t.TempDir()
 	one := filepath.Join(tmp, "one")
