@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 )
 
 // BenchmarkCapture classifies the flows of mqtt.pcap (tokenize + tiny model
 // at T=256, batches of 16): flows/s and capture MB/s.
 func BenchmarkCapture(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(devData, "generated", "mqtt.pcap"))
+	data, err := os.ReadFile(devdata.Path(b, "generated", "mqtt.pcap"))
 	if err != nil {
-		b.Skip("dev data not present:", err)
+		b.Fatal(err)
 	}
 	cfg, _ := model.Preset("tiny")
 	m, _ := model.New(cfg, 1)

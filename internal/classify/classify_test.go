@@ -18,7 +18,9 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/model"
 )
 
-const devData = "../../../shared/data/dev-v1"
+// demoData holds the repository's real captures of 6 classes: the fixtures
+// of these tests (dns against mqtt is the two-class task).
+var demoData = filepath.Join("..", "..", "testdata", "demo")
 
 func TestClassWeights(t *testing.T) {
 	tests := []struct {
@@ -131,7 +133,7 @@ var twoClass = sync.OnceValues(func() (string, error) {
 	}
 	var files []dataset.InputFileRoot
 	for _, f := range []string{"dns.pcap", "mqtt.pcap"} {
-		p := filepath.Join(devData, "generated", f)
+		p := filepath.Join(demoData, f)
 		files = append(files, dataset.InputFileRoot{Path: p, Root: filepath.Dir(p)})
 	}
 	ds := filepath.Join(dir, "ds")
@@ -141,11 +143,8 @@ var twoClass = sync.OnceValues(func() (string, error) {
 	return ds, err
 })
 
-func needDevData(t *testing.T) string {
+func twoClassData(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(devData, "generated", "dns.pcap")); err != nil {
-		t.Skip("dev data not present:", err)
-	}
 	ds, err := twoClass()
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +171,7 @@ func tinyJob(t *testing.T, ds string) Job {
 // macro-F1 1 on the test split, classify gives eval's labels on the same
 // flows, and the baseline runs on the same split.
 func TestFinetuneClassifyEval(t *testing.T) {
-	ds := needDevData(t)
+	ds := twoClassData(t)
 	ctx := context.Background()
 	job := tinyJob(t, ds)
 	res, err := Finetune(ctx, job)
@@ -297,7 +296,7 @@ func TestFinetuneClassifyEval(t *testing.T) {
 // The linear probe on a (here random) frozen trunk: only the head changes,
 // and the saved probe reproduces its recorded valid score.
 func TestFreezeProbe(t *testing.T) {
-	ds := needDevData(t)
+	ds := twoClassData(t)
 	ctx := context.Background()
 	cfg, _ := model.Preset("tiny")
 	pre, err := model.New(cfg, 5)
@@ -345,7 +344,7 @@ func TestFreezeProbe(t *testing.T) {
 }
 
 func TestWrongInputs(t *testing.T) {
-	ds := needDevData(t)
+	ds := twoClassData(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg, _ := model.Preset("tiny")
@@ -400,7 +399,7 @@ func TestWrongInputs(t *testing.T) {
 	// A dataset without a valid split; a pre-trained model that is already
 	// a classifier; a model file that does not exist.
 	noValid := filepath.Join(dir, "novalid")
-	in := filepath.Join(devData, "generated", "dns.pcap")
+	in := filepath.Join(demoData, "dns.pcap")
 	if _, err := dataset.Build(ctx, noValid, []dataset.InputFileRoot{{Path: in, Root: filepath.Dir(in)}},
 		dataset.BuildOptions{Labels: "file", Group: "flow", Seed: 1, Split: []dataset.SplitFrac{{Name: "train", Frac: 0.5}, {Name: "test", Frac: 0.5}}, Jobs: 1}); err != nil {
 		t.Fatal(err)
@@ -429,7 +428,7 @@ func TestWrongInputs(t *testing.T) {
 // Fine-tuning a saved model follows exactly the path of training the same
 // weights from scratch: the pre-trained branch adds nothing of its own.
 func TestPretrainedPathMatchesScratch(t *testing.T) {
-	ds := needDevData(t)
+	ds := twoClassData(t)
 	ctx := context.Background()
 	scratch := tinyJob(t, ds)
 	scratch.Options.Epochs, scratch.Options.LR = 1, 1e-3
@@ -465,7 +464,7 @@ func TestPretrainedPathMatchesScratch(t *testing.T) {
 
 // A time limit stops the run but still leaves a scored, loadable classifier.
 func TestTimeLimitKeepsAModel(t *testing.T) {
-	ds := needDevData(t)
+	ds := twoClassData(t)
 	job := tinyJob(t, ds)
 	job.Options.TimeLimit = 1 // nanosecond: stops before the first step
 	res, err := Finetune(context.Background(), job)
