@@ -17,11 +17,7 @@ import (
 // build, finetune from scratch, eval classify (JSON keys, plots), classify
 // (the same labels as eval on the test flows), and wrong inputs.
 func TestClassifyCommands(t *testing.T) {
-	gen := filepath.Join("..", "..", "..", "shared", "data", "dev-v1", "generated")
-	dns, mqtt := filepath.Join(gen, "dns.pcap"), filepath.Join(gen, "mqtt.pcap")
-	if _, err := os.Stat(dns); err != nil {
-		t.Skip("dev data not present:", err)
-	}
+	dns, mqtt := filepath.Join(demoDataDir, "dns.pcap"), filepath.Join(demoDataDir, "mqtt.pcap")
 	ctx := context.Background()
 	dir := t.TempDir()
 	run := func(want int, args ...string) (string, string) {
@@ -35,7 +31,7 @@ func TestClassifyCommands(t *testing.T) {
 	ds, clf := filepath.Join(dir, "ds"), filepath.Join(dir, "clf")
 	run(exitOK, "dataset", "build", "-o", ds, "--labels", "file", "--group", "flow", "--mask", "addr+ports",
 		"--split", "train=0.6,valid=0.2,test=0.2", "-j", "1", dns, mqtt)
-	out, _ := run(exitOK, "finetune", "--from-scratch", "--config", "tiny", "--data", ds, "-o", clf, "--len", "64", "--epochs", "2")
+	out, _ := run(exitOK, "finetune", "--from-scratch", "--config", "tiny", "--data", ds, "-o", clf, "--len", "64", "--epochs", "4")
 	if !strings.Contains(out, "best epoch") {
 		t.Errorf("finetune output: %s", out)
 	}

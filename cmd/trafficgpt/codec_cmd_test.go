@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-const devData = "../../../shared/data/dev-v1"
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
+)
 
 // pcapFile builds a small classic pcap with n Ethernet/IPv4/UDP packets.
 func pcapFile(n int) []byte {
@@ -125,12 +125,21 @@ func TestBadCaptures(t *testing.T) {
 	}
 }
 
-// TestVerifyDevCorpus: every readable capture of dev-v1 round-trips; the
-// unreadable ones are reported with file and reason (run in CI).
-func TestVerifyDevCorpus(t *testing.T) {
-	if _, err := os.Stat(devData); err != nil {
-		t.Skip("dev-v1 not found")
-	}
+// TestVerifyCorpus: every capture of testdata/demo round-trips (exit 0);
+// every readable capture of dev-v1 (extended) round-trips and the
+// unreadable ones are reported with file and reason.
+func TestVerifyCorpus(t *testing.T) {
+	t.Run("demo", func(t *testing.T) {
+		code, out, stderr := run(t, "verify", "-q", demoDataDir)
+		if code != 0 || strings.Contains(out, "MISMATCH") || strings.Contains(out, "ERROR") {
+			t.Errorf("verify testdata/demo: exit %d\n%s\n%s", code, out, stderr)
+		}
+	})
+	t.Run("dev-v1", testVerifyDevCorpus)
+}
+
+func testVerifyDevCorpus(t *testing.T) {
+	devData := devdata.Path(t)
 	code, out, _ := run(t, "verify", "-q", devData)
 	if strings.Contains(out, "MISMATCH") {
 		t.Fatalf("mismatches:\n%s", out)

@@ -92,10 +92,7 @@ func TestGenerateCLIErrors(t *testing.T) {
 }
 
 func TestGenerateCLIPrompt(t *testing.T) {
-	in := filepath.Join(devData, "generated", "dns.pcap")
-	if _, err := os.Stat(in); err != nil {
-		t.Skip("dev data absent")
-	}
+	in := filepath.Join(demoDataDir, "dns.pcap")
 	mdir := tinyModelDir(t)
 	out := filepath.Join(t.TempDir(), "gen.pcap")
 	code, stdout, stderr := run(t, "generate", "--model", mdir, "-n", "3", "-o", out, "--prompt", in,
@@ -112,10 +109,7 @@ func TestGenerateCLIPrompt(t *testing.T) {
 // TestGenerateCLILabel: --label maps a name through the manifest of the
 // dataset named in the model's metadata to its label token.
 func TestGenerateCLILabel(t *testing.T) {
-	gen := filepath.Join(devData, "generated")
-	if _, err := os.Stat(filepath.Join(gen, "dns.pcap")); err != nil {
-		t.Skip("dev data absent")
-	}
+	gen := demoDataDir
 	dir := t.TempDir()
 	ds := filepath.Join(dir, "ds")
 	if code, _, stderr := run(t, "dataset", "build", "-o", ds, "--labels", "file", "--label-tokens",

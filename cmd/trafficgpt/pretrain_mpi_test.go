@@ -25,10 +25,7 @@ func TestPretrainMPI(t *testing.T) {
 	if err != nil {
 		t.Skip("mpirun not installed (apt-get install libopenmpi-dev openmpi-bin): data-parallel test skipped")
 	}
-	gen := filepath.Join(devData, "generated")
-	if _, err := os.Stat(gen); err != nil {
-		t.Skipf("dev data absent: %v", err)
-	}
+	gen := demoDataDir
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "trafficgpt-mpi")
 	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-tags", "mpi", "-o", bin, ".")

@@ -13,10 +13,7 @@ import (
 // TestPretrainCLI pre-trains tiny briefly on two dev captures, resumes, and
 // checks that bad input stops before any work with a clear message.
 func TestPretrainCLI(t *testing.T) {
-	gen := filepath.Join(devData, "generated")
-	if _, err := os.Stat(gen); err != nil {
-		t.Skipf("dev data absent: %v", err)
-	}
+	gen := demoDataDir
 	dir := t.TempDir()
 	ds := filepath.Join(dir, "ds")
 	if code, _, e := run(t, "dataset", "build", "-o", ds, "--group", "flow", "--split", "train=0.9,valid=0.1",
