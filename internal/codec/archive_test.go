@@ -10,15 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
 )
 
-const devData = "../../../shared/data/dev-v1"
+// devData is dev-v1 (extended checks; see internal/devdata).
+var devData = devdata.Dir()
 
 // devCaptures lists every file under dev-v1 that is not documentation.
 func devCaptures(t testing.TB) []string {
-	if _, err := os.Stat(devData); err != nil {
-		t.Skip("dev-v1 data not found")
-	}
+	devdata.Path(t)
 	var files []string
 	filepath.WalkDir(devData, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -7,15 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
 )
 
 // benchFiles are the largest dev captures of different kinds.
 var benchFiles = []string{"generated/ssh.pcap", "generated/http.pcap", "generated/dns.pcap"}
 
 func loadBench(b *testing.B, name string) []byte {
-	data, err := os.ReadFile(filepath.Join(devData, name))
+	data, err := os.ReadFile(devdata.Path(b, name))
 	if err != nil {
-		b.Skip("dev-v1 not found")
+		b.Fatal(err)
 	}
 	return data
 }

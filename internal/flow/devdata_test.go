@@ -11,20 +11,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
 	"github.com/trafficgpt/trafficgpt/internal/packet"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
-const devData = "../../../shared/data/dev-v1"
+var devData = devdata.Dir()
 
 func devFiles(t testing.TB, globs ...string) []string {
 	t.Helper()
-	if _, err := os.Stat(devData); err != nil {
-		t.Skip("dev-v1 data not available")
-	}
+	devdata.Path(t)
 	var files []string
 	for _, g := range globs {
 		m, _ := filepath.Glob(filepath.Join(devData, g))
+		if len(m) == 0 {
+			t.Fatalf("dev-v1: nothing matches %s", g)
+		}
 		files = append(files, m...)
 	}
 	return files
@@ -108,6 +110,9 @@ func TestDevPartition(t *testing.T) {
 		n++
 	}
 	t.Logf("%d captures partitioned", n)
+	if n < len(files)/2 {
+		t.Errorf("only %d of %d captures read: the partition check ran on too few", n, len(files))
+	}
 }
 
 func TestDevDeterminism(t *testing.T) {
@@ -129,10 +134,9 @@ func TestDevDeterminism(t *testing.T) {
 // TestDevGeneratedFlowCounts compares the TCP/UDP flow count of the
 // generated captures with labels.csv (the count the generator intended).
 func TestDevGeneratedFlowCounts(t *testing.T) {
-	devFiles(t)
-	lf, err := os.Open(filepath.Join(devData, "generated/labels.csv"))
+	lf, err := os.Open(devdata.Path(t, "generated", "labels.csv"))
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	defer lf.Close()
 	rows, err := csv.NewReader(lf).ReadAll()
@@ -161,9 +165,9 @@ func TestDevGeneratedFlowCounts(t *testing.T) {
 
 // BenchmarkReadFlows reads generated/ssh.pcap (from memory) into flows.
 func BenchmarkReadFlows(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(devData, "generated/ssh.pcap"))
+	data, err := os.ReadFile(devdata.Path(b, "generated", "ssh.pcap"))
 	if err != nil {
-		b.Skip("dev capture not available:", err)
+		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

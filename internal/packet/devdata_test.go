@@ -10,19 +10,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
-const devData = "../../../shared/data/dev-v1"
+var devData = devdata.Dir()
 
 func devFiles(t testing.TB, globs ...string) []string {
 	t.Helper()
-	if _, err := os.Stat(devData); err != nil {
-		t.Skip("dev-v1 data not available")
-	}
+	devdata.Path(t)
 	var files []string
 	for _, g := range globs {
 		m, _ := filepath.Glob(filepath.Join(devData, g))
+		if len(m) == 0 {
+			t.Fatalf("dev-v1: nothing matches %s", g)
+		}
 		files = append(files, m...)
 	}
 	return files

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
@@ -30,7 +31,7 @@ func FuzzDecode(f *testing.F) {
 func loadPackets(b *testing.B, path string) (link []uint32, pkts [][]byte, total int) {
 	f, err := os.Open(path)
 	if err != nil {
-		b.Skip("dev capture not available:", err)
+		devdata.Missing(b, path, err)
 	}
 	defer f.Close()
 	r, err := pcap.NewReader(f, pcap.ReaderOptions{})

@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/devdata"
 )
 
-// devDir holds the shared real captures (see its README.md).
-const devDir = "../../../shared/data/dev-v1"
+// devDir holds the shared real captures (see its README.md and
+// internal/devdata).
+var devDir = devdata.Dir()
 
 // readAll reads every record of b and returns the concatenated Raw bytes,
 // the packet count and how many packets AppendPacketRecord reproduces.
@@ -56,9 +59,7 @@ func gunzip(b []byte) []byte {
 }
 
 func devFiles(t testing.TB) []string {
-	if _, err := os.Stat(devDir); err != nil {
-		t.Skip("dev-v1 data absent")
-	}
+	devdata.Path(t)
 	var files []string
 	filepath.WalkDir(devDir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
@@ -125,11 +126,21 @@ func TestDevRoundTrip(t *testing.T) {
 // TestPacketWriterReproducesTcpdump rewrites the generated captures (made by
 // tcpdump) packet by packet with PacketWriter: the output must be identical.
 func TestPacketWriterReproducesTcpdump(t *testing.T) {
-	devFiles(t)
+	demo := filepath.Join("..", "..", "testdata", "demo")
+	for _, name := range []string{"dns.pcap", "mqtt.pcap", "ssh.pcap"} {
+		t.Run("demo/"+name, func(t *testing.T) { testPacketWriterReproduces(t, filepath.Join(demo, name)) })
+	}
 	for _, name := range []string{"dns.pcap", "mqtt.pcap"} {
-		in, err := os.ReadFile(filepath.Join(devDir, "generated", name))
+		t.Run("dev-v1/"+name, func(t *testing.T) { testPacketWriterReproduces(t, devdata.Path(t, "generated", name)) })
+	}
+}
+
+func testPacketWriterReproduces(t *testing.T, path string) {
+	name := filepath.Base(path)
+	{
+		in, err := os.ReadFile(path)
 		if err != nil {
-			t.Skip(err)
+			t.Fatal(err)
 		}
 		r, err := NewReader(bytes.NewReader(in), ReaderOptions{})
 		if err != nil {

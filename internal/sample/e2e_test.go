@@ -18,7 +18,8 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
-const devData = "../../../shared/data/dev-v1"
+// demoData holds real captures of 6 classes inside the repository.
+var demoData = filepath.Join("..", "..", "testdata", "demo")
 
 func tinyModel(t testing.TB, seed uint64) *model.Model {
 	t.Helper()
@@ -278,10 +279,10 @@ func TestRandomModelEndToEnd(t *testing.T) {
 // TestPrompt: generated flows start with the prompt flows' packets, byte
 // for byte, addresses included.
 func TestPrompt(t *testing.T) {
-	in := filepath.Join(devData, "generated", "http.pcap")
+	in := filepath.Join(demoData, "http.pcap")
 	f, err := os.Open(in)
 	if err != nil {
-		t.Skip("dev data absent")
+		t.Fatal(err)
 	}
 	defer f.Close()
 	const K = 3

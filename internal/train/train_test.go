@@ -17,22 +17,17 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/model"
 )
 
-const devData = "../../../shared/data/dev-v1"
-
 var (
 	dsOnce sync.Once
 	dsDir  string
 	dsErr  error
 )
 
-// devDataset builds (once per test binary) a small dataset from two dev
+// demoDataset builds (once per test binary) a small dataset from two demo
 // captures, flows split 90/10 at random.
-func devDataset(t *testing.T) string {
+func demoDataset(t *testing.T) string {
 	t.Helper()
-	gen := filepath.Join(devData, "generated")
-	if _, err := os.Stat(gen); err != nil {
-		t.Skipf("dev data absent: %v", err)
-	}
+	gen := filepath.Join("..", "..", "testdata", "demo") // two real classes in the repository
 	dsOnce.Do(func() {
 		tmp, err := os.MkdirTemp("", "train-test-ds-")
 		if err != nil {
@@ -70,7 +65,7 @@ func tinyOptions(steps int) Options {
 
 func run(t *testing.T, ctx context.Context, dir string, o Options, resume bool, onStep func(Status)) (*Result, error) {
 	t.Helper()
-	data, ds, err := OpenData(devDataset(t), o)
+	data, ds, err := OpenData(demoDataset(t), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +199,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	ds := devDataset(t)
+	ds := demoDataset(t)
 	o := tinyOptions(4)
 	trained := t.TempDir()
 	if _, err := run(t, context.Background(), trained, o, false, nil); err != nil {
