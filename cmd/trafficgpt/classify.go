@@ -181,8 +181,10 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 	o.cap.Flush = fw.flush
 	total := 0
 	var failed []string
+	pr := newProgress(stderr, "classify", "B", inputBytes(files))
+	defer pr.finish()
 	for _, path := range files {
-		n, err := classifyFile(ctx, c, path, o.cap, fw, &o.live)
+		n, err := classifyFile(ctx, c, path, o.cap, fw, &o.live, pr)
 		total += n
 		if err != nil {
 			if ctx.Err() != nil {
@@ -197,6 +199,7 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 			return err
 		}
 	}
+	pr.finish()
 	fmt.Fprintf(stderr, "classify: %d flows from %d inputs\n", total, len(files)-len(failed))
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d inputs failed: %s", len(failed), len(files), strings.Join(failed, ", "))
@@ -204,7 +207,7 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 	return nil
 }
 
-func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *flowWriter, live *liveFlags) (int, error) {
+func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *flowWriter, live *liveFlags, pr *progress) (int, error) {
 	f, ctx, err := openSource(ctx, path, live)
 	if err != nil {
 		return 0, err
@@ -213,5 +216,5 @@ func classifyFile(ctx context.Context, c *classify.Classifier, path string, o cl
 	if fi, err := statOf(f); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return 0, fmt.Errorf("%w: empty file", classify.ErrEmpty)
 	}
-	return c.Capture(ctx, f, o, func(r *classify.FlowResult) error { return fw.write(path, r) })
+	return c.Capture(ctx, pr.reader(f), o, func(r *classify.FlowResult) error { return fw.write(path, r) })
 }

@@ -127,7 +127,8 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 	rep, err := evalgen.Run(ctx, evalgen.Options{
 		Real: opts.Real, Generated: opts.Generated, Train: opts.Train,
 		Seeds: opts.Seeds, MaxFlows: opts.MaxFlows, Trees: opts.Trees, Tshark: opts.Tshark, Workers: opts.Workers,
-		Warn: func(err error) { fmt.Fprintf(stderr, "trafficgpt eval generate: warning: %v\n", err) },
+		Warn:     func(err error) { fmt.Fprintf(stderr, "trafficgpt eval generate: warning: %v\n", err) },
+		Progress: stageProgress(stderr),
 	})
 	if err != nil {
 		return err

@@ -80,6 +80,64 @@ func (p *progress) draw() {
 	fmt.Fprintf(p.w, "%-100s", line)
 }
 
+// reader counts the bytes read through r into the bar (unit "B"); a nil
+// progress returns r.
+func (p *progress) reader(r io.Reader) io.Reader {
+	if p == nil {
+		return r
+	}
+	return &progressReader{r: r, p: p}
+}
+
+type progressReader struct {
+	r io.Reader
+	p *progress
+}
+
+func (pr *progressReader) Read(b []byte) (int, error) {
+	n, err := pr.r.Read(b)
+	pr.p.add(float64(n), "")
+	return n, err
+}
+
+// inputBytes is the total size of the regular files among paths (for a
+// bar's total; pipes count 0).
+func inputBytes(paths []string) float64 {
+	var n int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && p != stdinName {
+			n += fi.Size()
+		}
+	}
+	return float64(n)
+}
+
+// stageProgress returns a callback for work reported as (stage, done,
+// total): one bar per stage, each with its rate and ETA, replaced when the
+// next stage starts (quiet when stderr is not a terminal).
+func stageProgress(stderr io.Writer) func(stage string, done, total int) {
+	var mu sync.Mutex
+	var p *progress
+	unit := func(stage string) string {
+		if stage == "discriminator" {
+			return "seeds"
+		}
+		return "files"
+	}
+	return func(stage string, done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p == nil || p.what != stage {
+			p.finish()
+			p = newProgress(stderr, stage, unit(stage), float64(total))
+		}
+		p.add(float64(done)-p.done, "")
+		if done >= total {
+			p.finish()
+		}
+	}
+}
+
 // finish clears the bar.
 func (p *progress) finish() {
 	if p == nil || !p.on {

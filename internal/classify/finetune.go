@@ -399,7 +399,7 @@ func (t *tuner) plot() {
 		return
 	}
 	s := []plot.Series{{Name: "train loss (epoch mean)", X: t.lossX, Y: t.lossY}, {Name: "valid macro-F1", X: t.lossX, Y: t.f1Y}}
-	if err := plot.Lines(filepath.Join(t.job.Dir, PlotFile), "fine-tuning ("+t.o.Mode()+")", "epoch", "", s, false); err != nil && t.job.Warn != nil {
+	if err := plot.Lines(filepath.Join(t.job.Dir, PlotFile), "fine-tuning ("+t.o.Mode()+")", "epoch", "loss (nats/flow); macro-F1 (0-1)", s, false); err != nil && t.job.Warn != nil {
 		t.job.Warn(fmt.Sprintf("plot: %v", err))
 	}
 }

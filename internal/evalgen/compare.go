@@ -56,6 +56,7 @@ func discriminate(real, gen *side, opts Options) (f1s []float64, n int, err erro
 		return nil, n, nil
 	}
 	nTest := max(1, n*3/10)
+	tick := opts.tick("discriminator", opts.Seeds)
 	for seed := 1; seed <= opts.Seeds; seed++ {
 		r := rand.New(rand.NewPCG(uint64(seed), 0x6469736372))
 		var Xtr, Xte [][]float64
@@ -79,6 +80,7 @@ func discriminate(real, gen *side, opts Options) (f1s []float64, n int, err erro
 			return nil, n, err
 		}
 		f1s = append(f1s, rep.MacroF1)
+		tick()
 	}
 	return f1s, n, nil
 }

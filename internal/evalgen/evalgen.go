@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"sync"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/metric"
@@ -21,6 +22,26 @@ type Options struct {
 	// Warn receives problems that do not stop the run (a capture whose
 	// reading stopped at an error: the flows before it are kept). nil: ignored.
 	Warn func(error)
+	// Progress, if set, is told each unit of work as it completes: stage
+	// "read real", "read generated", "read train" (files) or "discriminator"
+	// (seeds), done of total. It may be called from several goroutines.
+	Progress func(stage string, done, total int)
+}
+
+// tick reports one more unit of a stage to opts.Progress (thread-safe count).
+func (o *Options) tick(stage string, total int) func() {
+	if o.Progress == nil {
+		return func() {}
+	}
+	var mu sync.Mutex
+	done := 0
+	return func() {
+		mu.Lock()
+		done++
+		d := done
+		mu.Unlock()
+		o.Progress(stage, d, total)
+	}
 }
 
 func (o *Options) defaults() error {
@@ -102,17 +123,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 
 	wantHash := len(trainFiles) > 0
-	real, err := readSide(ctx, realFiles, opts.Workers, wantHash, opts.Warn)
+	real, err := readSide(ctx, realFiles, opts.Workers, wantHash, opts.Warn, opts.tick("read real", len(realFiles)))
 	if err != nil {
 		return nil, err
 	}
-	gen, err := readSide(ctx, genFiles, opts.Workers, wantHash, opts.Warn)
+	gen, err := readSide(ctx, genFiles, opts.Workers, wantHash, opts.Warn, opts.tick("read generated", len(genFiles)))
 	if err != nil {
 		return nil, err
 	}
 	var train *side
 	if wantHash {
-		if train, err = readSide(ctx, trainFiles, opts.Workers, true, opts.Warn); err != nil {
+		if train, err = readSide(ctx, trainFiles, opts.Workers, true, opts.Warn, opts.tick("read train", len(trainFiles))); err != nil {
 			return nil, err
 		}
 	}

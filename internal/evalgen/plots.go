@@ -39,19 +39,30 @@ func (r *Report) WritePlots(dir string) error {
 			}
 			h = catHist2(real.hdr.cat[f], gen.hdr.cat[f], label, func(a, b uint16) bool { return a < b })
 		}
-		h.Title, h.XLabel = "header field "+f, f
+		h.Title, h.XLabel, h.Of = "header field "+f, headerAxis[f], "packets"
+		h.Value = fmt.Sprintf("JSD %.4f bits", r.HeaderJSD.Get(f))
 		if err := plotIfAny(filepath.Join(dir, "header_"+f+".png"), h); err != nil {
 			return err
 		}
 	}
 	for j, name := range metric.FlowFeatureNames {
 		h := binHist2(metric.FlowFeatureBins[j], featureHist(real, j), featureHist(gen, j))
-		h.Title, h.XLabel = "flow feature "+name, metric.FlowFeatureBins[j].Name
+		h.Title, h.XLabel, h.Of = "flow feature "+name, metric.FlowFeatureBins[j].Name, "flows"
+		h.Value = fmt.Sprintf("JSD %.4f bits", r.FlowJSD.Get(name))
 		if err := plotIfAny(filepath.Join(dir, "flow_"+name+".png"), h); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// headerAxis names each header field's histogram axis with its unit.
+var headerAxis = map[string]string{
+	"sport": "source port (number)", "dport": "destination port (number)",
+	"src_addr": "source address", "dst_addr": "destination address",
+	"length": metric.LengthBins.Name, "ttl": "TTL / hop limit (hops)",
+	"tcp_flags": "TCP flags", "tcp_window": metric.WindowBins.Name,
+	"ip_proto": "IP protocol (number)", "iat": "inter-arrival time (s)",
 }
 
 func plotIfAny(path string, h plot.Hist2) error {

@@ -18,7 +18,7 @@ import (
 
 // readSide reads the captures of one side with opts.Workers files at a time
 // and merges the per-file results in file order (deterministic output).
-func readSide(ctx context.Context, files []string, workers int, wantHash bool, warn func(error)) (*side, error) {
+func readSide(ctx context.Context, files []string, workers int, wantHash bool, warn func(error), tick func()) (*side, error) {
 	results := make([]*side, len(files))
 	errs := make([]error, len(files))
 	next := make(chan int)
@@ -29,6 +29,7 @@ func readSide(ctx context.Context, files []string, workers int, wantHash bool, w
 			defer wg.Done()
 			for i := range next {
 				results[i], errs[i] = readCapture(ctx, files[i], wantHash)
+				tick()
 			}
 		}()
 	}

@@ -10,5 +10,10 @@
 // value) and reported as errors wrapping ErrBadInput; nothing panics on bad
 // data (NaN and Inf values are drawn as 0).
 //
+// Every figure shows the number it illustrates: a histogram pair its
+// Hist2.Value (the caller's JSD), a confusion matrix its macro-F1 and
+// accuracy, a line plot each series' last value; axes carry units (the
+// callers' labels, "share of <what>" on histograms).
+//
 // Sizes are in points (1/72 inch) at gonum's default 96 dpi PNG rendering.
 package plot

@@ -31,11 +31,13 @@ var (
 // shares (each side normalised to sum 1).
 type Hist2 struct {
 	Title  string
-	XLabel string
+	XLabel string    // the cells' quantity with its unit, e.g. "packet length (bytes)"
 	Cells  []string  // cell labels, one per cell
 	A, B   []float64 // counts per cell, len(Cells) each
 	NameA  string    // legend of A, e.g. "real"
 	NameB  string    // legend of B, e.g. "generated"
+	Of     string    // what is counted, for the Y axis "share of <Of>" (default "values")
+	Value  string    // the number the figure illustrates, e.g. "JSD 0.0123 bits", shown in the title
 }
 
 // Histograms writes h as a PNG to path.
@@ -45,9 +47,13 @@ func Histograms(path string, h Hist2) error {
 		return fmt.Errorf("%w: histogram %q: %d cells, %d and %d counts", ErrBadInput, h.Title, n, len(h.A), len(h.B))
 	}
 	p := gplot.New()
-	p.Title.Text = h.Title
+	p.Title.Text = withValue(h.Title, h.Value)
 	p.X.Label.Text = h.XLabel
-	p.Y.Label.Text = "share"
+	of := h.Of
+	if of == "" {
+		of = "values"
+	}
+	p.Y.Label.Text = "share of " + of + " (each side sums to 1)"
 	// Bars share the width of one cell: each side takes about 40%.
 	w := max(480, min(1600, 12*float64(n)))
 	width := vg.Points(max(0.5, 0.4*(w-80)/float64(n)))
@@ -82,6 +88,53 @@ func Histograms(path string, h Hist2) error {
 	return save(p, path, vg.Points(w), vg.Points(360))
 }
 
+// withValue appends a figure's headline number to its title.
+func withValue(title, value string) string {
+	if value == "" {
+		return title
+	}
+	return title + ": " + value
+}
+
+// lastValue is the legend's "(last V)" of a series: its last finite Y.
+func lastValue(y []float64) string {
+	for i := len(y) - 1; i >= 0; i-- {
+		if !math.IsNaN(y[i]) && !math.IsInf(y[i], 0) {
+			return " (last " + strconv.FormatFloat(y[i], 'g', 4, 64) + ")"
+		}
+	}
+	return ""
+}
+
+// MacroF1 is the mean F1 over the classes of a confusion matrix
+// (m[true][predicted]) that occur as true or predicted labels, as
+// metric.Report computes it, and the accuracy; NaN for an empty matrix.
+func MacroF1(m [][]int) (macroF1, accuracy float64) {
+	var sum float64
+	used, total, correct := 0, 0, 0
+	for c := range m {
+		support, predicted := 0, 0
+		for j := range m {
+			support += m[c][j]
+			predicted += m[j][c]
+			total += m[c][j]
+		}
+		correct += m[c][c]
+		if support == 0 && predicted == 0 {
+			continue
+		}
+		used++
+		if tp := m[c][c]; tp > 0 {
+			p, r := float64(tp)/float64(predicted), float64(tp)/float64(support)
+			sum += 2 * p * r / (p + r)
+		}
+	}
+	if used == 0 || total == 0 {
+		return math.NaN(), math.NaN()
+	}
+	return sum / float64(used), float64(correct) / float64(total)
+}
+
 // Series is one line of a line plot.
 type Series struct {
 	Name string
@@ -89,8 +142,9 @@ type Series struct {
 }
 
 // Lines writes a line plot of several series (e.g. train and validation
-// loss against step) as a PNG to path. logY plots log10 of Y (values <= 0
-// are skipped).
+// loss against step) as a PNG to path; each legend entry shows the series'
+// last value. logY plots log10 of Y (values <= 0 are skipped). Labels
+// should carry units ("loss (nats/token)").
 func Lines(path, title, xlabel, ylabel string, series []Series, logY bool) error {
 	if len(series) == 0 {
 		return fmt.Errorf("%w: line plot %q: no series", ErrBadInput, title)
@@ -125,7 +179,7 @@ func Lines(path, title, xlabel, ylabel string, series []Series, logY bool) error
 		l.Color = lineColors[i%len(lineColors)]
 		l.Width = vg.Points(1.5)
 		p.Add(l)
-		p.Legend.Add(s.Name, l)
+		p.Legend.Add(s.Name+lastValue(s.Y), l)
 	}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
@@ -133,8 +187,9 @@ func Lines(path, title, xlabel, ylabel string, series []Series, logY bool) error
 }
 
 // Confusion writes a heat map of the confusion matrix m (m[true][predicted])
-// with the class labels on both axes and the counts in the cells; the
-// colour is the row share (the recall of that cell).
+// with the class labels on both axes and the counts (flows) in the cells;
+// the colour is the row share (the recall of that cell). The title shows
+// the matrix's macro-F1 and accuracy (MacroF1).
 func Confusion(path, title string, m [][]int, labels []string) error {
 	k := len(m)
 	if k == 0 || len(labels) != k {
@@ -158,9 +213,10 @@ func Confusion(path, title string, m [][]int, labels []string) error {
 		}
 	}
 	pl := gplot.New()
-	pl.Title.Text = title
-	pl.X.Label.Text = "predicted"
-	pl.Y.Label.Text = "true"
+	f1, acc := MacroF1(m)
+	pl.Title.Text = withValue(title, fmt.Sprintf("macro-F1 %.3f, accuracy %.3f", f1, acc))
+	pl.X.Label.Text = "predicted class (cells: flows; colour: share of the true class)"
+	pl.Y.Label.Text = "true class"
 	hm := plotter.NewHeatMap(g, blues(64))
 	hm.Min, hm.Max = 0, 1
 	pl.Add(hm)
