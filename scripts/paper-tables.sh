@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# paper-tables.sh -- TrafficGPT's experiments (arXiv 2403.05822, Tables I-VII
+# and Fig. 3) as one command: linear attention vs RetNet retention vs RWKV,
+# short vs long pre-training context, the fine-tuning length sweep, and
+# training speed and memory per context.
+#
+# usage: scripts/paper-tables.sh [-s] [-p PRESET] [-t TOKENS] [-v VARIANTS]
+#                                [-c CTXS] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
+#   DATA  captures, labelled by folder (DATA/<class>/...) or by file name
+#   OUT   output directory (created; must be empty): OUT/tables.md, OUT/sweep.png,
+#         every run under OUT/runs, OUT/speed, logs under OUT/logs
+#   -s    smoke test: tiny model, contexts 256/512, 4,096 tokens (about a minute)
+#   -p    model preset (default small; paper is the paper's 24 x 512 shape)
+#   -t    pre-training tokens per variant and context (default 2000000: the same
+#         budget for every run, so steps = TOKENS / (batch * context))
+#   -v    attention variants (default linear,retention,rwkv; quadratic also works)
+#   -c    pre-training contexts, short first (default 3072,12032)
+#   -l    labels: dir or file (default: dir when DATA has sub-folders, else file)
+#   -g    split grouping: file or flow (default: file with -l dir, flow with -l file,
+#         where every class is one file; flow grouping can leak a session across splits)
+#   -n    flows generated per run (default 200)
+#   -r    seed of every step (default 1)
+#
+# Per variant V and context C: pretrain (same tokens), finetune at each length of
+# the sweep (32,128,256,4096; the classification table uses 256), eval classify,
+# generate (top-k 25, as the paper's library), eval generate against DATA. Then a
+# short pre-training run per variant at 3,072, 12,032 and 32,768 tokens for
+# tokens/s and peak RSS (/usr/bin/time). The full default needs hours of CPU;
+# -s checks the pipeline in about a minute. Example:
+#   scripts/paper-tables.sh -s testdata/demo /tmp/paper-smoke
+#   scripts/paper-tables.sh -p small -t 2000000 ../shared/data/dev-v1/generated /tmp/paper-dev
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SMOKE=0; PRESET=small; TOKENS=2000000; VARIANTS=linear,retention,rwkv; CTXS=3072,12032
+LABELS=; GROUP=; FLOWS=200; SEED=1
+while getopts "sp:t:v:c:l:g:n:r:" opt; do
+  case $opt in
+    s) SMOKE=1 ;; p) PRESET=$OPTARG ;; t) TOKENS=$OPTARG ;; v) VARIANTS=$OPTARG ;; c) CTXS=$OPTARG ;;
+    l) LABELS=$OPTARG ;; g) GROUP=$OPTARG ;; n) FLOWS=$OPTARG ;; r) SEED=$OPTARG ;;
+    *) sed -n 7,24p "$0" >&2; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 2 ] || { sed -n 7,24p "$0" >&2; exit 2; }
+DATA=$1; OUT=$2
+[ -e "$DATA" ] || { echo "paper-tables: $DATA not found" >&2; exit 1; }
+if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ]; then
+  echo "paper-tables: $OUT exists and is not empty" >&2; exit 1
+fi
+COMMAND="scripts/paper-tables.sh $*"
+[ "$SMOKE" = 1 ] && COMMAND="scripts/paper-tables.sh -s $*"
+
+# Sizes. LENS is the fine-tuning sweep, MAINLEN the classification table's length.
+SPEEDCTX=3072,12032,32768; LENS=32,128,256,4096; MAINLEN=256; EPOCHS=4; BATCH=4
+MAXPKT=32; SEEDS=3; SPEEDSTEPS=4; CLSTOKENS=4096
+if [ "$SMOKE" = 1 ]; then
+  PRESET=tiny; TOKENS=4096; CTXS=256,512; SPEEDCTX=256,512,1024; LENS=32,128; MAINLEN=128
+  EPOCHS=1; FLOWS=8; MAXPKT=6; SEEDS=1; SPEEDSTEPS=3; CLSTOKENS=512
+fi
+if [ -z "$LABELS" ]; then
+  LABELS=file
+  if find "$DATA" -mindepth 1 -maxdepth 1 -type d | grep -q .; then LABELS=dir; fi
+fi
+if [ -z "$GROUP" ]; then GROUP=flow; [ "$LABELS" = dir ] && GROUP=file; fi
+IFS=, read -ra variants <<< "$VARIANTS"
+IFS=, read -ra ctxs <<< "$CTXS"
+IFS=, read -ra speedctx <<< "$SPEEDCTX"
+IFS=, read -ra lens <<< "$LENS"
+maxctx=${ctxs[${#ctxs[@]}-1]}
+
+mkdir -p "$OUT/logs" "$OUT/runs" "$OUT/speed" "$OUT/configs"
+go build -o "$OUT/trafficgpt" ./cmd/trafficgpt
+go build -o "$OUT/papertables" ./scripts/papertables
+TG="$OUT/trafficgpt"
+# step NAME CMD...: runs one command with its output in OUT/logs/NAME.log.
+step() {
+  local name=$1; shift
+  echo "paper-tables: $name" >&2
+  if ! "$@" > "$OUT/logs/$name.log" 2>&1; then
+    echo "paper-tables: $name failed; last lines of $OUT/logs/$name.log:" >&2
+    tail -n 15 "$OUT/logs/$name.log" >&2
+    exit 1
+  fi
+}
+
+# Data: one pre-training set (flows up to the longest context) and one labelled set.
+step dataset-pretrain "$TG" dataset build -o "$OUT/data-pretrain" --mask addr+ports --max-tokens "$maxctx" \
+  --split train=0.9,valid=0.1 --group "$GROUP" --seed "$SEED" "$DATA"
+step dataset-classify "$TG" dataset build -o "$OUT/data-classify" --labels "$LABELS" --group "$GROUP" \
+  --split train=0.6,valid=0.2,test=0.2 --mask addr+ports --max-tokens "$CLSTOKENS" --seed "$SEED" "$DATA"
+
+baseline=1
+for v in "${variants[@]}"; do
+  cfg="$OUT/configs/$PRESET-$v.json"
+  "$OUT/papertables" config "$PRESET" "$v" > "$cfg"
+  for c in "${ctxs[@]}"; do
+    run="$OUT/runs/$v-c$c"; mkdir -p "$run"
+    steps=$(( TOKENS / (BATCH * c) )); [ "$steps" -ge 1 ] || steps=1
+    step "pretrain-$v-c$c" "$TG" pretrain --data "$OUT/data-pretrain" -o "$run/model" --config "$cfg" \
+      --ctx "$c" --batch "$BATCH" --steps "$steps" --warmup $(( steps / 10 )) --seed "$SEED"
+    # The sweep runs on the longest context's model; the others only at MAINLEN.
+    for l in "${lens[@]}"; do
+      if [ "$c" != "$maxctx" ] && [ "$l" != "$MAINLEN" ]; then continue; fi
+      step "finetune-$v-c$c-len$l" "$TG" finetune --model "$run/model" --data "$OUT/data-classify" \
+        -o "$run/cls-$l" --len "$l" --epochs "$EPOCHS" --seed "$SEED"
+      nb=--no-baseline
+      if [ "$baseline" = 1 ]; then nb=; baseline=0; fi
+      step "eval-classify-$v-c$c-len$l" "$TG" eval classify --model "$run/cls-$l" --data "$OUT/data-classify" \
+        --json "$run/cls-$l.json" $nb
+    done
+    step "generate-$v-c$c" "$TG" generate --model "$run/model" -n "$FLOWS" -o "$run/gen.pcap" \
+      --max-packets "$MAXPKT" --top-k 25 --seed "$SEED"
+    step "eval-generate-$v-c$c" "$TG" eval generate --real "$DATA" --generated "$run/gen.pcap" \
+      --json "$run/gen.json" --seeds "$SEEDS"
+  done
+  # Speed and memory: a few steps at batch 1 per context.
+  for c in "${speedctx[@]}"; do
+    sp="$OUT/speed/$v-c$c"
+    timer=()
+    [ -x /usr/bin/time ] && timer=(/usr/bin/time -f %M -o "$sp.rss")
+    step "speed-$v-c$c" "${timer[@]}" "$TG" pretrain --data "$OUT/data-pretrain" -o "$sp" --config "$cfg" \
+      --ctx "$c" --batch 1 --steps "$SPEEDSTEPS" --warmup 0 --eval-batches 1 --seed "$SEED"
+  done
+done
+
+name=$(basename "$DATA")
+"$OUT/papertables" tables -o "$OUT" -variants "$VARIANTS" -ctx "$CTXS" -speed-ctx "$SPEEDCTX" -lens "$LENS" \
+  -main-len "$MAINLEN" -data "$name" -desc "$LABELS labels, $GROUP-grouped splits, preset $PRESET, $TOKENS pre-training tokens per run" \
+  -command "$COMMAND"
+echo "paper-tables: wrote $OUT/tables.md and $OUT/sweep.png" >&2

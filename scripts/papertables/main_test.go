@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/model"
+)
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTables builds the script's output layout for two variants (one run
+// missing) and checks the tables carry our numbers, the paper's beside
+// them, "-" for what did not run, and that the sweep plot is written.
+func TestTables(t *testing.T) {
+	out := t.TempDir()
+	r := func(v string, c int) string { return filepath.Join(out, "runs", v+"-c"+map[int]string{256: "256", 512: "512"}[c]) }
+	writeFile(t, filepath.Join(r("linear", 512), "cls-128.json"), `{"macro_f1":0.8123,"baseline":{"macro_f1":0.7001}}`)
+	writeFile(t, filepath.Join(r("linear", 512), "cls-32.json"), `{"macro_f1":0.5}`)
+	writeFile(t, filepath.Join(r("linear", 256), "cls-128.json"), `{"macro_f1":0.75}`)
+	writeFile(t, filepath.Join(r("rwkv", 512), "cls-128.json"), `{"macro_f1":0.6}`)
+	writeFile(t, filepath.Join(r("linear", 512), "gen.json"),
+		`{"header_jsd":{"sport":0.25,"mean":0.3333},"flow_jsd":{"mean":null},"discriminator_f1":0.61,"discriminator_f1_std":0.02,
+		  "validity":{"generated":{"packet_decode_share":0.99,"tshark":{"clean_share":0.97}}}}`)
+	writeFile(t, filepath.Join(out, "speed", "rwkv-c256", "train.jsonl"),
+		`{"kind":"train","step":1,"tokens_per_s":10}`+"\n"+`{"kind":"train","step":2,"tokens_per_s":300}`+"\n"+
+			`{"kind":"train","step":3,"tokens_per_s":200}`+"\n"+`{"kind":"train","step":4,"tokens_per_s":100}`+"\n")
+	writeFile(t, filepath.Join(out, "speed", "rwkv-c256.rss"), "Command exited with non-zero status 0\n204800\n")
+	var stdout bytes.Buffer
+	err := run([]string{"tables", "-o", out, "-variants", "linear,rwkv", "-ctx", "256,512", "-speed-ctx", "256",
+		"-lens", "32,128", "-main-len", "128", "-data", "demo"}, &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "tables.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	for _, want := range []string{
+		"| TrafficGPT (linear) 512 | 0.8123 | 0.9863 | 0.9498 | 1.0000 | 0.9877 |",
+		"| TrafficGPT (linear) 256 | 0.7500 | 0.9829 |",
+		"| RWKV 512 | 0.6000 | 0.8992 | 0.8269 |",
+		"| RWKV 256 | - | - |",
+		"| 0.7001 | 0.9644 (YaTC) |",
+		"| src port | - | 0.2500 | - | - | 0.1156 | 0.1346 | - | - |",
+		"| **mean** | - | 0.3333 | - | - | 0.1752 | 0.1605 | 0.9931 | 0.9318 |",
+		"| linear 512 | 0.6100 +- 0.0200 | 0.6683 +- 0.0232 | 0.9900 | 0.9700 |",
+		"| RWKV | 200 | 200 | ", // median of the steps after the first; 204800 kB
+		"| TrafficGPT (linear) | 0.5000 | 0.8123 | ",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("tables.md lacks %q", want)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(out, "sweep.png")); err != nil || st.Size() == 0 {
+		t.Errorf("sweep.png: %v", err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"config", "tiny", "rwkv"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var c model.Config
+	if err := json.Unmarshal(out.Bytes(), &c); err != nil || c.Attention != model.AttentionRWKV || c.Layers != 2 {
+		t.Fatalf("config %+v, err %v", c, err)
+	}
+	for _, bad := range [][]string{{"config", "tiny", "cosine"}, {"config", "huge", "rwkv"}, {"tables"}, {"nope"}} {
+		if err := run(bad, &out); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}
