@@ -32,6 +32,10 @@ func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	seeds := fs.String("seeds", "", "override the spec's seeds (comma-separated)")
 	budgets := fs.String("budgets", "", "override the spec's label budgets (comma-separated flows per class, or all)")
 	tasks := fs.String("tasks", "", "run only these tasks (comma-separated names)")
+	config := fs.String("config", "", "override the spec's from-scratch architecture without --base (a model preset)")
+	length := fs.Int("len", 0, "override the spec's tokens per flow the networks see")
+	epochs := fs.Int("epochs", 0, "override the spec's fine-tuning epochs")
+	timeLimit := fs.Duration("time-limit", -1, "override the spec's time limit per network run (0: none)")
 	methods := fs.String("methods", "", "override the spec's methods (comma-separated: "+strings.Join(suite.AllMethods, ",")+")")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -47,6 +51,18 @@ func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if err := s.Override(*seeds, *budgets, *tasks, *methods); err != nil {
 		return usageError("%v", err)
+	}
+	if *config != "" {
+		s.Config = *config
+	}
+	if *length > 0 {
+		s.Len = *length
+	}
+	if *epochs > 0 {
+		s.Epochs = *epochs
+	}
+	if *timeLimit >= 0 {
+		s.TimeLimit = suite.Duration(*timeLimit)
 	}
 	if o.run.Quick {
 		s.Quick()

@@ -9,7 +9,7 @@
 //	{"name": "dev", "budgets": [5, 20, 100, "all"], "seeds": [1, 2, 3],
 //	 "methods": ["forest", "1nn", "knn", "scratch", "probe", "finetune"],
 //	 "len": 256, "epochs": 5, "patience": 2, "batch": 16, "config": "small",
-//	 "packets": 20, "trees": 100, "k_values": [3, 5, 9, 15, 25],
+//	 "packets": 20, "trees": 100, "k_values": [3, 5, 9, 15, 25], "time_limit": "0s",
 //	 "tasks": [{"name": "generated", "inputs": ["../data/generated"], "labels": "file",
 //	            "group": "flow", "split": "train=0.6,valid=0.2,test=0.2", "mask": "addr+ports",
 //	            "max_per_class": 500, "min_per_class": 1, "exclude_classes": [], "max_tokens": 2048,
@@ -19,8 +19,8 @@
 // `trafficgpt dataset build`'s flags (labels dir|file|csv:FILE,
 // label_column, split, group file|flow, presplit, seed, min_packets,
 // max_per_class, dedup, mask, header_only, max_payload, max_packets,
-// max_tokens) and become dataset.BuildOptions; inputs and csv:FILE are
-// relative to the spec file's folder; min_per_class and exclude_classes
+// max_tokens) and become dataset.BuildOptions; relative inputs and csv:FILE
+// are relative to the spec file's folder (made absolute); min_per_class and exclude_classes
 // are the suite's own (below); name and note label the tables. Unknown
 // fields are errors.
 //

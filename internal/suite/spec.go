@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
@@ -54,6 +55,31 @@ func (b *Budget) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// Duration is a time.Duration written as text ("10m", "90s") in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration text ("10m") or a number of seconds.
+func (d *Duration) UnmarshalJSON(data []byte) error {
+	var text string
+	if err := json.Unmarshal(data, &text); err != nil {
+		var sec float64
+		if err := json.Unmarshal(data, &sec); err != nil {
+			return fmt.Errorf("duration %s: want text like \"10m\" or seconds", data)
+		}
+		*d = Duration(sec * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(text)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
 // Methods, in table order.
 const (
 	Forest   = "forest"
@@ -94,7 +120,10 @@ type Spec struct {
 	Packets  int      `json:"packets"` // first packets per flow of the flow features
 	Trees    int      `json:"trees"`   // random forest size
 	KValues  []int    `json:"k_values"`
-	Tasks    []Task   `json:"tasks"`
+	// TimeLimit stops a network's training after this long (keeping its
+	// best epoch so far), e.g. "10m"; 0: none.
+	TimeLimit Duration `json:"time_limit"`
+	Tasks     []Task   `json:"tasks"`
 }
 
 // Task is one labelled dataset, built with dataset.Build. Inputs and a
@@ -123,8 +152,8 @@ type Task struct {
 	MaxTokens      int      `json:"max_tokens,omitempty"`
 }
 
-// ReadSpec reads a spec file, fills defaults and resolves the tasks' paths
-// against the file's folder.
+// ReadSpec reads a spec file, fills defaults and resolves the tasks'
+// relative paths against the file's folder (into absolute paths).
 func ReadSpec(path string) (*Spec, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -139,16 +168,21 @@ func ReadSpec(path string) (*Spec, error) {
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
-	dir := filepath.Dir(path)
+	// Absolute paths: the datasets record them, and the forest's features
+	// re-read the captures from wherever the suite (or a rerun) is started.
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
 		for j, in := range t.Inputs {
 			if !filepath.IsAbs(in) {
-				t.Inputs[j] = filepath.Clean(filepath.Join(dir, in))
+				t.Inputs[j] = filepath.Join(dir, in)
 			}
 		}
 		if f, ok := strings.CutPrefix(t.Labels, "csv:"); ok && !filepath.IsAbs(f) {
-			t.Labels = "csv:" + filepath.Clean(filepath.Join(dir, f))
+			t.Labels = "csv:" + filepath.Join(dir, f)
 		}
 	}
 	if err := s.normalize(); err != nil {
@@ -196,6 +230,9 @@ func (s *Spec) normalize() error {
 	}
 	if len(s.KValues) == 0 {
 		s.KValues = []int{3, 5, 9, 15, 25}
+	}
+	if s.TimeLimit < 0 {
+		return fmt.Errorf("time_limit %v is negative", time.Duration(s.TimeLimit))
 	}
 	if s.Len < 2 || s.Epochs < 1 || s.Patience < 0 || s.Batch < 1 || s.Packets < 1 || s.Trees < 1 {
 		return fmt.Errorf("len %d, epochs %d, patience %d, batch %d, packets %d, trees %d: out of range",

@@ -340,6 +340,7 @@ func (ts *taskRun) classical(run *Run1, keep []int) error {
 func (ts *taskRun) network(ctx context.Context, run *Run1, data, dir string) error {
 	opt := classify.DefaultOptions()
 	opt.Context, opt.Epochs, opt.Patience, opt.Batch, opt.Seed = ts.s.Len, ts.s.Epochs, ts.s.Patience, ts.s.Batch, run.Seed
+	opt.TimeLimit = time.Duration(ts.s.TimeLimit)
 	job := classify.Job{Dir: dir, Data: data, Options: opt, Warn: func(w string) {
 		if !strings.Contains(w, "has no train flows") { // classes dropped from every split
 			ts.o.Warn(w)
@@ -359,6 +360,9 @@ func (ts *taskRun) network(ctx context.Context, run *Run1, data, dir string) err
 	}
 	run.ValidF1 = res.BestF1
 	run.Param = fmt.Sprintf("epoch %d of %d", res.BestEpoch, res.Epochs)
+	if res.Stopped != "" {
+		run.Param += " (" + res.Stopped + ")"
+	}
 	c, err := classify.Load(dir)
 	if err != nil {
 		return err

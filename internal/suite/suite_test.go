@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/model"
 )
 
 func TestQuickSuiteOnDemo(t *testing.T) {
@@ -127,6 +129,7 @@ func TestReadSpecRejectsBadSpecs(t *testing.T) {
 		}
 	}
 	// Relative inputs and csv labels resolve against the spec's folder.
+	dir, _ = filepath.Abs(dir)
 	p := filepath.Join(dir, "ok.json")
 	os.WriteFile(p, []byte(`{"tasks": [{"name": "a", "inputs": ["caps"], "labels": "csv:l.csv"}]}`), 0o644)
 	s, err := ReadSpec(p)
@@ -135,5 +138,49 @@ func TestReadSpecRejectsBadSpecs(t *testing.T) {
 	}
 	if s.Tasks[0].Inputs[0] != filepath.Join(dir, "caps") || s.Tasks[0].Labels != "csv:"+filepath.Join(dir, "l.csv") || len(s.Budgets) != 4 {
 		t.Fatalf("inputs %v, labels %s, budgets %v", s.Tasks[0].Inputs, s.Tasks[0].Labels, s.Budgets)
+	}
+}
+
+// A base model (here random weights: the test is about the plumbing, not
+// the scores) adds the probe and fine-tune rows, and from scratch takes
+// the base's architecture.
+func TestSuiteWithBase(t *testing.T) {
+	cfg, err := model.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Layers = 1
+	m, err := model.New(cfg, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(t.TempDir(), "base")
+	os.MkdirAll(base, 0o755)
+	if err := m.Save(filepath.Join(base, "model.safetensors"), map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadSpec("../../testdata/suite/demo.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Quick()
+	s.Budgets = []Budget{5}
+	s.Methods = []string{Forest, Scratch, Probe, Finetune}
+	r, err := Run(context.Background(), Options{Spec: s, Out: t.TempDir(), Base: base, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, run := range r.Runs {
+		got[run.Method] = true
+		if run.TestF1 < 0 || run.TestF1 > 1 || run.TrainFlows != 30 {
+			t.Errorf("%+v: score out of range or not 5 flows for each of 6 classes", run)
+		}
+	}
+	if len(r.Runs) != 4 || !got[Probe] || !got[Finetune] || len(r.Notes) != 0 {
+		t.Fatalf("runs %+v, notes %v: want forest, scratch, probe and fine-tune, no skip note", r.Runs, r.Notes)
+	}
+	if r.ScratchConfig.Layers != 1 {
+		t.Fatalf("from scratch has %d layers, want the base's 1", r.ScratchConfig.Layers)
 	}
 }
