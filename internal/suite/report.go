@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
@@ -209,6 +210,82 @@ func meanStdText(mean, std float64, n int) string {
 	return fmt.Sprintf("%.3f ± %.3f", mean, std)
 }
 
+// average is the mean over tasks of the per-task mean test macro-F1 of
+// (method, budget); ok is false unless every task has that cell.
+func (r *Report) average(method string, b Budget) (float64, bool) {
+	sum := 0.0
+	for _, t := range r.Tasks {
+		c := r.cell(t.Name, method, b)
+		if c == nil {
+			return 0, false
+		}
+		sum += c.F1Mean
+	}
+	return sum / float64(max(len(r.Tasks), 1)), len(r.Tasks) > 0
+}
+
+// AverageMarkdown is the table of test macro-F1 averaged over tasks (each
+// task's mean over seeds, then the mean over tasks) and, with fine-tune
+// rows, the checks of issue 20 at 20 flows per class and with all labels:
+// fine-tuned >= from scratch + 0.05 on average, fine-tuned >= forest and
+// k-NN (both) on every task, linear probe >= forest on average.
+func (r *Report) AverageMarkdown() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "## Average over %d tasks (test macro-F1, mean of the task means)\n\n| method |", len(r.Tasks))
+	for _, b := range r.Spec.Budgets {
+		fmt.Fprintf(&sb, " %s/class |", b)
+	}
+	sb.WriteString("\n|---|" + strings.Repeat("---|", len(r.Spec.Budgets)) + "\n")
+	for _, m := range r.Methods {
+		fmt.Fprintf(&sb, "| %s |", MethodTitle[m])
+		for _, b := range r.Spec.Budgets {
+			if v, ok := r.average(m, b); ok {
+				fmt.Fprintf(&sb, " %.3f |", v)
+			} else {
+				sb.WriteString(" - |")
+			}
+		}
+		sb.WriteString("\n")
+	}
+	sb.WriteString("\n")
+	if !slices.Contains(r.Methods, Finetune) {
+		return sb.String()
+	}
+	sb.WriteString("Checks (issue 20):\n\n")
+	mark := map[bool]string{true: "yes", false: "**no**"}
+	for _, b := range []Budget{20, All} {
+		if !slices.Contains(r.Spec.Budgets, b) {
+			continue
+		}
+		ft, ok1 := r.average(Finetune, b)
+		sc, ok2 := r.average(Scratch, b)
+		if ok1 && ok2 {
+			fmt.Fprintf(&sb, "- %s/class: fine-tuned %.3f >= from scratch %.3f + 0.05: %s\n", b, ft, sc, mark[ft >= sc+0.05])
+		}
+		var losses []string
+		for _, t := range r.Tasks {
+			f := r.cell(t.Name, Finetune, b)
+			for _, other := range []string{Forest, NN1, KNN} {
+				if c := r.cell(t.Name, other, b); f != nil && c != nil && f.F1Mean < c.F1Mean {
+					losses = append(losses, fmt.Sprintf("%s: %s %.3f > %.3f", t.Name, MethodTitle[other], c.F1Mean, f.F1Mean))
+				}
+			}
+		}
+		fmt.Fprintf(&sb, "- %s/class: fine-tuned >= forest, 1-NN and k-NN on every task: %s", b, mark[len(losses) == 0])
+		if len(losses) > 0 {
+			fmt.Fprintf(&sb, " (%s)", strings.Join(losses, "; "))
+		}
+		sb.WriteString("\n")
+		pr, ok1 := r.average(Probe, b)
+		fo, ok2 := r.average(Forest, b)
+		if ok1 && ok2 {
+			fmt.Fprintf(&sb, "- %s/class: linear probe %.3f >= forest %.3f on average: %s\n", b, pr, fo, mark[pr >= fo])
+		}
+	}
+	sb.WriteString("\n")
+	return sb.String()
+}
+
 // writeTask writes OUT/TASK/table.md and OUT/TASK/curve.png.
 func writeTask(out string, r *Report, t *TaskReport) error {
 	r.summarize()
@@ -267,6 +344,7 @@ func writeMarkdown(path string, r *Report) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&sb, "Note: %s.\n\n", n)
 	}
+	sb.WriteString(r.AverageMarkdown())
 	for _, t := range r.Tasks {
 		sb.WriteString(r.TaskMarkdown(t))
 	}

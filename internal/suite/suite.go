@@ -87,6 +87,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err := writeTask(o.Out, r, tr); err != nil {
 			return r, err
 		}
+		if err := writeMarkdown(filepath.Join(o.Out, "suite.md"), r); err != nil {
+			return r, err
+		}
 	}
 	r.Complete = true
 	flush()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,7 +167,8 @@ func TestSuiteWithBase(t *testing.T) {
 	s.Quick()
 	s.Budgets = []Budget{5}
 	s.Methods = []string{Forest, Scratch, Probe, Finetune}
-	r, err := Run(context.Background(), Options{Spec: s, Out: t.TempDir(), Base: base, Jobs: 2})
+	out := t.TempDir()
+	r, err := Run(context.Background(), Options{Spec: s, Out: out, Base: base, Jobs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +182,45 @@ func TestSuiteWithBase(t *testing.T) {
 	if len(r.Runs) != 4 || !got[Probe] || !got[Finetune] || len(r.Notes) != 0 {
 		t.Fatalf("runs %+v, notes %v: want forest, scratch, probe and fine-tune, no skip note", r.Runs, r.Notes)
 	}
+	md, _ := os.ReadFile(filepath.Join(out, "suite.md"))
+	for _, w := range []string{"| linear probe (base) |", "| fine-tuned (base) |", "## Average over 1 tasks"} {
+		if !strings.Contains(string(md), w) {
+			t.Errorf("suite.md lacks %q:\n%s", w, md)
+		}
+	}
 	if r.ScratchConfig.Layers != 1 {
 		t.Fatalf("from scratch has %d layers, want the base's 1", r.ScratchConfig.Layers)
+	}
+}
+
+func TestAverageAndChecks(t *testing.T) {
+	r := &Report{Spec: Spec{Budgets: []Budget{20, All}}, Methods: []string{Forest, NN1, KNN, Scratch, Probe, Finetune},
+		Tasks: []*TaskReport{{Name: "a"}, {Name: "b"}}}
+	f1 := map[string][2]float64{ // method -> task a, task b (both budgets, both seeds)
+		Forest: {0.80, 0.60}, NN1: {0.70, 0.50}, KNN: {0.75, 0.65}, Scratch: {0.70, 0.55}, Probe: {0.70, 0.72}, Finetune: {0.90, 0.62},
+	}
+	for m, v := range f1 {
+		for ti, task := range []string{"a", "b"} {
+			for _, b := range r.Spec.Budgets {
+				for seed := uint64(1); seed <= 2; seed++ {
+					r.Runs = append(r.Runs, Run1{Task: task, Method: m, Budget: b, Seed: seed, TestF1: v[ti] + 0.01*float64(seed)})
+				}
+			}
+		}
+	}
+	r.summarize()
+	if c := r.cell("a", Forest, 20); c == nil || c.Seeds != 2 || math.Abs(c.F1Mean-0.815) > 1e-9 || math.Abs(c.F1Std-0.00707107) > 1e-6 {
+		t.Fatalf("forest on a at 20: %+v, want mean 0.815, std 0.00707 over 2 seeds", c)
+	}
+	md := r.AverageMarkdown()
+	for _, w := range []string{
+		"| random forest | 0.715 | 0.715 |",
+		"fine-tuned 0.775 >= from scratch 0.640 + 0.05: yes",
+		"fine-tuned >= forest, 1-NN and k-NN on every task: **no** (b: k-NN (k on valid) 0.665 > 0.635)",
+		"linear probe 0.725 >= forest 0.715 on average: yes",
+	} {
+		if !strings.Contains(md, w) {
+			t.Errorf("missing %q in\n%s", w, md)
+		}
 	}
 }
