@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/trafficgpt/trafficgpt/internal/blas"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 )
@@ -101,9 +100,9 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	// The best of three probes: one probe swings with whatever else runs.
 	gf := 0.0
 	for i := 0; i < 3; i++ {
-		gf = max(gf, blas.MeasureGFLOPS(1024, time.Second))
+		gf = max(gf, model.MeasureGFLOPS(1024, time.Second))
 	}
-	add("sgemm 1024^3", fmt.Sprintf("%.0f GFLOP/s", gf), fmt.Sprintf("(%s, %d threads)", blas.Backend(), blas.Threads()))
+	add("sgemm 1024^3", fmt.Sprintf("%.0f GFLOP/s", gf), fmt.Sprintf("(%s, %d threads)", model.Backend(), model.Threads()))
 	// Training steps.
 	for _, name := range o.configs {
 		if err := ctx.Err(); err != nil {

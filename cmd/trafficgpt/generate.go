@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
-	"github.com/trafficgpt/trafficgpt/internal/blas"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
@@ -184,9 +183,7 @@ func readPrompts(ctx context.Context, path string, k, n, label int, fc flow.Conf
 }
 
 func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Writer) error {
-	if o.threads > 0 {
-		blas.SetThreads(o.threads)
-	}
+	model.SetThreads(o.threads)
 	m, meta, err := loadModel(o.model)
 	if err != nil {
 		return err

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/trafficgpt/trafficgpt/internal/blas"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/dist"
 	"github.com/trafficgpt/trafficgpt/internal/model"
@@ -188,7 +188,11 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 	// The sgemm rate of this machine with the run's threads, probed before
 	// and after the run; the best probe stands for the machine (a probe that
 	// meets other work only reads low).
-	sgemm := blas.MeasureGFLOPS(1024, time.Second)
+	if n := job.Options.Threads; n > 0 { // process-wide: set here, by the application
+		runtime.GOMAXPROCS(n)
+		model.SetThreads(n)
+	}
+	sgemm := model.MeasureGFLOPS(1024, time.Second)
 	res, err := train.Run(ctx, job)
 	pr.finish()
 	if res == nil {
@@ -197,7 +201,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 	if err != nil && res.Stopped != "canceled" {
 		return err
 	}
-	sgemm = max(sgemm, blas.MeasureGFLOPS(1024, time.Second), blas.MeasureGFLOPS(1024, time.Second))
+	sgemm = max(sgemm, model.MeasureGFLOPS(1024, time.Second), model.MeasureGFLOPS(1024, time.Second))
 	gflops := res.FLOPsPerToken * res.TokensPerSec / 1e9
 	fmt.Fprintf(stdout, "%s: step %d of %d (this run from step %d), %d tokens in total\n", o.out, res.Step, t.Steps, res.StartStep, res.Tokens)
 	if res.Stopped != "" {
@@ -208,7 +212,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "  valid %s\n", fmtMetrics(v))
 	}
 	fmt.Fprintf(stdout, "  throughput %.0f tokens/s = %.1f GFLOP/s (%.3g GFLOP/token) = %.2f of sgemm (%.1f GFLOP/s, 1024^3, best probe of this run, %s)\n",
-		res.TokensPerSec, gflops, res.FLOPsPerToken/1e9, gflops/max(sgemm, 1e-9), sgemm, blas.Backend())
+		res.TokensPerSec, gflops, res.FLOPsPerToken/1e9, gflops/max(sgemm, 1e-9), sgemm, model.Backend())
 	if o.comm != nil && o.comm.Size() > 1 {
 		fmt.Fprintf(stdout, "  data-parallel over %d ranks: gradient all-reduce %.1f s of %.1f s training (%.1f%%)\n",
 			o.comm.Size(), res.CommSeconds, res.TrainSeconds, 100*res.CommSeconds/max(res.TrainSeconds, 1e-9))

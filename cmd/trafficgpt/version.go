@@ -7,8 +7,8 @@ import (
 	"runtime"
 	"runtime/debug"
 
-	"github.com/trafficgpt/trafficgpt/internal/blas"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/model"
 )
 
 // version is the release; overridden with -ldflags "-X main.version=...".
@@ -48,6 +48,6 @@ func cmdVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "trafficgpt %s\ncodec version %d\nbuild: %s, %s %s/%s%s\n",
-		version, codec.Version, blas.Backend(), runtime.Version(), runtime.GOOS, runtime.GOARCH, vcsRevision())
+		version, codec.Version, model.Backend(), runtime.Version(), runtime.GOOS, runtime.GOARCH, vcsRevision())
 	return nil
 }

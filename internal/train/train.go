@@ -8,10 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
-	"github.com/trafficgpt/trafficgpt/internal/blas"
 	"github.com/trafficgpt/trafficgpt/internal/dist"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 	"github.com/trafficgpt/trafficgpt/internal/optim"
@@ -53,7 +51,7 @@ type Options struct {
 	EvalBatches int           `json:"eval_batches"`
 	SaveEvery   int           `json:"save_every"`
 	Seed        uint64        `json:"seed"`
-	Threads     int           `json:"threads"`             // 0 = leave as is
+	Threads     int           `json:"threads"`             // recorded; the application sets threads process-wide (model.SetThreads), train.Run does not
 	TimeLimit   time.Duration `json:"time_limit"`          // of this invocation; 0 = none
 	MemLimit    int64         `json:"mem_limit,omitempty"` // bytes; 0 = 80% of MemTotal
 }
@@ -212,11 +210,6 @@ func Run(ctx context.Context, job Job) (*Result, error) {
 		return nil, err
 	}
 
-	if o.Threads > 0 {
-		prev := runtime.GOMAXPROCS(o.Threads)
-		defer runtime.GOMAXPROCS(prev)
-		blas.SetThreads(o.Threads)
-	}
 	m, err := model.New(cfg, o.Seed)
 	if err != nil {
 		return nil, err
