@@ -31,7 +31,7 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 	var vf viewFlags
 	var split string
 	fs := newFlagSet("dataset build", "dataset build -o DIR [flags] INPUT...",
-		"trafficgpt dataset build -o ds --labels dir --split train=0.8,valid=0.1,test=0.1 --mask addr+ports captures/", stderr)
+		"trafficgpt dataset build -o ds --labels file --group flow --split train=0.6,valid=0.2,test=0.2 --mask addr+ports testdata/demo   (your folders: --labels dir captures/, split by file)", stderr)
 	fs.StringVar(&o.out, "o", "", "output dataset directory (must not exist, or be empty)")
 	fs.StringVar(&o.build.Labels, "labels", "", "label source: dir (INPUT/<label>/...), file (file name), csv:FILE (per-flow CSV); empty: unlabelled")
 	fs.StringVar(&o.build.LabelColumn, "label-column", "app", "column of the csv labels to use")
@@ -129,7 +129,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 func cmdDatasetMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var out string
 	fs := newFlagSet("dataset merge", "dataset merge -o DIR PART...",
-		"for i in 0 1 2; do trafficgpt dataset build --shard $i/3 -o part$i --labels dir data/; done; trafficgpt dataset merge -o ds part0 part1 part2", stderr)
+		"for i in 0 1 2; do trafficgpt dataset build --shard $i/3 -o part$i --labels file --group flow testdata/demo; done; trafficgpt dataset merge -o ds part0 part1 part2", stderr)
 	fs.StringVar(&out, "o", "", "output dataset directory")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

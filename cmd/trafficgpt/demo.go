@@ -26,7 +26,7 @@ type demoOptions struct {
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o demoOptions
-	fs := newFlagSet("demo", "demo [-o DIR] [--quick]", "trafficgpt demo --quick -o /tmp/demo", stderr)
+	fs := newFlagSet("demo", "demo [-o DIR] [--quick]", "trafficgpt demo --quick -o demo-out", stderr)
 	fs.StringVar(&o.out, "o", "demo-out", "directory for every artefact (datasets, models, reports, plots, captures)")
 	fs.StringVar(&o.input, "input", "testdata/demo", "labelled captures, one file per class (the shipped demo traffic)")
 	fs.BoolVar(&o.quick, "quick", false, "about one minute: tiny model, fewer steps and flows")

@@ -40,7 +40,7 @@ const evalGenerateUsage = "eval generate --real REAL... --generated GEN... [--tr
 func cmdEvalGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts := evalGenerateOptions{}
 	fs := newFlagSet("eval generate", evalGenerateUsage,
-		"trafficgpt eval generate --real data/test --generated gen/*.pcap --train data/train --json report.json --plots plots/",
+		"trafficgpt eval generate --real testdata/demo/mqtt.pcap --generated gen.pcap --train testdata/demo --json report.json --plots plots/",
 		stderr)
 	fs.Func("real", "real capture `files or folders` (repeatable; several paths may follow one flag)", func(s string) error {
 		opts.Real = append(opts.Real, s)

@@ -24,7 +24,7 @@ type evalSuiteOptions struct {
 func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o evalSuiteOptions
 	fs := newFlagSet("eval suite", "eval suite [--base MODEL] [--quick] SPEC OUT",
-		"trafficgpt eval suite --base models/base testdata/suite/dev.json suite-out   (--quick: testdata/suite/demo.json in about a minute)", stderr)
+		"trafficgpt eval suite --quick --base model testdata/suite/demo.json suite-out   (about a minute; the full suite: --base models/base testdata/suite/dev.json)", stderr)
 	fs.StringVar(&o.run.Base, "base", "", "pre-trained model (directory or .safetensors) for the linear-probe and fine-tune rows; without it they are skipped")
 	fs.BoolVar(&o.run.Quick, "quick", false, "smoke run: first seed, budgets 5, 20 and all, tiny model, --len 64, 2 epochs")
 	fs.BoolVar(&o.run.Keep, "keep", false, "keep each budget's dataset and classifiers under OUT/TASK/work")

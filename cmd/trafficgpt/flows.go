@@ -61,7 +61,7 @@ func (v *viewFlags) view() (codec.View, error) {
 func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o flowsOptions
 	var vf viewFlags
-	fs := newFlagSet("flows", "flows [flags] FILE|DIR|-...", "trafficgpt flows --format csv testdata/demo/dns.pcap   |   tcpdump -w - | trafficgpt flows --format jsonl -", stderr)
+	fs := newFlagSet("flows", "flows [flags] FILE|DIR|-...", "tcpdump -r testdata/demo/dns.pcap -w - | trafficgpt flows --format csv -", stderr)
 	fs.StringVar(&o.format, "format", "text", "output format: text, csv or jsonl (csv and jsonl: the columns of docs/formats.md)")
 	fs.Int64Var(&o.show, "show", -1, "print the tokens of the flow with this id in readable form")
 	fs.BoolVar(&o.keepTrailing, "keep-trailing", false, "accept files cut mid-record")

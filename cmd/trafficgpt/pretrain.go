@@ -37,7 +37,7 @@ func cmdPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	d := train.DefaultOptions()
 	t := &o.train
 	fs := newFlagSet("pretrain", "pretrain --data DIR -o MODEL [flags]",
-		"trafficgpt pretrain --data ds -o model --config small --steps 2000   (Ctrl-C saves; add --resume to continue)", stderr)
+		"trafficgpt pretrain --data ds -o model --config tiny --steps 40 --ctx 256   (a real run: --config small --steps 2000; Ctrl-C saves; add --resume to continue)", stderr)
 	fs.StringVar(&o.data, "data", "", "dataset directory (trafficgpt dataset build); needs a train split, uses valid for evaluation")
 	fs.StringVar(&o.out, "o", "", "model directory (created; holds weights, optimizer state, log and loss plot)")
 	fs.StringVar(&o.config, "config", "small", "model: "+strings.Join(model.PresetNames(), ", ")+" or a config JSON file")

@@ -30,7 +30,7 @@ type verifyOptions struct {
 
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o verifyOptions
-	fs := newFlagSet("verify", "verify [flags] FILE|DIR...", "trafficgpt verify ../shared/data/dev-v1/generated", stderr)
+	fs := newFlagSet("verify", "verify [flags] FILE|DIR...", "trafficgpt verify testdata/demo", stderr)
 	fs.BoolVar(&o.keepTrailing, "keep-trailing", false, "keep bytes after the last complete record verbatim instead of failing")
 	fs.IntVar(&o.jobs, "j", runtime.GOMAXPROCS(0), "files verified in parallel")
 	fs.BoolVar(&o.quiet, "q", false, "print only failures and the summary")

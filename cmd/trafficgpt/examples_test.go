@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
+)
+
+// exampleFixtures are the files each command's --help example reads, made
+// once by exampleSetup; an example runs in a fresh directory holding only
+// these (and testdata, the repository's), so its outputs never collide.
+var exampleFixtures = map[string][]string{
+	"classify":      {"clf", "capture.pcapng"},
+	"dataset stats": {"ds"},
+	"detokenize":    {"capture.tgt"},
+	"eval classify": {"clf", "ds"},
+	"eval generate": {"gen.pcap"},
+	"eval suite":    {"model"},
+	"finetune":      {"pre", "ds"},
+	"generate":      {"model"},
+	"pretrain":      {"ds"},
+	"tokenize":      {"capture.pcapng"},
+}
+
+// exampleOf is the runnable part of a command's help example: its first
+// line up to an alternative ("   |   ...") or a comment ("   (...").
+var exampleCut = regexp.MustCompile(`\s{3,}[|(]`)
+
+func exampleOf(t *testing.T, name string) string {
+	t.Helper()
+	_, out, _ := run(t, append(strings.Fields(name), "--help")...)
+	_, ex, ok := strings.Cut(out, "\nexample:\n  ")
+	if !ok {
+		t.Fatalf("%s: no example", name)
+	}
+	ex, _, _ = strings.Cut(ex, "\n")
+	if loc := exampleCut.FindStringIndex(ex); loc != nil {
+		ex = ex[:loc[0]]
+	}
+	return strings.TrimSpace(ex)
+}
+
+// toPcapng rewrites a classic pcap as pcapng (same packets and times).
+func toPcapng(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcap.NewReader(bytes.NewReader(b), pcap.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w, err := pcap.NewPacketWriter(&out, pcap.Framing{Format: pcap.FormatPcapng, Resolution: pcap.Micro}, r.LinkType(), 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Kind == pcap.KindPacket {
+			w.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exampleSetup makes the fixtures in dir with the commands themselves
+// (in-process): a pcapng capture and its archive, a small labelled
+// dataset, a tiny pre-trained model and a classifier fine-tuned from it.
+func exampleSetup(t *testing.T, dir string) {
+	t.Helper()
+	demo, _ := filepath.Abs("../../testdata/demo")
+	toPcapng(t, filepath.Join(demo, "dns.pcap"), filepath.Join(dir, "capture.pcapng"))
+	b, _ := os.ReadFile(filepath.Join(demo, "mqtt.pcap"))
+	os.WriteFile(filepath.Join(dir, "gen.pcap"), b, 0o644)
+	p := func(s string) string { return filepath.Join(dir, s) }
+	for _, args := range [][]string{
+		{"tokenize", p("capture.pcapng"), "-o", p("capture.tgt")},
+		{"dataset", "build", "-o", p("ds"), "--labels", "file", "--group", "flow", "--split", "train=0.6,valid=0.2,test=0.2",
+			"--mask", "addr+ports", "--max-tokens", "512", filepath.Join(demo, "dns.pcap"), filepath.Join(demo, "mqtt.pcap"), filepath.Join(demo, "redis.pcap")},
+		{"pretrain", "--data", p("ds"), "-o", p("model"), "--config", "tiny", "--steps", "10", "--ctx", "128", "--batch", "4"},
+		{"finetune", "--model", p("model"), "--data", p("ds"), "-o", p("clf"), "--len", "64", "--epochs", "1"},
+	} {
+		if code, _, e := run(t, args...); code != 0 {
+			t.Fatalf("setup %q: exit %d\n%s", args, code, e)
+		}
+	}
+	if err := os.Symlink(p("model"), p("pre")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHelpExamplesRun runs every command's --help example as written, with
+// bash and a trafficgpt binary built from this package on PATH, each in its
+// own directory beside the repository's testdata (and the fixtures it
+// names). Alternatives after "   |   " (live capture on an interface) are
+// documented, not run. The demo, bench and suite examples take about a
+// minute each: the test is skipped with -short.
+func TestHelpExamplesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: builds the binary and runs demo --quick, bench --quick, eval suite --quick")
+	}
+	for _, tool := range []string{"bash", "go", "tcpdump"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s absent", tool)
+		}
+	}
+	root := t.TempDir()
+	bin := filepath.Join(root, "bin")
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, "trafficgpt"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	fix := filepath.Join(root, "fixtures")
+	os.Mkdir(fix, 0o755)
+	exampleSetup(t, fix)
+	testdata, _ := filepath.Abs("../../testdata")
+	for name := range commands {
+		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			ex := exampleOf(t, name)
+			if !strings.Contains(ex, "trafficgpt "+name) {
+				t.Fatalf("example %q does not run trafficgpt %s", ex, name)
+			}
+			dir := filepath.Join(root, "run-"+strings.ReplaceAll(name, " ", "-"))
+			os.Mkdir(dir, 0o755)
+			os.Symlink(testdata, filepath.Join(dir, "testdata"))
+			for _, f := range exampleFixtures[name] {
+				target, _ := filepath.EvalSymlinks(filepath.Join(fix, f))
+				if err := os.Symlink(target, filepath.Join(dir, f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command("bash", "-o", "pipefail", "-c", ex)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%s\n%v\nstdout:\n%s\nstderr:\n%s", ex, err, tail(out.String()), tail(errb.String()))
+			}
+			t.Logf("%s: ok, %d bytes of output", ex, out.Len())
+		})
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return "..." + s[len(s)-2000:]
+	}
+	return s
+}
