@@ -182,7 +182,7 @@ func (d *Dataset) Split(name string) (*Split, error) {
 		return nil, err
 	}
 	if sh.codec != codec.Version {
-		sh.f.Close()
+		sh.close()
 		return nil, fmt.Errorf("%w: %s: codec version %d, this build is %d", ErrDataset, info.Shard, sh.codec, codec.Version)
 	}
 	s := &Split{Name: name, sh: sh, labels: d.m.Labels, Unchecked: sh.version < 2}
@@ -206,7 +206,7 @@ func (d *Dataset) Warnings() []string {
 // Close closes the split files.
 func (d *Dataset) Close() error {
 	for _, s := range d.splits {
-		s.sh.f.Close()
+		s.sh.close()
 	}
 	return nil
 }

@@ -141,7 +141,8 @@ func (w *shardWriter) close() error {
 
 // shard is an open shard: the index in memory, tokens read on demand.
 type shard struct {
-	f       *os.File
+	f       io.ReaderAt // the shard's bytes (an *os.File when opened by path)
+	size    int64
 	path    string
 	version int // 1: no checksums
 	codec   int
@@ -154,19 +155,38 @@ func openShard(path string) (*shard, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &shard{f: f, path: path}
-	if err := s.readIndex(); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s: %w", ErrDataset, path, err)
+		return nil, err
+	}
+	s, err := readShard(f, fi.Size(), path)
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
 	return s, nil
 }
 
-func (s *shard) readIndex() error {
-	fi, err := s.f.Stat()
-	if err != nil {
-		return err
+// readShard checks the shard held by r (size bytes) and reads its index;
+// name is used in errors.
+func readShard(r io.ReaderAt, size int64, name string) (*shard, error) {
+	s := &shard{f: r, size: size, path: name}
+	if err := s.readIndex(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrDataset, name, err)
 	}
+	return s, nil
+}
+
+// close closes the shard's file.
+func (s *shard) close() error {
+	if c, ok := s.f.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func (s *shard) readIndex() error {
 	var h [shardHeaderLen]byte
 	if _, err := s.f.ReadAt(h[:], 0); err != nil {
 		return fmt.Errorf("reading header: %v", err)
@@ -188,8 +208,9 @@ func (s *shard) readIndex() error {
 	n := binary.LittleEndian.Uint64(h[16:])
 	s.tokens = binary.LittleEndian.Uint64(h[24:])
 	off := binary.LittleEndian.Uint64(h[32:])
-	if off != shardHeaderLen+2*s.tokens || uint64(fi.Size()) != off+n*indexEntryLen {
-		return fmt.Errorf("sizes do not add up (file %d bytes, %d tokens, %d flows): truncated or corrupt", fi.Size(), s.tokens, n)
+	if n > uint64(s.size)/indexEntryLen || s.tokens > uint64(s.size)/2 ||
+		off != shardHeaderLen+2*s.tokens || uint64(s.size) != off+n*indexEntryLen {
+		return fmt.Errorf("sizes do not add up (file %d bytes, %d tokens, %d flows): truncated or corrupt", s.size, s.tokens, n)
 	}
 	buf := make([]byte, n*indexEntryLen)
 	if _, err := s.f.ReadAt(buf, int64(off)); err != nil && err != io.EOF {

@@ -40,15 +40,10 @@ func testShard(t testing.TB, n int) []byte {
 // readAll opens a shard's bytes and reads every flow: the index and the
 // tokens, or the first error.
 func readAll(t testing.TB, b []byte) ([]FlowMeta, [][]uint16, int, error) {
-	p := filepath.Join(t.TempDir(), "s.tgs")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := openShard(p)
+	s, err := readShard(bytes.NewReader(b), int64(len(b)), "s.tgs")
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	defer s.f.Close()
 	var toks [][]uint16
 	var buf []byte
 	for i := range s.index {
