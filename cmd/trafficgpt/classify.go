@@ -35,6 +35,7 @@ func cmdClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.cap.Early, "early", 0, "decide at each flow's K-th packet, from its first K packets (0: when --len tokens are seen or the flow ends)")
 	fs.IntVar(&o.cap.Batch, "batch", 16, "flows per forward pass at most (the decided flows waiting are taken together)")
 	fs.BoolVar(&o.cap.NoOpenSet, "no-unknown", false, "give every flow its best class, even one the open-set rule (openset.json) would call unknown")
+	fs.BoolVar(&o.cap.KeepTrailing, "keep-trailing", false, "accept captures cut mid-record (classify what is complete)")
 	o.live.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -191,7 +192,7 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 				fw.flush()
 				return ctx.Err()
 			}
-			fmt.Fprintf(stderr, "trafficgpt classify: %s: %v\n", path, err)
+			fmt.Fprintf(stderr, "trafficgpt classify: %s: %v\n", path, inputHint(err, o.cap.KeepTrailing))
 			failed = append(failed, path)
 		}
 		// Results of a file are on stdout before the next one starts.
@@ -202,7 +203,7 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 	pr.finish()
 	fmt.Fprintf(stderr, "classify: %d flows from %d inputs\n", total, len(files)-len(failed))
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d inputs failed: %s", len(failed), len(files), strings.Join(failed, ", "))
+		return unreadableError(len(failed), len(files), failed...)
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&o.build.MaxPerClass, "max-per-class", 0, "keep at most this many flows per class (0: all)")
 	fs.BoolVar(&o.build.Dedup, "dedup", false, "drop flows whose tokens equal an earlier flow's")
 	fs.BoolVar(&o.build.LabelTokens, "label-tokens", false, "put the label token after <flow> (for class-conditioned generation)")
+	fs.BoolVar(&o.build.KeepTrailing, "keep-trailing", false, "read captures cut mid-record up to their last complete record (else they are skipped as unreadable)")
 	fs.BoolVar(&o.build.MergePayloads, "merge-payloads", false, "also keep flows that share a payload of >= 32 bytes in one split (default: count them in the audit; constant messages of one class are not copies)")
 	fs.BoolVar(&o.build.AcceptSplitWarnings, "accept-split-warnings", false, "build even if a split misses its target fraction by more than 5 points or lacks a class it could hold (the warnings go into manifest.json)")
 	fs.IntVar(&o.build.Jobs, "j", runtime.GOMAXPROCS(0), "files processed in parallel")
@@ -80,17 +81,22 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr io.Writer) error {
 	var files []dataset.InputFileRoot
 	var total int64
+	var others []string
 	for _, in := range o.inputs {
-		found, err := captureInputs([]string{in})
+		found, other, err := expandInputs([]string{in})
 		if err != nil {
 			return err
 		}
+		others = append(others, other...)
 		for _, f := range found {
 			files = append(files, dataset.InputFileRoot{Path: f, Root: in})
 			if fi, err := os.Stat(f); err == nil {
 				total += fi.Size()
 			}
 		}
+	}
+	if line := describeOthers(others); line != "" {
+		fmt.Fprintln(stderr, "note:", line)
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no capture files found in %v", o.inputs)
@@ -123,6 +129,9 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	fmt.Fprintf(stdout, "%s: %d files (%d skipped), %.1f MB in %.1fs (%.1f MB/s), %d groups\n",
 		o.out, len(m.Inputs), len(m.Skipped), float64(total)/1e6, el, float64(total)/1e6/el, m.Groups)
 	printStats(stdout, m)
+	if len(m.Skipped) > 0 {
+		return unreadableError(len(m.Skipped), len(m.Skipped)+len(m.Inputs))
+	}
 	return nil
 }
 

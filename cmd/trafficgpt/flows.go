@@ -101,11 +101,16 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 	if o.live.active() {
 		files = []string{o.live.name()}
 	}
+	// Rows go through stage: a file's rows reach stdout only once the file
+	// was read to its end (a live capture streams them as they come).
+	stage := newStagedWriter()
 	var cw *csv.Writer
 	switch o.format {
 	case "csv":
-		cw = csv.NewWriter(bw)
+		cw = csv.NewWriter(stage)
 		cw.Write(flow.RecordColumns)
+		cw.Flush()
+		stage.commit(bw)
 	case "text":
 		if o.show >= 0 {
 			break
@@ -114,19 +119,36 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 	}
 	var line []byte
 	shown := false
+	// A write error (stdout closed or full) stops at once; an input that
+	// cannot be read is named, counted and skipped with none of its rows.
+	var writeErr error
+	var unreadable, flows int
+	endFile := func(ok bool) error {
+		if cw != nil {
+			cw.Flush()
+		}
+		if !ok {
+			stage.discard()
+			return nil
+		}
+		return stage.commit(bw)
+	}
 	for _, path := range files {
 		f, fctx, err := openSource(ctx, path, &o.live)
 		if err != nil {
-			return err
+			unreadable++
+			fmt.Fprintf(stderr, "flows: %s: %v\n", path, err)
+			continue
 		}
 		_, err = codec.EncodeFlows(fctx, f, codec.EncodeOptions{Flow: o.flow, View: o.view, KeepTrailing: o.keepTrailing},
 			func(ef *codec.EncodedFlow) error {
+				flows++
 				if o.show >= 0 {
 					if int64(ef.ID) == o.show && !shown {
 						shown = true
-						fmt.Fprintf(bw, "# %s flow %d: %s, %d packets, %d tokens\n%s\n", path, ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, len(ef.Tokens), codec.Format(ef.Tokens))
+						_, writeErr = fmt.Fprintf(stage, "# %s flow %d: %s, %d packets, %d tokens\n%s\n", path, ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, len(ef.Tokens), codec.Format(ef.Tokens))
 					}
-					return nil
+					return writeErr
 				}
 				rec := flow.Record{
 					FlowID: ef.ID, File: path, StartNs: ef.FirstNs, EndNs: ef.LastNs, Res: ef.Res,
@@ -135,28 +157,50 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 				}
 				switch o.format {
 				case "csv":
-					return cw.Write(rec.Fields())
+					writeErr = cw.Write(rec.Fields())
 				case "jsonl":
 					line = append(rec.AppendJSON(line[:0]), '\n')
-					_, err := bw.Write(line)
-					return err
+					_, writeErr = stage.Write(line)
+				default:
+					_, writeErr = fmt.Fprintf(stage, "%-5d %-58s %8d %10d %9.3fs %9d  %s\n", ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, ef.Bytes,
+						time.Duration(ef.LastNs-ef.FirstNs).Seconds(), len(ef.Tokens), ef.Reason)
 				}
-				_, err := fmt.Fprintf(bw, "%-5d %-58s %8d %10d %9.3fs %9d  %s\n", ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, ef.Bytes,
-					time.Duration(ef.LastNs-ef.FirstNs).Seconds(), len(ef.Tokens), ef.Reason)
-				return err
+				if writeErr == nil && o.live.active() {
+					if cw != nil {
+						cw.Flush()
+					}
+					if writeErr = stage.commit(bw); writeErr == nil {
+						writeErr = bw.Flush()
+					}
+				}
+				return writeErr
 			})
 		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if cw != nil {
-		if cw.Flush(); cw.Error() != nil {
-			return cw.Error()
+		switch {
+		case writeErr != nil:
+			return writeErr
+		case err != nil && ctx.Err() != nil:
+			endFile(false)
+			bw.Flush()
+			return ctx.Err()
+		case err != nil:
+			endFile(false)
+			unreadable++
+			fmt.Fprintf(stderr, "flows: %s: %v (none of its flows are listed)\n", path, inputHint(err, o.keepTrailing))
+		default:
+			if writeErr = endFile(true); writeErr != nil {
+				return writeErr
+			}
 		}
 	}
 	if err := bw.Flush(); err != nil {
 		return err
+	}
+	if unreadable > 0 {
+		return unreadableError(unreadable, len(files))
+	}
+	if flows == 0 {
+		return fmt.Errorf("no flows in %d capture files", len(files))
 	}
 	if o.show >= 0 && !shown {
 		return fmt.Errorf("no flow with id %d", o.show)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // stdinName is the input path that names standard input.
@@ -18,48 +19,90 @@ const stdinName = "-"
 var stdin io.Reader = os.Stdin
 
 // captureInputs expands files and folders (searched recursively) into the
-// capture files they hold, sorted within each folder. Named files are taken
-// as they are; files found in folders are kept only if they start like a
-// capture (pcap, pcapng, gzip, xz or zstd magic), so READMEs and CSVs are
-// skipped. "-" (standard input) is kept as it is, at most once: a pipe can
-// be read only once.
+// capture files they hold, sorted within each folder (see expandInputs).
 func captureInputs(args []string) ([]string, error) {
-	var out []string
+	files, _, err := expandInputs(args)
+	return files, err
+}
+
+// expandInputs expands files and folders (searched recursively) into the
+// capture files they hold, sorted within each folder, and the other files
+// found in the folders. Named files are taken as they are; a file found in
+// a folder is a capture if it starts like one (pcap, pcapng, gzip, xz or
+// zstd magic) or is named like one (.pcap, .pcapng, .cap, ...: an empty or
+// broken x.pcap must fail loudly, not vanish); the rest (READMEs, CSVs) is
+// returned in others, for commands to report. "-" (standard input) is kept
+// as it is, at most once: a pipe can be read only once.
+func expandInputs(args []string) (files, others []string, err error) {
 	seenStdin := false
 	for _, a := range args {
 		if a == stdinName {
 			if seenStdin {
-				return nil, usageError("standard input (-) named twice")
+				return nil, nil, usageError("standard input (-) named twice")
 			}
 			seenStdin = true
-			out = append(out, a)
+			files = append(files, a)
 			continue
 		}
 		fi, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !fi.IsDir() {
-			out = append(out, a)
+			files = append(files, a)
 			continue
 		}
-		var found []string
+		var found, other []string
 		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.Type().IsRegular() && looksLikeCapture(p) {
+			switch {
+			case !d.Type().IsRegular():
+			case looksLikeCapture(p) || namedLikeCapture(p):
 				found = append(found, p)
+			default:
+				other = append(other, p)
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sort.Strings(found)
-		out = append(out, found...)
+		sort.Strings(other)
+		files = append(files, found...)
+		others = append(others, other...)
 	}
-	return out, nil
+	return files, others, nil
+}
+
+// namedLikeCapture reports a capture file extension (after an optional
+// compression extension).
+func namedLikeCapture(path string) bool {
+	name := strings.ToLower(filepath.Base(path))
+	for _, z := range []string{".gz", ".xz", ".zst", ".zstd"} {
+		name = strings.TrimSuffix(name, z)
+	}
+	switch filepath.Ext(name) {
+	case ".pcap", ".pcapng", ".cap", ".dmp", ".ntar":
+		return true
+	}
+	return false
+}
+
+// describeOthers is the line commands print about non-capture files found
+// in input folders (nil when there are none).
+func describeOthers(others []string) string {
+	if len(others) == 0 {
+		return ""
+	}
+	list := others[:min(len(others), 5)]
+	more := ""
+	if len(others) > len(list) {
+		more = fmt.Sprintf(", ... (%d more)", len(others)-len(list))
+	}
+	return fmt.Sprintf("%d files in the input folders are not captures and were skipped: %s%s", len(others), strings.Join(list, ", "), more)
 }
 
 var captureMagics = [][]byte{

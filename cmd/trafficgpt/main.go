@@ -64,6 +64,9 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	name := args[0]
 	rest := args[1:]
+	if _, ok := stdout.(*checkedWriter); !ok {
+		stdout = &checkedWriter{w: stdout}
+	}
 	// Two-word commands ("dataset build", "eval classify") are registered
 	// under their joined name.
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
@@ -92,7 +95,7 @@ func finish(stdout, stderr io.Writer, name string, err error) int {
 	if printHelp(stdout, err) {
 		return exitOK
 	}
-	return exitCode(stderr, name, err)
+	return exitCode(stderr, name, stdoutError(stdout, err))
 }
 
 // groupUsage lists a command group's subcommands ("trafficgpt dataset --help").

@@ -53,12 +53,16 @@ type verifyResult struct {
 }
 
 func runVerify(ctx context.Context, o verifyOptions, stdout, stderr io.Writer) error {
-	files, err := captureInputs(o.inputs)
+	files, others, err := expandInputs(o.inputs)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("no capture files found in %v", o.inputs)
+		why := describeOthers(others)
+		if why == "" {
+			why = "the folders are empty"
+		}
+		return fmt.Errorf("no capture files found in %v: %s", o.inputs, why)
 	}
 	results := make([]verifyResult, len(files))
 	var wg sync.WaitGroup
@@ -86,7 +90,7 @@ func runVerify(ctx context.Context, o verifyOptions, stdout, stderr io.Writer) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var ok, bad, mism, packets int
+	var ok, bad, mism, packets, empty int
 	var tokens, paper int64
 	for i, r := range results {
 		switch {
@@ -95,9 +99,14 @@ func runVerify(ctx context.Context, o verifyOptions, stdout, stderr io.Writer) e
 			fmt.Fprintf(stdout, "MISMATCH %s: %v\n", files[i], r.mismatch)
 		case r.err != nil:
 			bad++
-			fmt.Fprintf(stdout, "ERROR    %s: %v\n", files[i], r.err)
+			fmt.Fprintf(stdout, "ERROR    %s: %v\n", files[i], inputHint(r.err, o.keepTrailing))
 		default:
 			ok++
+			if r.st.Packets == 0 {
+				empty++
+				fmt.Fprintf(stdout, "empty    %s: no packets\n", files[i])
+				continue
+			}
 			packets += r.st.Packets
 			tokens += r.st.Tokens
 			paper += r.st.PaperTokens
@@ -107,13 +116,18 @@ func runVerify(ctx context.Context, o verifyOptions, stdout, stderr io.Writer) e
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "%d files byte-identical, %d unreadable, %d mismatched; %d packets, %.1f tokens/packet (paper's layout: %.1f)\n",
-		ok, bad, mism, packets, float64(tokens)/float64(max(packets, 1)), float64(paper)/float64(max(packets, 1)))
+	if line := describeOthers(others); line != "" {
+		fmt.Fprintln(stdout, line)
+	}
+	fmt.Fprintf(stdout, "%d files byte-identical (%d of them without packets), %d unreadable, %d mismatched, %d not captures; %d packets, %.1f tokens/packet (paper's layout: %.1f)\n",
+		ok, empty, bad, mism, len(others), packets, float64(tokens)/float64(max(packets, 1)), float64(paper)/float64(max(packets, 1)))
 	switch {
 	case mism > 0:
 		return fmt.Errorf("%w: %d of %d files did not round-trip", errMismatch, mism, len(files))
 	case bad > 0:
-		return fmt.Errorf("%d of %d files could not be read", bad, len(files))
+		return unreadableError(bad, len(files))
+	case packets == 0:
+		return fmt.Errorf("no packets in %d capture files: nothing was verified", len(files))
 	}
 	return nil
 }

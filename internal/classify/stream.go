@@ -68,6 +68,9 @@ type CaptureOptions struct {
 	// NoOpenSet labels every flow with its best class even when the
 	// classifier has an open-set rule.
 	NoOpenSet bool
+	// KeepTrailing reads a capture cut mid-record up to its last complete
+	// record; without it such a capture is an error (pcap.ErrTruncated).
+	KeepTrailing bool
 	// Flush (may be nil) is called after a batch was reported when no other
 	// decided flow is waiting: the moment to flush buffered output, so a
 	// live capture's decisions show at once and a file's come in blocks.
@@ -121,7 +124,7 @@ func (c *Classifier) Capture(ctx context.Context, r io.Reader, o CaptureOptions,
 	if view.MaxPackets == 0 || view.MaxPackets > limit {
 		view.MaxPackets = limit
 	}
-	pr, err := pcap.NewReader(bufio.NewReaderSize(r, 1<<16), pcap.ReaderOptions{KeepTrailing: true})
+	pr, err := pcap.NewReader(bufio.NewReaderSize(r, 1<<16), pcap.ReaderOptions{KeepTrailing: o.KeepTrailing})
 	if err != nil {
 		return 0, err
 	}

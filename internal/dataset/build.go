@@ -24,6 +24,7 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/packet"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
 // BuildOptions configure Build; they are recorded in the manifest.
@@ -45,6 +46,9 @@ type BuildOptions struct {
 	// MinAuditPayload bytes in one split (by default they are only counted
 	// in the audit: constant messages are not copies of one connection).
 	MergePayloads bool `json:"merge_payloads,omitempty"`
+	// KeepTrailing reads captures cut mid-record up to their last complete
+	// record; without it they are skipped (and named) as unreadable.
+	KeepTrailing bool `json:"keep_trailing,omitempty"`
 	// AcceptSplitWarnings builds even when a split misses its target or a
 	// class (Manifest.Warnings); otherwise such a build fails.
 	AcceptSplitWarnings bool           `json:"accept_split_warnings,omitempty"`
@@ -804,7 +808,7 @@ func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions
 		res.label = fileLabel(lab.mode, in.Root, in.Path)
 	}
 	res.drops = map[string]int{}
-	opts := codec.EncodeOptions{Flow: o.Flow, View: o.View, KeepTrailing: true}
+	opts := codec.EncodeOptions{Flow: o.Flow, View: o.View, KeepTrailing: o.KeepTrailing}
 	flowLabel := func(ef *codec.EncodedFlow) string {
 		switch lab.mode {
 		case "":
@@ -861,6 +865,9 @@ func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions
 		return nil
 	})
 	if err != nil {
+		if errors.Is(err, pcap.ErrTruncated) && !o.KeepTrailing && st.Packets > 0 {
+			err = fmt.Errorf("%w (cut mid-record: --keep-trailing reads what is complete)", err)
+		}
 		res.err = err
 		return res
 	}

@@ -196,6 +196,12 @@ func (s *shard) readIndex() error {
 	}
 	switch v := binary.LittleEndian.Uint32(h[4:]); v {
 	case 1:
+		// Version 1 wrote zeros where version 2 keeps its checksums: a
+		// "version 1" shard with them set is a version-2 shard whose
+		// version field was damaged, not one to read unchecked.
+		if binary.LittleEndian.Uint32(h[12:]) != 0 || binary.LittleEndian.Uint32(h[60:]) != 0 {
+			return fmt.Errorf("version-1 header with checksum fields set (a damaged version-2 shard?): %w", ErrChecksum)
+		}
 	case 2:
 		if got, want := crc32.Checksum(h[:60], castagnoli), binary.LittleEndian.Uint32(h[60:]); got != want {
 			return fmt.Errorf("header: CRC-32C %08x, stored %08x: %w", got, want, ErrChecksum)
@@ -233,7 +239,9 @@ func (s *shard) readIndex() error {
 		}
 		next += uint64(m.Len)
 		if s.version < 2 {
-			m.CRC = 0
+			if e := buf[i*indexEntryLen:]; binary.LittleEndian.Uint64(e[40:]) != 0 {
+				return fmt.Errorf("flow %d: version-1 index entry with checksum fields set (a damaged version-2 shard?): %w", i, ErrChecksum)
+			}
 		}
 	}
 	if next != s.tokens {

@@ -307,7 +307,7 @@ func (t *Task) BuildOptions() (dataset.BuildOptions, error) {
 		Flow: flow.DefaultConfig(),
 		// The suite drops classes short in a split itself; split warnings
 		// reach the report through Warn.
-		AcceptSplitWarnings: true}
+		AcceptSplitWarnings: true, KeepTrailing: true}
 	if !t.Presplit {
 		sp, err := dataset.ParseSplit(t.Split)
 		if err != nil {
