@@ -92,6 +92,46 @@ func TestClassifyCommands(t *testing.T) {
 		}
 	}
 
+	// Unknown traffic: an open-set rule from the valid split, AUROC against
+	// flows of classes never trained on, and "unknown" rows for them.
+	redis, memc := filepath.Join(gen, "redis.pcap"), filepath.Join(gen, "memcached.pcap")
+	unk := filepath.Join(dir, "unk")
+	run(exitOK, "dataset", "build", "-o", unk, "--labels", "file", "--group", "flow", "--mask", "addr+ports",
+		"--split", "test=1", "-j", "1", redis, memc)
+	if out, _ := run(exitOK, "calibrate", "--model", clf, "--data", ds, "--frr", "0.02"); !strings.Contains(out, "mahalanobis") {
+		t.Errorf("calibrate: %s", out)
+	}
+	js2 := filepath.Join(dir, "report2.json")
+	out, _ = run(exitOK, "eval", "classify", "--model", clf, "--data", ds, "--unknown", unk, "--json", js2, "--no-baseline")
+	var rep2 struct {
+		OpenSet struct {
+			UnknownFlows int `json:"unknown_flows"`
+			Results      []struct {
+				Method, Source string
+				AUROC          float64
+			}
+		} `json:"open_set"`
+	}
+	if b, err := os.ReadFile(js2); err != nil || json.Unmarshal(b, &rep2) != nil {
+		t.Fatalf("report %s: %v", b, err)
+	}
+	if n := len(rep2.OpenSet.Results); n != 4 || rep2.OpenSet.UnknownFlows == 0 || rep2.OpenSet.Results[3].Source != "openset.json" {
+		t.Errorf("open-set report %+v: want 3 fitted rules, the classifier's, and unknown flows\n%s", rep2.OpenSet, out)
+	}
+	for _, r := range rep2.OpenSet.Results {
+		if !(r.AUROC >= 0 && r.AUROC <= 1) {
+			t.Errorf("%s AUROC %v", r.Method, r.AUROC)
+		}
+	}
+	out, _ = run(exitOK, "classify", "--model", clf, "--format", "csv", redis)
+	if strings.Count(out, ",unknown,") == 0 {
+		t.Errorf("no redis flow is unknown to a dns/mqtt classifier with an open-set rule:\n%.500s", out)
+	}
+	out, _ = run(exitOK, "classify", "--model", clf, "--format", "csv", "--no-unknown", redis)
+	if strings.Contains(out, ",unknown,") {
+		t.Errorf("--no-unknown still says unknown:\n%.300s", out)
+	}
+
 	// Wrong inputs: a dataset as model, an empty capture, a usage error.
 	empty := filepath.Join(dir, "empty.pcap")
 	os.WriteFile(empty, nil, 0o644)

@@ -27,6 +27,8 @@ type evalClassifyOptions struct {
 	noBaseline         bool
 	batch              int
 	baseline           classify.BaselineOptions
+	unknown            string  // dataset of classes the classifier was not trained on
+	frr                float64 // false-rejection rate the open-set rules are fitted at
 }
 
 func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,6 +45,8 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&o.baseline.Packets, "baseline-packets", 20, "packets per flow the baseline's features look at")
 	fs.IntVar(&o.baseline.Trees, "trees", 100, "trees of the baseline's random forest")
 	fs.Uint64Var(&o.baseline.Seed, "seed", 1, "seed of the baseline's forest")
+	fs.StringVar(&o.unknown, "unknown", "", "open-set check: a dataset (the classifier's view) of classes it was not trained on; reports AUROC and rejection rates")
+	fs.Float64Var(&o.frr, "frr", 0.01, "with --unknown: false-rejection rate on the valid split at which each open-set score is thresholded")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -56,6 +60,9 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 	if o.batch < 1 {
 		return usageError("--batch must be >= 1")
 	}
+	if o.frr < 0 || o.frr >= 1 {
+		return usageError("--frr %v: want a rate in [0, 1)", o.frr)
+	}
 	return runEvalClassify(ctx, o, stdout, stderr)
 }
 
@@ -64,14 +71,15 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 // confusion, labels), then the context and the baseline.
 type classifyReport struct {
 	metric.ClassReport
-	Model    string          `json:"model"`
-	Dataset  string          `json:"dataset"`
-	Split    string          `json:"split"`
-	Flows    int             `json:"flows"`
-	Mode     string          `json:"mode"`
-	Context  int             `json:"context"`
-	Seconds  float64         `json:"seconds"`
-	Baseline *baselineReport `json:"baseline,omitempty"`
+	Model    string                  `json:"model"`
+	Dataset  string                  `json:"dataset"`
+	Split    string                  `json:"split"`
+	Flows    int                     `json:"flows"`
+	Mode     string                  `json:"mode"`
+	Context  int                     `json:"context"`
+	Seconds  float64                 `json:"seconds"`
+	Baseline *baselineReport         `json:"baseline,omitempty"`
+	OpenSet  *classify.OpenSetReport `json:"open_set,omitempty"`
 }
 
 type baselineReport struct {
@@ -136,6 +144,16 @@ func evalClassify(ctx context.Context, o evalClassifyOptions, stderr io.Writer) 
 		r.Baseline = &baselineReport{ClassReport: brep, Name: b.Name, Packets: b.Packets, Trees: b.Trees, TrainFlows: b.Train,
 			Features: b.Features, Seconds: time.Since(t1).Seconds(),
 			Explanation: fmt.Sprintf("random forest (%d trees) on sizes, directions and inter-arrival times of the first %d packets plus k-fingerprinting flow features over them; trained on the train split, scored on the same %s flows", b.Trees, b.Packets, o.split)}
+	}
+	if o.unknown != "" {
+		unk, err := dataset.Open(o.unknown)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer unk.Close()
+		if r.OpenSet, err = c.EvaluateOpenSet(ctx, ds, o.split, mapping, unk, o.frr, o.batch); err != nil {
+			return nil, nil, err
+		}
 	}
 	return r, p, nil
 }
@@ -218,6 +236,15 @@ func printClassReport(w io.Writer, r *classifyReport) {
 			fmt.Fprintf(w, " %7d", r.Confusion[i][j])
 		}
 		fmt.Fprintln(w)
+	}
+	if os := r.OpenSet; os != nil {
+		fmt.Fprintf(w, "\nopen set: %d known %s flows vs %d flows of classes never trained on (%s)\n", os.KnownFlows, r.Split, os.UnknownFlows, os.Unknown)
+		fmt.Fprintf(w, "  %-12s %-13s %7s %11s %11s %9s %9s\n", "score", "rule", "AUROC", "unknown rej", "known rej", "macro-F1", "closed F1")
+		for _, x := range os.Results {
+			fmt.Fprintf(w, "  %-12s %-13s %7.4f %10.1f%% %10.1f%% %9.4f %9.4f\n", x.Method, x.Source, x.AUROC, 100*x.RejectedUnknown,
+				100*x.RejectedKnown, x.MacroF1, x.ClosedMacroF1)
+		}
+		fmt.Fprintf(w, "  (fit: threshold at %.1f%% false rejections on the valid split; macro-F1 counts rejected known flows as wrong)\n", 100*os.Results[0].FRR)
 	}
 	fmt.Fprintf(w, "\n(%.1fs for the classifier", r.Seconds)
 	if r.Baseline != nil {

@@ -60,6 +60,7 @@ type Classifier struct {
 	MinPackets int         // the training dataset's minimum packets per flow
 	Meta       map[string]string
 	OpenSet    *OpenSet // the open-set rule of the classifier's directory (openset.json); nil: none
+	dir        string
 }
 
 // modelPath resolves a model directory to its weights file.
@@ -85,7 +86,7 @@ func Load(path string) (*Classifier, error) {
 		return nil, fmt.Errorf("%w: %s is %s (no classification head); fine-tune it first with trafficgpt finetune",
 			ErrNotClassifier, p, kind)
 	}
-	c := &Classifier{Model: m, Meta: meta}
+	c := &Classifier{Model: m, Meta: meta, dir: filepath.Dir(p)}
 	bad := func(key string, err error) (*Classifier, error) {
 		return nil, fmt.Errorf("%w: %s: metadata %q: %v", ErrNotClassifier, p, key, err)
 	}

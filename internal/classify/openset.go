@@ -435,3 +435,30 @@ func AUROC(known, unknown []float64) float64 {
 	nk, nu := float64(len(known)), float64(len(unknown))
 	return (rankSum - nk*(nk+1)/2) / (nk * nu)
 }
+
+// Calibrate fits the open-set rule of one method on ds (the classifier's
+// view; train split for the Mahalanobis statistics, valid split for the
+// threshold at false-rejection rate frr).
+func (c *Classifier) Calibrate(ctx context.Context, ds *dataset.Dataset, method string, frr float64, batch int) (*OpenSet, error) {
+	mapping, err := c.CheckDataset(ds)
+	if err != nil {
+		return nil, err
+	}
+	if frr < 0 || frr >= 1 {
+		return nil, fmt.Errorf("%w: false-rejection rate %v outside [0, 1)", ErrOpenSet, frr)
+	}
+	var sc [2]*SplitScores
+	for i, name := range []string{"train", "valid"} {
+		s, err := ds.Split(name)
+		if err != nil {
+			return nil, err
+		}
+		if sc[i], err = c.ScoreSplit(ctx, s, mapping, batch); err != nil {
+			return nil, err
+		}
+	}
+	return c.FitOpenSet(method, sc[0], sc[1], frr)
+}
+
+// Dir is the classifier's directory (where openset.json goes).
+func (c *Classifier) Dir() string { return c.dir }
