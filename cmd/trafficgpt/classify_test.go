@@ -94,7 +94,7 @@ func TestClassifyCommands(t *testing.T) {
 
 	// Unknown traffic: an open-set rule from the valid split, AUROC against
 	// flows of classes never trained on, and "unknown" rows for them.
-	redis, memc := filepath.Join(gen, "redis.pcap"), filepath.Join(gen, "memcached.pcap")
+	redis, memc := filepath.Join(demoDataDir, "redis.pcap"), filepath.Join(demoDataDir, "ssh.pcap")
 	unk := filepath.Join(dir, "unk")
 	run(exitOK, "dataset", "build", "-o", unk, "--labels", "file", "--group", "flow", "--mask", "addr+ports",
 		"--split", "test=1", "-j", "1", redis, memc)
