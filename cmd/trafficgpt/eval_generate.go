@@ -105,7 +105,7 @@ func spreadMultiFlags(args []string, names ...string) []string {
 			continue
 		}
 		n := 0
-		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+		for i+1 < len(args) && (!strings.HasPrefix(args[i+1], "-") || args[i+1] == stdinName) {
 			i++
 			out = append(out, flagArg, args[i])
 			n++
@@ -119,6 +119,25 @@ func spreadMultiFlags(args []string, names ...string) []string {
 
 func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stderr io.Writer) error {
 	start := time.Now()
+	// "-" (one side's capture on standard input) is read once into a
+	// temporary file: the evaluation reads each capture twice (tshark).
+	sides := []*[]string{&opts.Real, &opts.Generated, &opts.Train}
+	if n := countStdin(sides...); n > 1 {
+		return usageError("standard input (-) named %d times", n)
+	}
+	for _, side := range sides {
+		for i, p := range *side {
+			if p != stdinName {
+				continue
+			}
+			tmp, cleanup, err := seekableInput(p)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			(*side)[i] = tmp
+		}
+	}
 	if opts.Plots != "" {
 		if err := os.MkdirAll(opts.Plots, 0o755); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,5 +60,25 @@ func TestTokenizePipeline(t *testing.T) {
 	withStdin(t, []byte(arc), func() { code, back, e = run(t, "detokenize", "-", "-o", "-") })
 	if code != 0 || !bytes.Equal([]byte(back), data) {
 		t.Fatalf("detokenize: %d, %d bytes back of %d: %s", code, len(back), len(data), e)
+	}
+}
+
+// TestEvalGenerateFromPipe: one side of eval generate may be "-" (read
+// once into a temporary file, as the evaluation reads captures twice).
+func TestEvalGenerateFromPipe(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/demo/mqtt.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	var out, e string
+	withStdin(t, data, func() {
+		code, out, e = run(t, "eval", "generate", "--real", demoDNS, "--generated", "-", "--seeds", "1", "--trees", "5", "--tshark", "off")
+	})
+	if code != 0 || !regexp.MustCompile(`flows\s+100\s+141`).MatchString(out) {
+		t.Fatalf("eval generate --generated -: exit %d\n%s%s", code, out, e)
+	}
+	if code, _, e := run(t, "eval", "generate", "--real", "-", "--generated", "-"); code != exitUsage || !strings.Contains(e, "named 2 times") {
+		t.Errorf("- twice: exit %d %s", code, e)
 	}
 }
