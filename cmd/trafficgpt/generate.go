@@ -83,6 +83,9 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case o.prompt != "" && o.promptPackets >= o.gen.MaxPackets:
 		return usageError("--prompt-packets %d leaves nothing to generate below --max-packets %d", o.promptPackets, o.gen.MaxPackets)
 	}
+	if o.out == "-" && o.tokens != "" {
+		return usageError("--tokens needs -o to be a file (it tokenizes the written capture again)")
+	}
 	if err := o.gen.Sampling.Validate(); err != nil {
 		return usageError("%v", err)
 	}

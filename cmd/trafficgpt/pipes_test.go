@@ -82,3 +82,10 @@ func TestEvalGenerateFromPipe(t *testing.T) {
 		t.Errorf("- twice: exit %d %s", code, e)
 	}
 }
+
+// TestGenerateStdoutWithTokensRefused: -o - cannot be tokenized again.
+func TestGenerateStdoutWithTokensRefused(t *testing.T) {
+	if code, out, e := run(t, "generate", "--model", "m", "-o", "-", "--tokens", "g.tgt"); code != exitUsage || out != "" || !strings.Contains(e, "--tokens") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, e)
+	}
+}
