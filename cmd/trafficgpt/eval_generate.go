@@ -33,6 +33,8 @@ type evalGenerateOptions struct {
 	Trees                  int      // random forest size
 	Tshark                 string   // "auto" (when on PATH), "on", "off"
 	Workers                int      // capture files read in parallel
+	FloorSeed              uint64   // split of the real flows into the floor's halves
+	Labels                 string   // per-class rows: "file", "dir" or "" (none)
 }
 
 const evalGenerateUsage = "eval generate --real REAL... --generated GEN... [--train TRAIN...] [--json OUT] [--plots DIR]"
@@ -61,6 +63,8 @@ func cmdEvalGenerate(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&opts.Trees, "trees", 100, "trees of the discriminator's random forest")
 	fs.StringVar(&opts.Tshark, "tshark", "auto", "expert-info check of both sides with tshark: auto (if on PATH), on, off")
 	fs.IntVar(&opts.Workers, "workers", 2, "capture files read in parallel")
+	fs.Uint64Var(&opts.FloorSeed, "floor-seed", 1, "seed of the split of the real flows into the two halves whose comparison is the floor")
+	fs.StringVar(&opts.Labels, "labels", "", "per-class rows, classes named like dataset build: file (file name) or dir (first folder under each argument)")
 	pos, err := parseFlags(fs, spreadMultiFlags(args, "real", "generated", "train"))
 	if err != nil {
 		return err
@@ -78,6 +82,9 @@ func cmdEvalGenerate(ctx context.Context, args []string, stdout, stderr io.Write
 	case "auto", "on", "off":
 	default:
 		return usageError("--tshark must be auto, on or off, not %q", opts.Tshark)
+	}
+	if opts.Labels != "" && opts.Labels != "file" && opts.Labels != "dir" {
+		return usageError("--labels must be file or dir, not %q", opts.Labels)
 	}
 	return runEvalGenerate(ctx, opts, stdout, stderr)
 }
@@ -146,6 +153,7 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 	rep, err := evalgen.Run(ctx, evalgen.Options{
 		Real: opts.Real, Generated: opts.Generated, Train: opts.Train,
 		Seeds: opts.Seeds, MaxFlows: opts.MaxFlows, Trees: opts.Trees, Tshark: opts.Tshark, Workers: opts.Workers,
+		FloorSeed: opts.FloorSeed, Labels: opts.Labels,
 		Warn:     func(err error) { fmt.Fprintf(stderr, "trafficgpt eval generate: warning: %v\n", err) },
 		Progress: stageProgress(stderr),
 	})
@@ -191,24 +199,36 @@ func printEvalTable(w io.Writer, rep *evalgen.Report, opts evalGenerateOptions, 
 	fmt.Fprintf(w, "%-34s %20.1f %20.1f\n", "MB", float64(rv.Bytes)/1e6, float64(gv.Bytes)/1e6)
 	fmt.Fprintf(w, "%-34s %20d %20d\n", "packets", rv.Packets, gv.Packets)
 	fmt.Fprintf(w, "%-34s %20d %20d\n", "flows", rv.Flows, gv.Flows)
-	fmt.Fprintf(w, "\nheader JSD (bits, 0 = same, 1 = disjoint)\n")
-	for i, k := range rep.HeaderJSD.Names {
-		label := k
-		if k == "mean" {
-			label = "mean (paper's six: sport..ttl)"
+	fl := rep.Floor
+	fmt.Fprintf(w, "\nthe floor: real flows split by flow (seed %d) into halves A (%d flows) and B (%d flows); A vs B is what\n"+
+		"two samples of the same real traffic score, gen vs B puts the generated flows on the same reference\n", fl.Seed, fl.RealFlowsA, fl.RealFlowsB)
+	scores := func(title, meanLabel string, all, floor, vsB, ratio evalgen.Scores) {
+		fmt.Fprintf(w, "\n%-34s %12s %12s %12s %10s\n", title, "gen vs real", "floor A|B", "gen vs B", "x floor")
+		for i, k := range all.Names {
+			label := k
+			if k == "mean" {
+				label = meanLabel
+			}
+			fmt.Fprintf(w, "  %-32s %12s %12s %12s %10s\n", label, f(evalgen.Num(all.Values[i])), f(evalgen.Num(floor.Get(k))),
+				f(evalgen.Num(vsB.Get(k))), ratioString(ratio.Get(k)))
 		}
-		fmt.Fprintf(w, "  %-32s %20s\n", label, f(evalgen.Num(rep.HeaderJSD.Values[i])))
 	}
-	fmt.Fprintf(w, "\nflow JSD (k-fingerprinting features)\n")
-	for i, k := range rep.FlowJSD.Names {
-		label := k
-		if k == "mean" {
-			label = "mean (the paper's six)"
+	scores("header JSD (bits, 0 = same)", "mean (paper's six: sport..ttl)", rep.HeaderJSD, fl.HeaderJSD, fl.GeneratedVsB.HeaderJSD, fl.Ratio.HeaderJSD)
+	scores("flow JSD (k-fingerprinting)", "mean (the paper's six)", rep.FlowJSD, fl.FlowJSD, fl.GeneratedVsB.FlowJSD, fl.Ratio.FlowJSD)
+	fmt.Fprintf(w, "\ndiscriminator F1 (0.5 = indistinguishable): %s ± %s; floor %s ± %s, gen vs B %s (%s the floor)\n"+
+		"  (random forest, %d trees, %d seeds, %d flows per side, 30%% held out)\n",
+		f(rep.DiscriminatorF1), f(rep.DiscriminatorF1Std), f(fl.DiscriminatorF1), f(fl.DiscriminatorF1Std),
+		f(fl.GeneratedVsB.DiscriminatorF1), ratioString(float64(fl.Ratio.DiscriminatorF1)), opts.Trees, opts.Seeds, rep.DiscriminatorFlows)
+	if len(rep.Classes) > 0 {
+		fmt.Fprintf(w, "\nper class (x floor: gen vs B over A vs B)%14s %14s %16s %10s %10s\n", "flows r/g", "header JSD", "flow JSD", "disc. F1", "handshake")
+		for _, c := range rep.Classes {
+			fmt.Fprintf(w, "  %-38s %6d/%-7d %6s %6s %7s %7s %5s %5s %5s/%s\n", c.Label, c.RealFlows, c.GeneratedFlows,
+				f(evalgen.Num(c.HeaderJSD.Get("mean"))), ratioString(c.Floor.Ratio.HeaderJSD.Get("mean")),
+				f(evalgen.Num(c.FlowJSD.Get("mean"))), ratioString(c.Floor.Ratio.FlowJSD.Get("mean")),
+				f(c.DiscriminatorF1), ratioString(float64(c.Floor.Ratio.DiscriminatorF1)),
+				f(c.TCPHandshakeReal), f(c.TCPHandshakeGenerated))
 		}
-		fmt.Fprintf(w, "  %-32s %20s\n", label, f(evalgen.Num(rep.FlowJSD.Values[i])))
 	}
-	fmt.Fprintf(w, "\ndiscriminator F1 (0.5 = indistinguishable): %s ± %s  (random forest, %d trees, %d seeds, %d flows per side, 30%% held out)\n",
-		f(rep.DiscriminatorF1), f(rep.DiscriminatorF1Std), opts.Trees, opts.Seeds, rep.DiscriminatorFlows)
 	fmt.Fprintf(w, "\nvalidity%27s %20s %20s\n", "", "real (n)", "generated (n)")
 	row := func(name string, a, b evalgen.Num, na, nb int) {
 		fmt.Fprintf(w, "  %-32s %20s %20s\n", name, f(a)+fmt.Sprintf(" (%d)", na), f(b)+fmt.Sprintf(" (%d)", nb))
@@ -240,8 +260,19 @@ func printEvalTable(w io.Writer, rep *evalgen.Report, opts evalGenerateOptions, 
 		fmt.Fprintf(w, "  %-32s %20s %20s\n", "NN distance mean", f(m.RealNNMean), f(m.GeneratedNNMean))
 		fmt.Fprintf(w, "  %-32s %20s %20s\n", "NN distance 0", f(m.RealNNZero), f(m.GeneratedNNZero))
 		fmt.Fprintf(w, "  %-32s %20s\n", "NN median ratio (gen/real)", f(m.NNMedianRatio))
+		fmt.Fprintf(w, "  membership (%d training vs as many held-out real flows, distance to the nearest generated flow):\n"+
+			"    median train %s, held-out %s; P(train closer) %s (0.5 = no sign of memorisation)\n",
+			m.MembershipFlows, f(m.MembershipTrainNN), f(m.MembershipHeldoutNN), f(m.MembershipAUC))
 	} else if len(opts.Train) == 0 {
 		fmt.Fprintf(w, "\nmemorisation: not measured (no --train)\n")
 	}
 	fmt.Fprintf(w, "\n%.1fs (reading %.1fs)\n", total.Seconds(), rep.ReadTime.Seconds())
+}
+
+// ratioString prints a ratio to the floor ("2.1x"; "-" when undefined).
+func ratioString(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "-"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "x"
 }

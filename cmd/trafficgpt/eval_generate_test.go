@@ -31,6 +31,7 @@ func TestEvalGenerateUsage(t *testing.T) {
 		{"--real", "x.pcap"},
 		{"--real", "x.pcap", "--generated", "y.pcap", "--tshark", "maybe"},
 		{"--real", "x.pcap", "--generated", "y.pcap", "--seeds", "0"},
+		{"--real", "x.pcap", "--generated", "y.pcap", "--labels", "csv"},
 	} {
 		if err := cmdEvalGenerate(context.Background(), args, &out, &errOut); !errors.Is(err, errUsage) {
 			t.Errorf("%q: err %v, want a usage error", args, err)

@@ -189,8 +189,11 @@ func loadCSVLabels(path, column string) (map[csvKey]string, error) {
 	return out, nil
 }
 
-// fileLabel is the label of every flow of a file (dir and file modes).
-func fileLabel(mode, root, path string) string {
+// FileLabel is the label of every flow of a file in modes "file" (the file
+// name without its extensions), "dir" (the first folder under root) and
+// "presplit" (the second folder under root); "" for other modes or when the
+// path is too shallow. The generation evaluation labels its inputs alike.
+func FileLabel(mode, root, path string) string {
 	switch mode {
 	case "file":
 		base := filepath.Base(path)
@@ -320,7 +323,7 @@ func (lab *labeler) universe(files []InputFileRoot) []string {
 	switch lab.mode {
 	case "dir", "file", "presplit":
 		for _, f := range files {
-			if l := fileLabel(lab.mode, f.Root, f.Path); l != "" {
+			if l := FileLabel(lab.mode, f.Root, f.Path); l != "" {
 				set[l] = true
 			}
 		}
@@ -805,7 +808,7 @@ func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions
 	base := filepath.Base(in.Path)
 	switch lab.mode {
 	case "dir", "file", "presplit":
-		res.label = fileLabel(lab.mode, in.Root, in.Path)
+		res.label = FileLabel(lab.mode, in.Root, in.Path)
 	}
 	res.drops = map[string]int{}
 	opts := codec.EncodeOptions{Flow: o.Flow, View: o.View, KeepTrailing: o.KeepTrailing}

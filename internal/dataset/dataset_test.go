@@ -140,7 +140,7 @@ func TestBuildByFile(t *testing.T) {
 		}
 	}
 	for _, f := range files {
-		label := fileLabel("file", root, f.Path)
+		label := FileLabel("file", root, f.Path)
 		if want := flowsPerFile(t, f.Path); perClass[label] != want {
 			t.Errorf("class %s: %d flows in the dataset, %d in the capture", label, perClass[label], want)
 		}

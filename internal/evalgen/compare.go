@@ -50,13 +50,13 @@ func featureHist(s *side, j int) []float64 {
 // min(real flows, generated flows, MaxFlows) flows per side, holds out 30% of
 // each side, and scores the macro F1 of the two classes on the held-out part
 // (0.5 = chance on this balanced split, 1 = always told apart).
-func discriminate(real, gen *side, opts Options) (f1s []float64, n int, err error) {
+func discriminate(real, gen *side, opts Options, stage string) (f1s []float64, n int, err error) {
 	n = min(real.flows(), gen.flows(), opts.MaxFlows)
 	if n < 10 {
 		return nil, n, nil
 	}
 	nTest := max(1, n*3/10)
-	tick := opts.tick("discriminator", opts.Seeds)
+	tick := opts.tick(stage, opts.Seeds)
 	for seed := 1; seed <= opts.Seeds; seed++ {
 		r := rand.New(rand.NewPCG(uint64(seed), 0x6469736372))
 		var Xtr, Xte [][]float64

@@ -7,7 +7,8 @@
 // captures (files or folders, pcap.Find), Workers files at a time, and
 // merges per-file results in file order, so the Report is deterministic
 // given the inputs and options (every random choice is seeded: discriminator
-// seeds 1..Seeds, the memorisation sample with a fixed seed).
+// seeds 1..Seeds, the memorisation sample with a fixed seed, the floor's
+// halves with FloorSeed).
 //
 // Reading streams: each packet is decoded once (packet.Decode), assigned to
 // a flow by flow.Assembler with flow.DefaultConfig and flow.Scope, folded
@@ -42,6 +43,25 @@
 //     training flow, for up to MaxFlows flows per side against up to
 //     4*MaxFlows training flows; a generated median well below the real one
 //     suggests copying.
+//
+//   - floor (version 2): the real flows split into halves A and B by flow
+//     (a hash of FloorSeed, the file's index and the flow id: the same
+//     split whatever the workers); header_jsd, flow_jsd and the
+//     discriminator of A against B, the same of the generated flows against
+//     B (generated_vs_b), and their ratio, metric by metric: 1 = as close
+//     as two halves of real traffic, the best a generator can be expected
+//     to reach with this much data;
+//   - classes (version 2, Options.Labels "file" or "dir", named as dataset
+//     build names them): per class present on both sides, the comparison,
+//     its own floor and the TCP handshake shares;
+//   - memorization.membership_* (version 2): as many training as held-out
+//     real flows, each with its distance to the nearest generated flow;
+//     membership_auc = P(a training flow is closer than a held-out one),
+//     0.5 = no sign of memorisation (meaningful when the real captures are
+//     traffic the generator was not trained on).
+//
+// Cost: the discriminator runs Seeds times for the main comparison, twice
+// that for the floor, and three times that per class.
 //
 // Report.WritePlots draws one histogram per header field and flow feature.
 package evalgen

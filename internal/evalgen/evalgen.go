@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/trafficgpt/trafficgpt/internal/metric"
+	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
@@ -19,6 +19,12 @@ type Options struct {
 	Trees                  int      // random forest size (default 100)
 	Tshark                 string   // "auto" (when on PATH; the default), "on", "off"
 	Workers                int      // capture files read in parallel, forest workers (default 2)
+	// FloorSeed chooses the split of the real flows into two halves whose
+	// comparison is the floor (default 1).
+	FloorSeed uint64
+	// Labels names the class of each input like dataset build: "file" (file
+	// name), "dir" (first folder under the argument) or "" (no per-class rows).
+	Labels string
 	// Warn receives problems that do not stop the run (a capture whose
 	// reading stopped at an error: the flows before it are kept). nil: ignored.
 	Warn func(error)
@@ -67,7 +73,23 @@ func (o *Options) defaults() error {
 	if o.Warn == nil {
 		o.Warn = func(error) {}
 	}
+	if o.FloorSeed == 0 {
+		o.FloorSeed = 1
+	}
+	switch o.Labels {
+	case "", "dir", "file":
+	default:
+		return fmt.Errorf("evalgen: labels %q: want dir, file or none", o.Labels)
+	}
 	return nil
+}
+
+func paths(ins []input) []string {
+	out := make([]string, len(ins))
+	for i, in := range ins {
+		out[i] = in.path
+	}
+	return out
 }
 
 // Run reads the real, generated and (optional) training captures and
@@ -77,12 +99,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	find := func(what string, args []string) ([]string, error) {
+	find := func(what string, args []string) ([]input, error) {
 		ins, err := pcap.Find(args)
 		if err != nil {
 			return nil, fmt.Errorf("%s captures: %w", what, err)
 		}
-		return pcap.Paths(ins), nil
+		out := make([]input, len(ins))
+		for i, in := range ins {
+			out[i] = input{path: in.Path, label: dataset.FileLabel(opts.Labels, in.Root, in.Path)}
+		}
+		return out, nil
 	}
 	realFiles, err := find("real", opts.Real)
 	if err != nil {
@@ -95,7 +121,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if len(realFiles) == 0 || len(genFiles) == 0 {
 		return nil, fmt.Errorf("no capture files: %d real, %d generated", len(realFiles), len(genFiles))
 	}
-	var trainFiles []string
+	var trainFiles []input
 	if len(opts.Train) > 0 {
 		if trainFiles, err = find("training", opts.Train); err != nil {
 			return nil, err
@@ -116,65 +142,51 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if runTshark {
 		go func() {
 			var r tsharkResult
-			r.gen = tsharkExpert(ctx, genFiles)
-			r.real = tsharkExpert(ctx, realFiles)
+			r.gen = tsharkExpert(ctx, paths(genFiles))
+			r.real = tsharkExpert(ctx, paths(realFiles))
 			tsharkDone <- r
 		}()
 	}
 
 	wantHash := len(trainFiles) > 0
-	real, err := readSide(ctx, realFiles, opts.Workers, wantHash, opts.Warn, opts.tick("read real", len(realFiles)))
+	real, err := readSide(ctx, realFiles, opts.Workers, wantHash, &split{opts.FloorSeed}, opts.Warn, opts.tick("read real", len(realFiles)))
 	if err != nil {
 		return nil, err
 	}
-	gen, err := readSide(ctx, genFiles, opts.Workers, wantHash, opts.Warn, opts.tick("read generated", len(genFiles)))
+	gen, err := readSide(ctx, genFiles, opts.Workers, wantHash, nil, opts.Warn, opts.tick("read generated", len(genFiles)))
 	if err != nil {
 		return nil, err
 	}
-	var train *side
+	var train *sideSet
 	if wantHash {
-		if train, err = readSide(ctx, trainFiles, opts.Workers, true, opts.Warn, opts.tick("read train", len(trainFiles))); err != nil {
+		if train, err = readSide(ctx, trainFiles, opts.Workers, true, nil, opts.Warn, opts.tick("read train", len(trainFiles))); err != nil {
 			return nil, err
 		}
 	}
-	rep := &Report{Validity: map[string]*Validity{"real": &real.val, "generated": &gen.val}, real: real, gen: gen}
+	rep := &Report{Validity: map[string]*Validity{"real": &real.all.val, "generated": &gen.all.val}, real: real.all, gen: gen.all}
 	rep.ReadTime = time.Since(start)
 
-	hj := headerJSD(real.hdr, gen.hdr)
-	var sum float64
-	for i, f := range HeaderFields {
-		rep.HeaderJSD.add(f, hj[i])
-		if i < PaperHeaderFields {
-			sum += hj[i]
-		}
-	}
-	rep.HeaderJSD.add("mean", sum/PaperHeaderFields)
-	fj := flowJSD(real, gen)
-	sum = 0
-	for i, f := range metric.FlowFeatureNames {
-		rep.FlowJSD.add(f, fj[i])
-		if i < metric.PaperFlowFeatures {
-			sum += fj[i]
-		}
-	}
-	rep.FlowJSD.add("mean", sum/metric.PaperFlowFeatures)
-
-	f1s, nDisc, err := discriminate(real, gen, opts)
+	c, err := compare(real.all, gen.all, opts, "discriminator")
 	if err != nil {
 		return nil, err
 	}
-	rep.DiscriminatorFlows = nDisc
-	mean, std := meanStd(f1s)
-	rep.DiscriminatorF1, rep.DiscriminatorF1Std = Num(mean), Num(std)
-	if train != nil {
-		rep.Memorization = memorize(train, real, gen, opts.MaxFlows)
+	rep.HeaderJSD, rep.FlowJSD, rep.DiscriminatorF1, rep.DiscriminatorF1Std = c.HeaderJSD, c.FlowJSD, c.DiscriminatorF1, c.DiscriminatorF1Std
+	rep.DiscriminatorFlows = c.DiscriminatorFlows
+	if rep.Floor, err = floor(real, gen.all, opts, ""); err != nil {
+		return nil, err
 	}
-	real.val.finish()
-	gen.val.finish()
+	if rep.Classes, err = classRows(real, gen, opts); err != nil {
+		return nil, err
+	}
+	if train != nil {
+		rep.Memorization = memorize(train.all, real.all, gen.all, opts.MaxFlows, opts.Workers)
+	}
+	real.all.val.finish()
+	gen.all.val.finish()
 	if runTshark {
 		select {
 		case r := <-tsharkDone:
-			real.val.Tshark, gen.val.Tshark = r.real, r.gen
+			real.all.val.Tshark, gen.all.val.Tshark = r.real, r.gen
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

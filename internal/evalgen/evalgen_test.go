@@ -7,16 +7,22 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"image/png"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/trafficgpt/trafficgpt/internal/devdata"
 	"github.com/trafficgpt/trafficgpt/internal/metric"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden report testdata/golden/eval-generate-demo.json")
@@ -328,5 +334,176 @@ func TestRunCutFile(t *testing.T) {
 	if r.FileErrors != 1 || r.Flows == 0 || r.Packets == 0 || r.Packets >= g.Packets || r.Flows > g.Flows {
 		t.Errorf("cut file: %d file errors, %d flows, %d packets (whole file: %d flows, %d packets)",
 			r.FileErrors, r.Flows, r.Packets, g.Flows, g.Packets)
+	}
+}
+
+// TestFloor: the halves partition the real flows; two halves of real
+// traffic are indistinguishable (F1 near 0.5); the real traffic itself
+// scores near the floor (ratio near 1), other classes far above it; the
+// split follows the seed.
+func TestFloor(t *testing.T) {
+	opts := Options{Real: demo("http.pcap", "dns.pcap"), Generated: demo("http.pcap", "dns.pcap"), Seeds: 3, Trees: 30, Tshark: "off"}
+	same, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := same.Floor
+	if f == nil || f.Seed != 1 || f.RealFlowsA+f.RealFlowsB != same.Validity["real"].Flows || f.RealFlowsA < f.RealFlowsB/2 || f.RealFlowsB < f.RealFlowsA/2 {
+		t.Fatalf("floor %+v, real flows %d", f, same.Validity["real"].Flows)
+	}
+	if d := float64(f.DiscriminatorF1); d < 0.3 || d > 0.7 {
+		t.Errorf("floor discriminator F1 %.3f, want near 0.5", d)
+	}
+	if r := f.Ratio.FlowJSD.Get("mean"); !(r < 1.5) {
+		t.Errorf("real vs its half B: flow JSD %.2fx the floor, want near 1", r)
+	}
+	opts.Generated = demo("ssh.pcap", "redis.pcap")
+	diff, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := diff.Floor.Ratio.FlowJSD.Get("mean"); !(r > 5) {
+		t.Errorf("other classes: flow JSD %.2fx the floor, want far above", r)
+	}
+	if r := float64(diff.Floor.Ratio.DiscriminatorF1); !(r > 1.5) {
+		t.Errorf("other classes: discriminator F1 %.2fx the floor", r)
+	}
+	opts.FloorSeed = 2
+	reseeded, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(reseeded.Floor.Comparison, diff.Floor.Comparison) {
+		t.Error("floor seed 2 gave the same halves as seed 1")
+	}
+	opts.FloorSeed = 1
+	again, _ := Run(context.Background(), opts)
+	if !bytes.Equal(reportJSON(t, again), reportJSON(t, diff)) {
+		t.Error("the same seed gave a different report")
+	}
+}
+
+// TestClassRows: with labels, one row per class present on both sides,
+// in label order, each its own comparison and floor.
+func TestClassRows(t *testing.T) {
+	opts := Options{Real: demo("dns.pcap", "http.pcap", "mqtt.pcap"), Generated: demo("dns.pcap", "http.pcap", "ssh.pcap"),
+		Labels: "file", Seeds: 2, Trees: 20, Tshark: "off"}
+	rep, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Classes) != 2 || rep.Classes[0].Label != "dns" || rep.Classes[1].Label != "http" {
+		t.Fatalf("classes %+v, want dns and http", rep.Classes)
+	}
+	for _, c := range rep.Classes {
+		if c.RealFlows != c.GeneratedFlows || c.RealFlows == 0 || c.HeaderJSD.Get("mean") != 0 || c.FlowJSD.Get("mean") != 0 {
+			t.Errorf("%s: flows %d/%d, JSD %v/%v; the same capture on both sides", c.Label, c.RealFlows, c.GeneratedFlows,
+				c.HeaderJSD.Get("mean"), c.FlowJSD.Get("mean"))
+		}
+		if c.Floor == nil || c.Floor.RealFlowsA+c.Floor.RealFlowsB != c.RealFlows {
+			t.Errorf("%s: floor %+v", c.Label, c.Floor)
+		}
+	}
+	if s := float64(rep.Classes[1].TCPHandshakeReal); s != 1 {
+		t.Errorf("http: handshake share %v", s)
+	}
+	opts.Labels = ""
+	if rep, err := Run(context.Background(), opts); err != nil || rep.Classes != nil {
+		t.Errorf("no labels: classes %v, err %v", rep.Classes, err)
+	}
+	opts.Labels = "csv"
+	if _, err := Run(context.Background(), opts); err == nil {
+		t.Error("labels mode csv: no error")
+	}
+}
+
+// cutCapture writes the packets of a demo capture into parts files of
+// consecutive packets (a capture cut in time, as a training/held-out split).
+func cutCapture(t *testing.T, name string, parts int) []string {
+	t.Helper()
+	data, err := os.ReadFile(demo(name)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcap.NewReader(bytes.NewReader(data), pcap.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []pcap.Record
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Kind == pcap.KindPacket {
+			c := *rec
+			c.Data = slices.Clone(rec.Data)
+			recs = append(recs, c)
+		}
+	}
+	dir := t.TempDir()
+	var out []string
+	for i := 0; i < parts; i++ {
+		var buf bytes.Buffer
+		pw, err := pcap.NewPacketWriter(&buf, pcap.Framing{Format: pcap.FormatPcap, Resolution: recs[0].Resolution}, recs[0].LinkType, 262144)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs[i*len(recs)/parts : (i+1)*len(recs)/parts] {
+			pw.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data)
+		}
+		pw.Flush()
+		p := filepath.Join(dir, fmt.Sprintf("part%d.pcap", i))
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// TestMembership: a "generator" that returns its training flows puts them
+// nearer than held-out flows of the same traffic (AUC near 1); one that
+// returns the held-out flows, the other way round (AUC below 0.5).
+func TestMembership(t *testing.T) {
+	parts := cutCapture(t, "mqtt.pcap", 2)
+	train, heldout := parts[:1], parts[1:]
+	opts := Options{Real: heldout, Train: train, Seeds: 1, Trees: 5, Tshark: "off"}
+	opts.Generated = train
+	copying, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Generated = heldout
+	other, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, o := copying.Memorization, other.Memorization
+	if c.MembershipFlows == 0 || !(float64(c.MembershipAUC) > 0.8) || float64(c.MembershipTrainNN) != 0 {
+		t.Errorf("copying generator: membership %d flows, AUC %.3f, train NN median %v", c.MembershipFlows, c.MembershipAUC, c.MembershipTrainNN)
+	}
+	if !(float64(o.MembershipAUC) < 0.5) {
+		t.Errorf("generator of held-out flows: membership AUC %.3f, want below 0.5", o.MembershipAUC)
+	}
+}
+
+func TestCloserShare(t *testing.T) {
+	tests := []struct {
+		a, b []float64
+		want float64
+	}{
+		{[]float64{0, 0}, []float64{1, 2}, 1},
+		{[]float64{3}, []float64{1, 2}, 0},
+		{[]float64{1, 2}, []float64{1, 2}, 0.5},
+		{[]float64{1}, []float64{0, 1, 2, 3}, 0.25 + 0.125 + 0.25},
+	}
+	for _, tc := range tests {
+		if got := closerShare(tc.a, tc.b); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("closerShare(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

@@ -16,10 +16,52 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
-// readSide reads the captures of one side with opts.Workers files at a time
-// and merges the per-file results in file order (deterministic output).
-func readSide(ctx context.Context, files []string, workers int, wantHash bool, warn func(error), tick func()) (*side, error) {
-	results := make([]*side, len(files))
+// sideSet is one side as read: all its flows, the two halves of its flows
+// (the real side only: the floor compares them) and the same per class
+// label (when the inputs are labelled).
+type sideSet struct {
+	all   *side
+	half  [2]*side            // nil when the side is not split
+	class map[string]*sideSet // nil without labels; class entries have no classes
+}
+
+func newSideSet(halves bool) *sideSet {
+	s := &sideSet{all: newSide()}
+	if halves {
+		s.half = [2]*side{newSide(), newSide()}
+	}
+	return s
+}
+
+func (s *sideSet) merge(o *sideSet) {
+	s.all.merge(o.all)
+	if s.half[0] != nil {
+		s.half[0].merge(o.half[0])
+		s.half[1].merge(o.half[1])
+	}
+}
+
+// input is one capture of a side: its path and class label ("" = none).
+type input struct{ path, label string }
+
+// split says how a side's flows are split into halves: by a hash of (Seed,
+// the file's index in its side, the flow's id), so the split is the same
+// whatever the number of workers. nil: not split.
+type split struct{ seed uint64 }
+
+// halfOf is 0 or 1 for flow id of file index i (splitmix64 of the three).
+func (sp *split) halfOf(i int, id uint64) int {
+	x := sp.seed ^ uint64(i)*0x9e3779b97f4a7c15 ^ (id+1)*0xbf58476d1ce4e5b9
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return int(x & 1)
+}
+
+// readSide reads the captures of one side with workers files at a time and
+// merges the per-file results in file order (deterministic output).
+func readSide(ctx context.Context, files []input, workers int, wantHash bool, sp *split, warn func(error), tick func()) (*sideSet, error) {
+	results := make([]*sideSet, len(files))
 	errs := make([]error, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -28,7 +70,7 @@ func readSide(ctx context.Context, files []string, workers int, wantHash bool, w
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = readCapture(ctx, files[i], wantHash)
+				results[i], errs[i] = readCapture(ctx, files[i].path, i, wantHash, sp)
 				tick()
 			}
 		}()
@@ -44,7 +86,7 @@ func readSide(ctx context.Context, files []string, workers int, wantHash bool, w
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	all := newSide()
+	all := newSideSet(sp != nil)
 	for i, r := range results {
 		if errs[i] != nil && r == nil {
 			return nil, errs[i]
@@ -53,6 +95,17 @@ func readSide(ctx context.Context, files []string, workers int, wantHash bool, w
 			warn(fmt.Errorf("%w (flows read before the error are kept)", errs[i]))
 		}
 		all.merge(r)
+		if l := files[i].label; l != "" {
+			if all.class == nil {
+				all.class = map[string]*sideSet{}
+			}
+			c := all.class[l]
+			if c == nil {
+				c = newSideSet(sp != nil)
+				all.class[l] = c
+			}
+			c.merge(r)
+		}
 		results[i] = nil
 	}
 	return all, nil
@@ -67,13 +120,14 @@ var errNotCapture = errors.New("not a capture")
 // flow ends. A file that does not start like a capture is an error (nil
 // data); an error later in the file ends the active flows there, in id
 // order, and counts as a file error.
-func readCapture(ctx context.Context, path string, wantHash bool) (*side, error) {
+func readCapture(ctx context.Context, path string, index int, wantHash bool, sp *split) (*sideSet, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	s := newSide()
+	set := newSideSet(sp != nil)
+	s := set.all
 	s.val.Files = 1
 	if st, err := f.Stat(); err == nil {
 		s.val.Bytes = st.Size()
@@ -94,6 +148,9 @@ func readCapture(ctx context.Context, path string, wantHash bool) (*side, error)
 				if wantHash {
 					st.hash = sha256.New()
 				}
+				if sp != nil {
+					st.half = set.half[sp.halfOf(index, p.Flow.Flow)]
+				}
 				active[p.Flow.Flow] = st
 			}
 			s.addPacket(st, l, rec.Data, p.TsNanos, rec.OrigLen, p.Flow.C2S, p.Flow.New, p.DecodeErr == nil)
@@ -108,7 +165,7 @@ func readCapture(ctx context.Context, path string, wantHash bool) (*side, error)
 		},
 	})
 	if err == nil {
-		return s, nil
+		return set, nil
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -118,5 +175,5 @@ func readCapture(ctx context.Context, path string, wantHash bool) (*side, error)
 		s.endFlow(active[id])
 	}
 	s.val.FileErrors = 1
-	return s, fmt.Errorf("%s: %w", path, err)
+	return set, fmt.Errorf("%s: %w", path, err)
 }

@@ -70,6 +70,12 @@ type Report struct {
 	DiscriminatorF1Std Num                  `json:"discriminator_f1_std"`
 	Validity           map[string]*Validity `json:"validity"`
 	Memorization       *Memorization        `json:"memorization"`
+	// Floor: two halves of the real flows against each other, and the
+	// generated flows against half B, with their ratio (added in version 2).
+	Floor *Floor `json:"floor"`
+	// Classes: one row per class label on both sides (inputs labelled by
+	// Options.Labels; added in version 2).
+	Classes []ClassRow `json:"classes,omitempty"`
 
 	// Not in the JSON: what the printed report also says.
 	DiscriminatorFlows int           `json:"-"` // flows per side the discriminator sampled
@@ -131,6 +137,15 @@ type Memorization struct {
 	RealNNMean        Num `json:"real_nn_mean"`
 	RealNNZero        Num `json:"real_nn_zero_share"`
 	NNMedianRatio     Num `json:"nn_median_ratio"` // generated / real: well below 1 suggests copying
+	// Membership (added in version 2): MembershipFlows training and as many
+	// held-out real flows, each with the distance to its nearest generated
+	// flow. MembershipAUC is the probability that a training flow is closer
+	// to the generated flows than a held-out one: 0.5 = no sign that the
+	// generator favours what it was trained on, towards 1 = memorisation.
+	MembershipFlows     int `json:"membership_flows"`
+	MembershipTrainNN   Num `json:"membership_train_nn_median"`
+	MembershipHeldoutNN Num `json:"membership_heldout_nn_median"`
+	MembershipAUC       Num `json:"membership_auc"`
 }
 
 // Share is a/b, NaN when b is 0.

@@ -93,24 +93,38 @@ type flowState struct {
 	clean      bool // every packet decoded
 	isTCP      bool
 	tcp        tcpCheck
-	hash       hash.Hash // payload sequence (nil without --train)
+	hash       hash.Hash // payload sequence (nil without training captures)
 	hasPayload bool
+	half       *side // the half of the real side the flow is in (nil: no halves)
 }
 
-// addPacket folds one decoded packet of flow st into s.
+// addPacket folds one decoded packet of flow st into s, and into the
+// flow's half when it has one.
 func (s *side) addPacket(st *flowState, l *packet.Layers, data []byte, ts int64, origLen uint32, c2s, first, decoded bool) {
+	if st.half != nil {
+		st.half.foldPacket(st, l, data, ts, origLen, c2s, first, decoded, false)
+	}
+	s.foldPacket(st, l, data, ts, origLen, c2s, first, decoded, true)
+}
+
+// foldPacket folds a packet into s's histograms and counters, and (own)
+// into the flow's state.
+func (s *side) foldPacket(st *flowState, l *packet.Layers, data []byte, ts int64, origLen uint32, c2s, first, decoded, own bool) {
 	v := &s.val
 	h := s.hdr
 	if !first {
 		h.iat[metric.TimeBins.Index(float64(ts-st.lastTs)/1e9)]++
 	}
-	st.lastTs = ts
-	st.acc.Add(metric.Pkt{TsNanos: ts, Out: c2s, Size: int(origLen)})
+	if own {
+		st.lastTs = ts
+		st.acc.Add(metric.Pkt{TsNanos: ts, Out: c2s, Size: int(origLen)})
+		if !decoded {
+			st.clean = false
+		}
+	}
 	v.Packets++
 	if decoded {
 		v.PacketsClean++
-	} else {
-		st.clean = false
 	}
 	if l.IPVersion == 0 {
 		return
@@ -144,7 +158,7 @@ func (s *side) addPacket(st *flowState, l *packet.Layers, data []byte, ts int64,
 			}
 		}
 	}
-	if st.hash != nil && l.PayloadOff >= 0 {
+	if own && st.hash != nil && l.PayloadOff >= 0 {
 		end := min(len(data), l.NetOff+l.IPTotalLen)
 		if l.PayloadOff < end {
 			var hdr [5]byte
@@ -160,14 +174,21 @@ func (s *side) addPacket(st *flowState, l *packet.Layers, data []byte, ts int64,
 	if l.Proto == packet.ProtoTCP && l.TCPHdrLen >= 20 && l.L4Off >= 0 && l.L4Off+20 <= len(data) {
 		h.cat["tcp_flags"][uint16(l.TCPFlags)]++
 		h.window[metric.WindowBins.Index(float64(binary.BigEndian.Uint16(data[l.L4Off+14:])))]++
-		if st.isTCP {
+		if own && st.isTCP {
 			st.tcp.add(l, data, c2s, first)
 		}
 	}
 }
 
-// endFlow folds a finished flow into s.
+// endFlow folds a finished flow into s, and into its half.
 func (s *side) endFlow(st *flowState) {
+	if st.half != nil {
+		st.half.foldFlow(st)
+	}
+	s.foldFlow(st)
+}
+
+func (s *side) foldFlow(st *flowState) {
 	v := &s.val
 	v.Flows++
 	if st.clean {
