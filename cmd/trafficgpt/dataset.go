@@ -68,6 +68,13 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 			return usageError("%v", err)
 		}
 	}
+	for _, p := range pos {
+		if p == stdinName {
+			// Labels (dir, file) and the manifest (name, SHA-256, size) come
+			// from the inputs' names, and a build reads each file twice.
+			return usageError("dataset build reads captures by name (labels and the manifest need them): save standard input to a file first")
+		}
+	}
 	o.inputs = pos
 	o.shards = 0
 	if *shardFlag != "" {
