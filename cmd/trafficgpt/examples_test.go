@@ -159,6 +159,20 @@ func TestHelpExamplesRun(t *testing.T) {
 			t.Logf("%s: ok, %d bytes of output", ex, out.Len())
 		})
 	}
+	// The README's pipe, with tcpdump reading a file instead of -i any:
+	// classify rows come out of a pipe, with flow ids and Community IDs.
+	t.Run("readme_pipe", func(t *testing.T) {
+		ex := "tcpdump -r testdata/demo/dns.pcap -w - | trafficgpt classify --model clf --format csv -"
+		cmd := exec.Command("bash", "-o", "pipefail", "-c", ex)
+		cmd.Dir = fix
+		os.Symlink(testdata, filepath.Join(fix, "testdata"))
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.Output()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err != nil || len(lines) < 50 || !strings.Contains(lines[0], "community_id") || !strings.Contains(lines[1], ",1:") {
+			t.Fatalf("%s: %v, %d lines:\n%s", ex, err, len(lines), tail(string(out)))
+		}
+	})
 }
 
 func tail(s string) string {
