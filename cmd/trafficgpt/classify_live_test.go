@@ -36,7 +36,7 @@ func TestClassifyLive(t *testing.T) {
 	ds, clf := filepath.Join(dir, "ds"), filepath.Join(dir, "clf")
 	run("dataset", "build", "-o", ds, "--labels", "file", "--group", "flow", "--mask", "addr+ports", "--max-packets", "3",
 		"--split", "train=0.6,valid=0.2,test=0.2", "-j", "1", filepath.Join(demoDataDir, "dns.pcap"), filepath.Join(demoDataDir, "http.pcap"))
-	run("finetune", "--from-scratch", "--config", "tiny", "--data", ds, "-o", clf, "--len", "64", "--epochs", "1")
+	run("finetune", "--from-scratch", "--config", "tiny", "--data", ds, "-o", clf, "--len", "256", "--epochs", "1")
 
 	const port = 8080
 	os.WriteFile(filepath.Join(dir, "page.txt"), bytes.Repeat([]byte("live\n"), 400), 0o644)
