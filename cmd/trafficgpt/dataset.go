@@ -44,6 +44,7 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.BoolVar(&o.build.Dedup, "dedup", false, "drop flows whose tokens equal an earlier flow's")
 	fs.BoolVar(&o.build.LabelTokens, "label-tokens", false, "put the label token after <flow> (for class-conditioned generation)")
 	fs.BoolVar(&o.build.KeepTrailing, "keep-trailing", false, "read captures cut mid-record up to their last complete record (else they are skipped as unreadable)")
+	fs.IntVar(&o.build.SpillTokens, "spill-tokens", dataset.DefaultSpillTokens, "tokens a flow may hold in memory while it is read; longer flows go to a temporary file ($TMPDIR)")
 	fs.BoolVar(&o.build.MergePayloads, "merge-payloads", false, "also keep flows that share a payload of >= 32 bytes in one split (default: count them in the audit; constant messages of one class are not copies)")
 	fs.BoolVar(&o.build.AcceptSplitWarnings, "accept-split-warnings", false, "build even if a split misses its target fraction by more than 5 points or lacks a class it could hold (the warnings go into manifest.json)")
 	fs.IntVar(&o.build.Jobs, "j", runtime.GOMAXPROCS(0), "files processed in parallel")

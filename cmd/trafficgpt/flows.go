@@ -140,19 +140,27 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "flows: %s: %v\n", path, err)
 			continue
 		}
-		_, err = codec.EncodeFlows(fctx, f, codec.EncodeOptions{Flow: o.flow, View: o.view, KeepTrailing: o.keepTrailing},
+		// A listing needs token counts only; --show keeps the tokens of long
+		// flows on disk until their end, so memory stays bounded by the
+		// active flows whatever the longest.
+		eo := codec.EncodeOptions{Flow: o.flow, View: o.view, KeepTrailing: o.keepTrailing, CountOnly: o.show < 0, SpillTokens: 1 << 20}
+		_, err = codec.EncodeFlows(fctx, f, eo,
 			func(ef *codec.EncodedFlow) error {
 				flows++
 				if o.show >= 0 {
 					if int64(ef.ID) == o.show && !shown {
 						shown = true
-						_, writeErr = fmt.Fprintf(stage, "# %s flow %d: %s, %d packets, %d tokens\n%s\n", path, ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, len(ef.Tokens), codec.Format(ef.Tokens))
+						var toks []codec.Token
+						if writeErr = ef.EachTokens(func(p []codec.Token) error { toks = append(toks, p...); return nil }); writeErr != nil {
+							return writeErr
+						}
+						_, writeErr = fmt.Fprintf(stage, "# %s flow %d: %s, %d packets, %d tokens\n%s\n", path, ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, len(toks), codec.Format(toks))
 					}
 					return writeErr
 				}
 				rec := flow.Record{
 					FlowID: ef.ID, File: path, StartNs: ef.FirstNs, EndNs: ef.LastNs, Res: ef.Res,
-					Key: ef.Key, FirstAToB: ef.FirstAToB, Counts: ef.Counts, Tokens: len(ef.Tokens),
+					Key: ef.Key, FirstAToB: ef.FirstAToB, Counts: ef.Counts, Tokens: ef.NumTokens,
 					EndReason: ef.Reason, CommunityID: ef.CommunityID,
 				}
 				switch o.format {
@@ -163,7 +171,7 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 					_, writeErr = stage.Write(line)
 				default:
 					_, writeErr = fmt.Fprintf(stage, "%-5d %-58s %8d %10d %9.3fs %9d  %s\n", ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, ef.Bytes,
-						time.Duration(ef.LastNs-ef.FirstNs).Seconds(), len(ef.Tokens), ef.Reason)
+						time.Duration(ef.LastNs-ef.FirstNs).Seconds(), ef.NumTokens, ef.Reason)
 				}
 				if writeErr == nil && o.live.active() {
 					if cw != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -158,4 +159,52 @@ func applyEdits(orig, edits []byte) []byte {
 		}
 	}
 	return b
+}
+
+// TestEncodeFlowsSpill: with SpillTokens the flows' tokens (read back with
+// EachTokens) and counts equal the in-memory ones; CountOnly keeps the
+// counts and no tokens.
+func TestEncodeFlowsSpill(t *testing.T) {
+	capture, _ := demoArchive(t, "http.pcap", 0)
+	collect := func(o EncodeOptions) (map[uint64][]Token, map[uint64]int) {
+		toks, counts := map[uint64][]Token{}, map[uint64]int{}
+		_, err := EncodeFlows(context.Background(), bytes.NewReader(capture), o, func(ef *EncodedFlow) error {
+			counts[ef.ID] = ef.NumTokens
+			var all []Token
+			err := ef.EachTokens(func(p []Token) error { all = append(all, p...); return nil })
+			toks[ef.ID] = all
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return toks, counts
+	}
+	want, wantN := collect(EncodeOptions{})
+	long := 0
+	for id, w := range want {
+		if wantN[id] != len(w) {
+			t.Fatalf("flow %d: NumTokens %d, %d tokens", id, wantN[id], len(w))
+		}
+		if len(w) > 300 {
+			long++
+		}
+	}
+	if long == 0 {
+		t.Fatal("no flow longer than the spill bound: the test would not spill")
+	}
+	for _, o := range []EncodeOptions{{SpillTokens: 100, SpillDir: t.TempDir()}, {SpillTokens: 7}, {CountOnly: true}} {
+		got, gotN := collect(o)
+		for id, w := range want {
+			if gotN[id] != len(w) {
+				t.Errorf("%+v: flow %d: %d tokens counted, want %d", o, id, gotN[id], len(w))
+			}
+			if !o.CountOnly && !slices.Equal(got[id], w) {
+				t.Errorf("%+v: flow %d: tokens differ after spilling", o, id)
+			}
+			if o.CountOnly && len(got[id]) != 0 {
+				t.Errorf("CountOnly kept %d tokens", len(got[id]))
+			}
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,11 @@ type BuildOptions struct {
 	// KeepTrailing reads captures cut mid-record up to their last complete
 	// record; without it they are skipped (and named) as unreadable.
 	KeepTrailing bool `json:"keep_trailing,omitempty"`
+	// SpillTokens bounds the tokens a flow holds in memory while it is read
+	// (longer flows go to a temporary file; 0: DefaultSpillTokens) and
+	// SpillDir is where (default: the system's temporary folder).
+	SpillTokens int    `json:"-"`
+	SpillDir    string `json:"-"`
 	// AcceptSplitWarnings builds even when a split misses its target or a
 	// class (Manifest.Warnings); otherwise such a build fails.
 	AcceptSplitWarnings bool           `json:"accept_split_warnings,omitempty"`
@@ -507,20 +513,20 @@ func buildPart(ctx context.Context, dir string, files []InputFileRoot, shard, sh
 			defer wg.Done()
 			out := outs[w]
 			for k := range next {
-				results[k] = buildFile(ctx, files[mine[k]], w, o, lab, nameID, func(toks []uint16) (int64, error) {
-					if cap(out.buf) < 2*len(toks) {
-						out.buf = make([]byte, 2*len(toks))
-					}
-					b := out.buf[:2*len(toks)]
-					for j, t := range toks {
-						b[2*j], b[2*j+1] = byte(t), byte(t>>8)
-					}
-					if _, err := out.f.Write(b); err != nil {
-						return 0, err
-					}
+				results[k] = buildFile(ctx, files[mine[k]], w, o, lab, nameID, func(each func(func([]uint16) error) error) (int64, error) {
 					off := out.off
-					out.off += int64(len(toks))
-					return off, nil
+					err := each(func(toks []uint16) error {
+						out.buf = slices.Grow(out.buf[:0], 2*len(toks))[:2*len(toks)]
+						for j, t := range toks {
+							out.buf[2*j], out.buf[2*j+1] = byte(t), byte(t>>8)
+						}
+						if _, err := out.f.Write(out.buf); err != nil {
+							return err
+						}
+						out.off += int64(len(toks))
+						return nil
+					})
+					return off, err
 				})
 				if o.Progress != nil {
 					o.Progress(results[k].bytes)
@@ -677,21 +683,26 @@ func assemble(tmp string, parts []*part, o BuildOptions) (*Manifest, error) {
 	var raw []byte
 	fileSplits := make([]map[int]bool, len(m.Inputs))
 	for _, p := range all {
-		if cap(raw) < int(2*p.n) {
-			raw = make([]byte, 2*p.n)
-		}
-		b := raw[:2*p.n]
-		if _, err := tokFiles[p.worker].ReadAt(b, 2*p.off); err != nil {
-			return nil, fmt.Errorf("dataset: reading pass-1 tokens: %w", err)
-		}
-		toks = toks[:0]
-		for j := 0; j < int(p.n); j++ {
-			toks = append(toks, uint16(b[2*j])|uint16(b[2*j+1])<<8)
+		// Copy in pieces: a long flow never sits in memory whole.
+		w := writers[p.split]
+		w.begin()
+		for done := int64(0); done < p.n; {
+			k := min(p.n-done, 1<<16)
+			raw = slices.Grow(raw[:0], int(2*k))[:2*k]
+			if _, err := tokFiles[p.worker].ReadAt(raw, 2*(p.off+done)); err != nil {
+				return nil, fmt.Errorf("dataset: reading pass-1 tokens: %w", err)
+			}
+			toks = slices.Grow(toks[:0], int(k))[:k]
+			for j := range toks {
+				toks[j] = uint16(raw[2*j]) | uint16(raw[2*j+1])<<8
+			}
+			if err := w.write(toks); err != nil {
+				return nil, err
+			}
+			done += k
 		}
 		meta := FlowMeta{Label: p.label, File: uint32(p.file), Packets: p.packets, FlowID: p.flowID, PayloadHash: p.payHash}
-		if err := writers[p.split].add(toks, meta); err != nil {
-			return nil, err
-		}
+		w.end(meta)
 		si := m.Splits[splitNames[p.split]]
 		si.Flows++
 		si.Packets += int64(p.packets)
@@ -739,6 +750,17 @@ func assemble(tmp string, parts []*part, o BuildOptions) (*Manifest, error) {
 	sum := sha256.Sum256(mb)
 	m.hash = hex.EncodeToString(sum[:])
 	return m, nil
+}
+
+// DefaultSpillTokens is how many tokens a flow may hold in memory while a
+// build reads it (2 MiB); longer flows spill to a temporary file.
+const DefaultSpillTokens = 1 << 20
+
+func (o *BuildOptions) spillTokens() int {
+	if o.SpillTokens > 0 {
+		return o.SpillTokens
+	}
+	return DefaultSpillTokens
 }
 
 // ErrEmpty marks a build with nothing in it; ErrSplits one whose splits
@@ -793,7 +815,7 @@ func countDropped(r fileResult, what string) int {
 // buildFile tokenizes one capture: flows that pass the filters go to the
 // worker's temp file through write.
 func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions, lab *labeler,
-	nameID func(string) int32, write func([]uint16) (int64, error)) fileResult {
+	nameID func(string) int32, write func(each func(func([]uint16) error) error) (int64, error)) fileResult {
 	var res fileResult
 	f, err := os.Open(in.Path)
 	if err != nil {
@@ -811,7 +833,7 @@ func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions
 		res.label = FileLabel(lab.mode, in.Root, in.Path)
 	}
 	res.drops = map[string]int{}
-	opts := codec.EncodeOptions{Flow: o.Flow, View: o.View, KeepTrailing: o.KeepTrailing}
+	opts := codec.EncodeOptions{Flow: o.Flow, View: o.View, KeepTrailing: o.KeepTrailing, SpillTokens: o.spillTokens(), SpillDir: o.SpillDir}
 	flowLabel := func(ef *codec.EncodedFlow) string {
 		switch lab.mode {
 		case "":
@@ -843,11 +865,24 @@ func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions
 			res.drops["short"]++
 			return nil
 		}
-		off, err := write(ef.Tokens)
+		// The tokens stream through (a long flow's from the spill file) and
+		// are hashed on the way, so memory does not grow with the flow.
+		hf := fnv.New64a()
+		var hb []byte
+		off, err := write(func(emit func([]uint16) error) error {
+			return ef.EachTokens(func(toks []codec.Token) error {
+				hb = hb[:0]
+				for _, t := range toks {
+					hb = append(hb, byte(t), byte(t>>8))
+				}
+				hf.Write(hb)
+				return emit(toks)
+			})
+		})
 		if err != nil {
 			return err
 		}
-		p := pending{flowID: ef.ID, label: -1, packets: uint32(ef.Packets), worker: worker, off: off, n: int64(len(ef.Tokens)),
+		p := pending{flowID: ef.ID, label: -1, packets: uint32(ef.Packets), worker: worker, off: off, n: int64(ef.NumTokens),
 			payHash: ef.PayloadHash, payLen: ef.PayloadLen, firstNs: ef.FirstNs, lastNs: ef.LastNs}
 		if label != "" {
 			p.label = nameID(label)
@@ -858,10 +893,6 @@ func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions
 			hk := fnv.New64a()
 			fmt.Fprint(hk, k.String())
 			p.keyHash, p.hasKey = hk.Sum64(), true
-		}
-		hf := fnv.New64a()
-		for _, t := range ef.Tokens {
-			hf.Write([]byte{byte(t), byte(t >> 8)})
 		}
 		p.fullHash = hf.Sum64()
 		res.flows = append(res.flows, p)

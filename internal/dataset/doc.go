@@ -9,7 +9,9 @@
 // duplicates, per-class cap), assigns splits and writes one shard per split
 // plus manifest.json. Pass 1 writes each kept flow's tokens to per-worker
 // temporary files, keeping only a small record per flow in memory, so memory
-// is bounded by the flow count, not the input size; pass 2 copies the tokens
+// is bounded by the flow count, not the input size (a flow longer than
+// SpillTokens waits in an unlinked temporary file until it ends, so the
+// longest flow does not count either); pass 2 copies the tokens
 // into the shards in (file, flow) order. Everything is written into a
 // temporary sibling directory that is renamed into place at the end: a failed
 // or interrupted build leaves nothing that looks like a dataset. Malformed

@@ -75,6 +75,9 @@ type shardWriter struct {
 	tokens uint64
 	index  []FlowMeta
 	buf    []byte
+	// the flow being written (begin, write, end)
+	flowStart uint64
+	flowCRC   uint32
 }
 
 func createShard(path string, codecVersion int) (*shardWriter, error) {
@@ -90,9 +93,25 @@ func createShard(path string, codecVersion int) (*shardWriter, error) {
 	return w, nil
 }
 
-// add appends one flow's tokens with its metadata (Offset and Len are set here).
+// add appends one flow's tokens with its metadata (Offset, Len and CRC
+// are set here).
 func (w *shardWriter) add(toks []uint16, m FlowMeta) error {
-	m.Offset, m.Len = w.tokens, uint32(len(toks))
+	w.begin()
+	if err := w.write(toks); err != nil {
+		return err
+	}
+	w.end(m)
+	return nil
+}
+
+// begin starts a flow whose tokens come in pieces through write; end
+// records it.
+func (w *shardWriter) begin() {
+	w.flowStart = w.tokens
+	w.flowCRC = crc32.Checksum(nil, castagnoli)
+}
+
+func (w *shardWriter) write(toks []uint16) error {
 	if cap(w.buf) < 2*len(toks) {
 		w.buf = make([]byte, 2*len(toks))
 	}
@@ -100,13 +119,17 @@ func (w *shardWriter) add(toks []uint16, m FlowMeta) error {
 	for i, t := range toks {
 		binary.LittleEndian.PutUint16(b[2*i:], t)
 	}
-	m.CRC = crc32.Checksum(b, castagnoli)
+	w.flowCRC = crc32.Update(w.flowCRC, castagnoli, b)
 	if _, err := w.bw.Write(b); err != nil {
 		return err
 	}
 	w.tokens += uint64(len(toks))
-	w.index = append(w.index, m)
 	return nil
+}
+
+func (w *shardWriter) end(m FlowMeta) {
+	m.Offset, m.Len, m.CRC = w.flowStart, uint32(w.tokens-w.flowStart), w.flowCRC
+	w.index = append(w.index, m)
 }
 
 func (w *shardWriter) close() error {

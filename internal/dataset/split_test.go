@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -200,5 +201,28 @@ func TestBuildEmpty(t *testing.T) {
 				t.Fatalf("left temporary files: %v", ents)
 			}
 		})
+	}
+}
+
+// TestBuildSpill: flows longer than SpillTokens go through the spill file
+// and come out in identical shards.
+func TestBuildSpill(t *testing.T) {
+	root := deviceSetups(t, 2, 4)
+	in := inputsOf(t, root)
+	var shards [2][]byte
+	for i, spill := range []int{0, 5} {
+		dir := filepath.Join(t.TempDir(), "ds")
+		if _, err := Build(context.Background(), dir, in, BuildOptions{Labels: "dir", Group: "flow", Seed: 1, SpillTokens: spill,
+			Split: []SplitFrac{{"train", 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "train.tgs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards[i] = b
+	}
+	if !bytes.Equal(shards[0], shards[1]) {
+		t.Fatal("shards differ when flows spill")
 	}
 }
