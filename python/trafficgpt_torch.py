@@ -238,13 +238,17 @@ def load(path, dtype=torch.float64):
     return model
 
 
-def run_logits(checkpoint, tokens_path, batch, out, dtype=torch.float64):
-    """Writes the logits (B*T, vocab) of the tokens in tokens_path (int32) as float32 to out."""
+def run_logits(checkpoint, tokens_path, batch, out, dtype=torch.float64, cls_pos=None):
+    """Writes the logits (B*T, vocab) of the tokens in tokens_path (int32) as float32 to out;
+    with cls_pos (B positions), the classifier's class probabilities (B, classes) instead."""
     model = load(checkpoint, dtype)
-    toks = np.fromfile(tokens_path, dtype="<i4").astype(np.int64)
+    toks = torch.from_numpy(np.fromfile(tokens_path, dtype="<i4").astype(np.int64).reshape(batch, -1))
     with torch.no_grad():
-        logits = model(torch.from_numpy(toks.reshape(batch, -1)))
-    logits.to(torch.float32).numpy().astype("<f4").tofile(out)
+        if cls_pos is not None:
+            out_t = torch.softmax(model.classify(toks, cls_pos), dim=-1)
+        else:
+            out_t = model(toks)
+    out_t.to(torch.float32).numpy().astype("<f4").tofile(out)
 
 
 def main(argv=None):
@@ -254,13 +258,13 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=1, help="B (rows of the token file)")
     ap.add_argument("--out", help="write logits (B*T, vocab) as little-endian float32 here")
     ap.add_argument("--float32", action="store_true", help="compute in float32 (default float64)")
-    ap.add_argument("--jobs", help="JSON list of {checkpoint, tokens, batch, out}: many runs, one start-up")
+    ap.add_argument("--jobs", help="JSON list of {checkpoint, tokens, batch, out[, cls_pos]}: many runs, one start-up")
     a = ap.parse_args(argv)
     dtype = torch.float32 if a.float32 else torch.float64
     if a.jobs:
         with open(a.jobs) as f:
             for job in json.load(f):
-                run_logits(job["checkpoint"], job["tokens"], job["batch"], job["out"], dtype)
+                run_logits(job["checkpoint"], job["tokens"], job["batch"], job["out"], dtype, job.get("cls_pos"))
         return 0
     if not (a.checkpoint and a.tokens and a.out):
         ap.error("need CHECKPOINT --tokens FILE --out FILE (or --jobs FILE)")

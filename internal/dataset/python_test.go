@@ -36,6 +36,10 @@ func TestPythonReader(t *testing.T) {
 		}
 		t.Skip("no python3 with numpy")
 	}
+	// Opened here so that go test's cache notices edits of the script.
+	if _, err := os.ReadFile("../../python/trafficgpt_data.py"); err != nil {
+		t.Fatal(err)
+	}
 	root := "../../testdata/demo"
 	dir := filepath.Join(t.TempDir(), "ds")
 	_, err := Build(context.Background(), dir, inputsOf(t, root, "dns.pcap", "mqtt.pcap"), BuildOptions{
