@@ -29,6 +29,12 @@ type benchOptions struct {
 	ctx     int
 	genPos  int
 	configs []string
+	// classification rows (bench_classify.go)
+	classify      string
+	classifyInput string
+	curve, table  string
+	repeats       int
+	classifyOnly  bool
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,6 +46,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.ctx, "ctx", 12032, "training context length")
 	fs.IntVar(&o.genPos, "gen-pos", 12000, "the far generation position")
 	fs.StringVar(&configs, "configs", "small,paper", "model presets to time")
+	fs.StringVar(&o.classify, "classify", defaultClassifyBench, "classifiers to time, comma-separated: CLF[@EARLY][=DATASET] or random:PRESET:LEN[@EARLY]; with =DATASET its test macro-F1 too")
+	fs.StringVar(&o.classifyInput, "classify-input", "testdata/demo", "captures the classifiers label")
+	fs.IntVar(&o.repeats, "classify-repeats", 3, "passes over --classify-input per classifier")
+	fs.StringVar(&o.curve, "curve", "", "write the classifiers' flows per CPU-second against test macro-F1 as a PNG")
+	fs.BoolVar(&o.classifyOnly, "classify-only", false, "time the classifiers only")
+	fs.StringVar(&o.table, "table", "", "write the classifiers' trade-off table (Markdown) to this file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -62,6 +74,9 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	add := func(what, value, note string) {
 		rows = append(rows, benchRow{what, value, note})
 		fmt.Fprintf(stderr, "  %s: %s %s\n", what, value, note)
+	}
+	if o.classifyOnly {
+		return benchClassifyRows(ctx, o, stdout, add, &rows)
 	}
 	// Tokenizer against tcpdump's copy rate on the same file.
 	capture := o.capture
@@ -127,6 +142,9 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	}
 	add("generate small, position 100", fmt.Sprintf("%.0f tokens/s", near), "(batch 1)")
 	add(fmt.Sprintf("generate small, position %d", o.genPos), fmt.Sprintf("%.0f tokens/s", far), fmt.Sprintf("(%.2fx the rate at 100)", far/near))
+	if err := benchClassifyRows(ctx, o, nil, add, &rows); err != nil {
+		return err
+	}
 	add("peak memory", fmt.Sprintf("%.0f MB", float64(peakRSSBytes())/1e6), "(VmHWM of this process)")
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "benchmark\tresult\tnote\n")

@@ -6,19 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
-
-	"github.com/trafficgpt/trafficgpt/internal/model"
 )
-
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkCapture classifies every flow of the shipped demo captures (6
 // classes, 653 flows) from the bytes: tokenizing, flow assembly, the model
@@ -51,17 +40,13 @@ func BenchmarkCapture(b *testing.B) {
 		{"small", 256, 0, 64},
 	} {
 		b.Run(fmt.Sprintf("%s/len=%d/early=%d/batch=%d", tc.preset, tc.T, tc.early, tc.batch), func(b *testing.B) {
-			c := randomClassifier(b, tc.T)
-			if tc.preset != "tiny" {
-				cfg, _ := model.Preset(tc.preset)
-				m, _ := model.New(cfg, 1)
-				m.AddClassifier(3, 1)
-				m.Train = false
-				c.Model = m
+			c, err := RandomClassifier(tc.preset, tc.T, 7)
+			if err != nil {
+				b.Fatal(err)
 			}
 			b.SetBytes(int64(size))
 			flows, tokens := 0, 0
-			cpu0 := cpuTime()
+			cpu0 := CPUTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for _, data := range caps {
@@ -73,7 +58,7 @@ func BenchmarkCapture(b *testing.B) {
 					flows += n
 				}
 			}
-			cpu := (cpuTime() - cpu0).Seconds()
+			cpu := (CPUTime() - cpu0).Seconds()
 			b.ReportMetric(float64(flows)/b.Elapsed().Seconds(), "flows/s")
 			b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
 			b.ReportMetric(float64(flows)/cpu, "flows/cpu-s")
