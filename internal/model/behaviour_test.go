@@ -65,6 +65,92 @@ func TestStepMatchesForward(t *testing.T) {
 	}
 }
 
+// TestStepPerRowPositions: rows of one State reset at different times
+// (ResetRow) each reproduce Forward over their own sequence since their
+// last reset, so a row can start a new sequence while the others go on.
+// Row 0 never resets, row 1 resets every 11 steps, row 2 after 5 and 30
+// steps (beyond the window W=8 and across chunks of 8).
+func TestStepPerRowPositions(t *testing.T) {
+	cases := []struct {
+		name string
+		mut  func(*Config)
+	}{
+		{"linear", nil},
+		{"reversible", func(c *Config) { c.Reversible = true }},
+		{"quadratic", func(c *Config) { c.Attention = AttentionQuadratic; c.MaxContext = 64 }},
+	}
+	const B, steps = 3, 45
+	resets := func(b, s int) bool {
+		switch b {
+		case 1:
+			return s > 0 && s%11 == 0
+		case 2:
+			return s == 5 || s == 30
+		}
+		return false
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tinyCfg(t, tc.mut)
+			m := newModel(t, c, 5)
+			scaleParams(m, 5)
+			tok := randTokens(B*steps, c.Vocab, 3)
+			st, err := m.NewState(B)
+			if err != nil {
+				t.Fatal(err)
+			}
+			V := c.Vocab
+			got := make([][]float32, B) // per row: logits since the last reset
+			start := make([]int, B)
+			check := func(b, end int) {
+				T := end - start[b]
+				if T == 0 {
+					return
+				}
+				seq := make([]int32, T)
+				for i := range seq {
+					seq[i] = tok[(start[b]+i)*B+b]
+				}
+				if _, err := m.Forward(seq, nil, 1, T); err != nil {
+					t.Fatal(err)
+				}
+				if d := maxRelDiff(got[b], m.Logits()[:T*V]); d > 1e-4 {
+					t.Fatalf("row %d, steps %d..%d: step differs from forward by %.3g", b, start[b], end, d)
+				}
+			}
+			in := make([]int32, B)
+			for s := 0; s < steps; s++ {
+				for b := 0; b < B; b++ {
+					if resets(b, s) {
+						check(b, s)
+						if err := m.ResetRow(st, b); err != nil {
+							t.Fatal(err)
+						}
+						got[b], start[b] = got[b][:0], s
+					}
+					if st.Pos(b) != s-start[b] {
+						t.Fatalf("row %d step %d: Pos %d, want %d", b, s, st.Pos(b), s-start[b])
+					}
+					in[b] = tok[s*B+b]
+				}
+				lg, err := m.Step(st, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for b := 0; b < B; b++ {
+					got[b] = append(got[b], lg[b*V:(b+1)*V]...)
+				}
+			}
+			for b := 0; b < B; b++ {
+				check(b, steps)
+			}
+			if err := m.ResetRow(st, B); !errors.Is(err, ErrShape) {
+				t.Fatalf("ResetRow(%d) of batch %d: %v, want ErrShape", B, B, err)
+			}
+		})
+	}
+}
+
 // TestCausal changes the tokens after position t and checks logits 0..t.
 func TestCausal(t *testing.T) {
 	for _, rev := range []bool{false, true} {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -154,27 +155,49 @@ func BenchmarkPaperRSS(b *testing.B) {
 	}
 }
 
-// BenchmarkStep times recurrent generation per token (batch 1).
+// cpuTime is the process's user+system CPU time: rates per CPU-second stay
+// meaningful when other processes share the cores.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkStep times recurrent inference per token: batch 1 for small
+// and paper, and batch 8 for small (tokens/s counts every row's token; the
+// weights are read once per Step for all rows). tokens/cpu-s divides by
+// the CPU time used (all threads), the number to compare on a shared
+// machine.
 func BenchmarkStep(b *testing.B) {
-	for _, name := range []string{"small", "paper"} {
-		b.Run(name, func(b *testing.B) {
-			c := benchConfig(b, name)
+	for _, tc := range []struct {
+		name  string
+		batch int
+	}{{"small", 1}, {"small", 8}, {"paper", 1}} {
+		b.Run(fmt.Sprintf("%s/batch=%d", tc.name, tc.batch), func(b *testing.B) {
+			c := benchConfig(b, tc.name)
 			m, err := New(c, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
-			st, err := m.NewState(1)
+			st, err := m.NewState(tc.batch)
 			if err != nil {
 				b.Fatal(err)
 			}
-			tok := []int32{7}
+			tok := make([]int32, tc.batch)
+			for i := range tok {
+				tok[i] = int32(7 + i)
+			}
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if _, err := m.Step(st, tok); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(float64(b.N*tc.batch)/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(float64(b.N*tc.batch)/(cpuTime()-cpu0).Seconds(), "tokens/cpu-s")
 		})
 	}
 }

@@ -55,7 +55,9 @@
 //	                                 head on the final-normed hidden state at
 //	                                 row b, position clsPos[b]; Backward after
 //	m.NewState(batch), m.Step(st, tokens) (logits, error)  recurrent
-//	                                 generation, one position per call
+//	                                 inference: one token per row per call
+//	st.Pos(b), m.ResetRow(st, b), st.Reset(), st.Hidden()  each row's
+//	                                 position; start row b (or all) over
 //	m.Save(path, meta), Load(path), m.LoadWeights(path), WriteTo, ReadFrom
 //	m.Train, m.Seed                  dropout switch and per-step seed
 //
@@ -86,8 +88,15 @@
 // rwkv head's a, b, p rows in its first 3*D floats (RWKVStep). All-zero is
 // the empty history for every family. Cost per token does
 // not depend on the position. With Attention "quadratic" the ring holds
-// MaxContext positions (a sliding window beyond that). Step reproduces
-// Forward's logits position by position (tested to 1e-4).
+// MaxContext positions (a sliding window beyond that). Rows are independent
+// sequences, each at its own position (RoPE and the ring use the row's):
+// ResetRow(st, b) clears row b's state and sets its position to 0 while
+// the other rows go on, so a batch serves a stream of sequences of unequal
+// lengths with every row busy (generation), or scores sequences one token
+// at a time (Hidden is the final-normed (Batch, C) state of the last Step,
+// the input of the LM and classifier heads). Step reproduces Forward's
+// logits over each row's tokens since its last reset, position by position
+// (tested to 1e-4, with rows reset at different steps).
 //
 // # Checkpoints
 //

@@ -6,15 +6,19 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/kernel"
 )
 
-// State is the recurrent inference state of Batch sequences that advance
-// together, one position per Step: per layer the previous position's normed
-// hidden states (token shift), the ring buffers of the last W+1 rotated keys
-// and values of the softmax heads, and S (D, D), z (D) of each linear head.
-// Memory and time per Step do not depend on the position. All of it lives in
-// one slab.
+// State is the recurrent inference state of Batch independent sequences
+// (rows) that advance together, one token per row per Step: per layer and
+// row the previous position's normed hidden states (token shift), the ring
+// buffers of the last W+1 rotated keys and values of the softmax heads, and
+// S (D, D), z (D) of each linear head. Each row has its own position
+// (Pos(b)): ResetRow starts row b over at position 0 while the others go
+// on, so a batch can take a new sequence in a row as soon as the row's
+// sequence ends. Memory and time per Step do not depend on the positions.
+// All of it lives in one slab.
 type State struct {
 	Batch int
-	Pos   int // the position the next Step computes
+
+	pos []int // per row: the position the next Step computes
 
 	ring     int         // ring length W+1 (local) or MaxContext (quadratic)
 	window   int         // W passed to LocalAttentionStep
@@ -66,6 +70,7 @@ func (m *Model) NewState(batch int) (*State, error) {
 		}
 	}
 	st.tokens = make([]int32, batch)
+	st.pos = make([]int, batch)
 	return st, nil
 }
 
@@ -91,15 +96,42 @@ func (m *Model) layoutState(ar *arena, st *State) {
 	}
 }
 
-// Reset returns the state to position 0.
+// Pos is the position row b's next Step computes (the number of tokens the
+// row has been fed since its last reset).
+func (st *State) Pos(b int) int { return st.pos[b] }
+
+// Reset returns every row to position 0.
 func (st *State) Reset() {
 	clear(st.slab)
-	st.Pos = 0
+	clear(st.pos)
 }
 
-// Step feeds one token per sequence (Batch) at position st.Pos and returns
-// the next-token logits (Batch, Vocab), a view into the state valid until
-// the next Step. It reproduces Forward's logits position by position.
+// ResetRow returns row b alone to position 0 (an empty history), so that
+// its next Step starts a new sequence; the other rows keep theirs.
+func (m *Model) ResetRow(st *State, b int) error {
+	if b < 0 || b >= st.Batch {
+		return fmt.Errorf("%w: row %d of a state of batch %d", ErrShape, b, st.Batch)
+	}
+	c := m.Config
+	C, D := c.Width, c.HeadDim
+	HS, HL := c.softmaxHeads(), c.linearHeads()
+	rows := func(s []float32, n int) { clear(s[b*n : (b+1)*n]) }
+	for l := 0; l < c.Layers; l++ {
+		rows(st.shiftA[l], C)
+		rows(st.shiftF[l], C)
+		rows(st.kring[l], HS*st.ring*D)
+		rows(st.vring[l], HS*st.ring*D)
+		rows(st.S[l], HL*D*D)
+		rows(st.z[l], HL*D)
+	}
+	st.pos[b] = 0
+	return nil
+}
+
+// Step feeds one token per row (Batch), row b at position Pos(b), and
+// returns the next-token logits (Batch, Vocab), a view into the state valid
+// until the next Step; every row's position advances by one. Row b's logits
+// are Forward's over the tokens row b was fed since its last reset.
 func (m *Model) Step(st *State, tokens []int32) ([]float32, error) {
 	c := m.Config
 	if len(tokens) != st.Batch {
@@ -129,7 +161,9 @@ func (m *Model) Step(st *State, tokens []int32) ([]float32, error) {
 	}
 	kernel.LayerNormForward(st.lnf, st.mean, st.rstd, st.x, m.p.lnfw, m.p.lnfb, B, C)
 	kernel.MatmulForward(st.logits, st.lnf, m.p.lmHead, nil, B, C, c.Vocab)
-	st.Pos++
+	for b := range st.pos {
+		st.pos[b]++
+	}
 	return st.logits, nil
 }
 
@@ -165,18 +199,18 @@ func (m *Model) attnStep(st *State, in []float32, l int) []float32 {
 	m.globalStepInput(st, l)
 	R := st.ring * D
 	for n := 0; n < B; n++ {
-		row := st.qkv[n*3*inner : (n+1)*3*inner]
+		row, pos := st.qkv[n*3*inner:(n+1)*3*inner], st.pos[n]
 		for h := 0; h < HS+HL; h++ {
 			q := row[h*D : h*D+D : h*D+D]
 			k := row[inner+h*D : inner+h*D+D : inner+h*D+D]
 			v := row[2*inner+h*D : 2*inner+h*D+D : 2*inner+h*D+D]
 			out := st.att[n*inner+h*D : n*inner+h*D+D : n*inner+h*D+D]
 			if h < HS {
-				kernel.RopeForwardAt(q, 1, 1, D, c.RopeBase, st.Pos)
-				kernel.RopeForwardAt(k, 1, 1, D, c.RopeBase, st.Pos)
+				kernel.RopeForwardAt(q, 1, 1, D, c.RopeBase, pos)
+				kernel.RopeForwardAt(k, 1, 1, D, c.RopeBase, pos)
 				i := n*HS + h
 				kernel.LocalAttentionStep(out, st.kring[l][i*R:(i+1)*R], st.vring[l][i*R:(i+1)*R],
-					st.Pos, q, k, v, D, st.window)
+					pos, q, k, v, D, st.window)
 			} else {
 				m.globalStep(st, l, n, h-HS, st.Pos, q, k, v, out)
 			}

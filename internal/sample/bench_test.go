@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,8 +89,24 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkGenerateFlows is end-to-end generation (grammar, rules,
-// sampling, model) of `small` (random weights) in batches of 8.
+// sampling, model) of `small` (random weights): each iteration generates
+// the same 48 flows at batch 1 and at batch 8, timed apart, so that a
+// change of machine load affects both alike. It reports both rates, their
+// ratio (speedup) and the share of row-steps that fed a flow's token at
+// batch 8 (busy: rows take a new flow as soon as theirs ends), and the same
+// per CPU-second (all threads; the numbers to compare on a shared machine).
+//
+//	go test ./internal/sample -run - -bench GenerateFlows -benchtime 3x
 func BenchmarkGenerateFlows(b *testing.B) {
 	cfg, err := model.Preset("small")
 	if err != nil {
@@ -99,17 +116,36 @@ func BenchmarkGenerateFlows(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	o := Options{Sampling: Sampling{Temperature: 1, TopK: 40}, Seed: 1, Batch: 8, MaxPackets: 4, Label: -1, Refill: 4096}
-	var st Stats
+	const flows = 16
+	batches := []int{1, 8}
+	var tokens [2]int64
+	var steps [2]int64
+	var spent, cpu [2]time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s, err := Generate(context.Background(), m, 16, o, func(*Flow) error { return nil })
-		if err != nil {
-			b.Fatal(err)
+		for k, B := range batches {
+			cpu0 := cpuTime()
+			o := Options{Sampling: Sampling{Temperature: 1, TopK: 40}, Seed: uint64(i + 1), Batch: B, MaxPackets: 4, MaxTokens: 600,
+				Label: -1, Refill: 4096}
+			s, err := Generate(context.Background(), m, flows, o, func(*Flow) error { return nil })
+			if err != nil {
+				b.Fatal(err)
+			}
+			tokens[k] += s.Tokens
+			steps[k] += s.Steps
+			spent[k] += s.Elapsed
+			cpu[k] += cpuTime() - cpu0
 		}
-		st.Tokens += s.Tokens
-		st.Steps += s.Steps
 	}
-	b.ReportMetric(float64(st.Tokens)/b.Elapsed().Seconds(), "tokens/s")
-	b.ReportMetric(float64(st.Tokens)/float64(8*st.Steps), "busy")
+	r1 := float64(tokens[0]) / spent[0].Seconds()
+	r8 := float64(tokens[1]) / spent[1].Seconds()
+	b.ReportMetric(r1, "tokens/s@1")
+	b.ReportMetric(r8, "tokens/s@8")
+	b.ReportMetric(r8/r1, "speedup")
+	c1 := float64(tokens[0]) / cpu[0].Seconds()
+	c8 := float64(tokens[1]) / cpu[1].Seconds()
+	b.ReportMetric(c1, "tokens/cpu-s@1")
+	b.ReportMetric(c8, "tokens/cpu-s@8")
+	b.ReportMetric(c8/c1, "cpu-speedup")
+	b.ReportMetric(float64(tokens[1])/float64(8*steps[1]), "busy@8")
 }

@@ -4,20 +4,21 @@
 //
 // # Sampling
 //
-// Generate(ctx, m, n, opts, fn) samples n flows. Flows run in waves of
-// Options.Batch rows of one model.State (batch B): every row starts at
-// position 0 from a reset state and the rows advance together, one token
-// per model.Step. model.State has one position for all rows, so a row
-// cannot be reset alone. When a row's flow ends and the state's position is
-// below Options.Refill, the row takes the next flow at once: its <end> is
-// fed, then the new flow's <flow>, as flows follow each other in packed
-// training windows (the command's default Refill is the training context,
-// so that rows stay in the positions the model was trained on). Otherwise
-// the row idles (fed <pad>, logits ignored) until its wave ends and the
-// state is reset. Step keeps the recurrent state (linear heads' S and z,
-// local heads' ring of the last W+1 keys/values, token shift), so a token
-// costs the same at any position and a flow may run past the training
-// context.
+// Generate(ctx, m, n, opts, fn) samples n flows in Options.Batch rows of
+// one model.State (batch B), one token per row per model.Step. Each row has
+// its own position: when a row's flow ends and flows remain, the row takes
+// the next flow at once, so rows stay busy until the last B flows (the
+// busy share is Stats.Tokens / (Steps * B)). While the row's position is
+// below Options.Refill the new flow goes on in the same history: the old
+// flow's <end> is fed, then the new flow's <flow>, as flows follow each
+// other in packed training windows (the command's default Refill is the
+// training context, so that rows stay in the positions the model was
+// trained on); otherwise the row is reset (model.ResetRow) and the flow
+// starts at position 0. Rows with no flow left are fed <pad> (logits
+// ignored) until the last flow ends. Step keeps the recurrent state (linear
+// heads' S and z, local heads' ring of the last W+1 keys/values, token
+// shift), so a token costs the same at any position and a flow may run past
+// the training context.
 //
 // Each row's next token comes from, in order: the forced prefix (the header
 // <flow> [<label:i>] <link:eth> <res:us>, or a prompt), else the model:
@@ -32,8 +33,7 @@
 // the same flows. A flow ends at <end>, which the
 // grammar forces after MaxPackets packets (prompt packets included), and
 // the rules force once the flow has MaxTokens tokens and its current packet
-// may end (flows longer than the training windows are out of distribution,
-// and a wave waits for its longest flow).
+// may end.
 //
 // Prompts (Options.Prompts): flow i is forced to start with prompt i mod
 // len(Prompts), a real flow's header and first packets (codec.EncodeFlows

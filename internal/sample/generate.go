@@ -32,9 +32,10 @@ type Options struct {
 	// flow starts with the forced header <flow> [<label:i>] <link:eth>
 	// <res:us>.
 	Prompts [][]codec.Token
-	// Refill > 0 lets a row whose flow ended take the next flow while the
-	// state's position is below Refill (e.g. the training context); 0:
-	// every flow starts from a reset state.
+	// Refill > 0 lets a row whose flow ended go on with the next flow in
+	// the same history (after the <end>) while the row's position is below
+	// Refill (e.g. the training context); past it, or with 0, the row is
+	// reset and the next flow starts from an empty history.
 	Refill int
 	// FreePayloads turns the application payload grammars off (doc.go,
 	// "Application payloads"): payloads are then the model's alone.
@@ -131,7 +132,7 @@ func newRow(idx int, o *Options) *row {
 
 // Generate samples n flows from m (which must have the codec vocabulary)
 // and calls fn with each as it ends (in completion order; Flow.Index says
-// which). See doc.go for waves, refills and seeds.
+// which). See doc.go for rows, refills and seeds.
 func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Flow) error) (Stats, error) {
 	var stats Stats
 	t0 := time.Now()
@@ -156,84 +157,96 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	if B <= 0 {
 		B = 8
 	}
+	B = min(B, n)
+	if B == 0 {
+		stats.Elapsed = time.Since(t0)
+		return stats, nil
+	}
 	V := codec.VocabSize
 	pick := Picker{S: o.Sampling}
 	allowed := make([]bool, V)
-	var st *model.State
+	st, err := m.NewState(B)
+	if err != nil {
+		return stats, err
+	}
 	in := make([]int32, B)
-	for next := 0; next < n; {
-		rows := min(B, n-next)
-		if st == nil || st.Batch != rows {
-			var err error
-			if st, err = m.NewState(rows); err != nil {
-				return stats, err
-			}
-		} else {
-			st.Reset()
+	rows := make([]*row, B)
+	next := 0
+	// begin puts flow next in row b from an empty history: its first
+	// forced token is fed at the coming Step.
+	begin := func(b int) error {
+		if err := m.ResetRow(st, b); err != nil {
+			return err
 		}
-		wave := make([]*row, rows)
-		for b := range wave {
-			rw := newRow(next, &o)
-			next++
-			if err := rw.push(rw.forced[0]); err != nil {
-				return stats, fmt.Errorf("sample: flow %d: %w", rw.flow.Index, err)
-			}
-			in[b] = int32(rw.forced[0])
-			wave[b] = rw
+		rw := newRow(next, &o)
+		next++
+		if err := rw.push(rw.forced[0]); err != nil {
+			return fmt.Errorf("sample: flow %d: %w", rw.flow.Index, err)
 		}
-		live := rows
-		for live > 0 {
-			if err := ctx.Err(); err != nil {
+		in[b], rows[b] = int32(rw.forced[0]), rw
+		return nil
+	}
+	for b := range rows {
+		if err := begin(b); err != nil {
+			return stats, err
+		}
+	}
+	for live := B; live > 0; {
+		if err := ctx.Err(); err != nil {
+			return stats, err
+		}
+		logits, err := m.Step(st, in)
+		if err != nil {
+			return stats, err
+		}
+		stats.Steps++
+		for b, rw := range rows {
+			if !rw.active {
+				continue
+			}
+			stats.Tokens++
+			toks, f := rw.flow.Tokens, rw.flow
+			var t codec.Token
+			if len(toks) < len(rw.forced) {
+				t = rw.forced[len(toks)]
+			} else {
+				rw.r.closing = len(toks) == len(rw.forced) && f.Prompt >= 0
+				rw.g.Allowed(allowed)
+				rw.r.constrain(allowed)
+				id := pick.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
+				if id < 0 {
+					return stats, fmt.Errorf("sample: flow %d: no token allowed after %d tokens", f.Index, len(toks))
+				}
+				t = codec.Token(id)
+				stats.Sampled++
+			}
+			if err := rw.push(t); err != nil {
+				return stats, fmt.Errorf("sample: flow %d token %d: %w", f.Index, len(toks), err)
+			}
+			in[b] = int32(t)
+			if !rw.g.Done() {
+				continue
+			}
+			stats.Flows++
+			stats.Packets += rw.g.Packets()
+			if err := fn(f); err != nil {
 				return stats, err
 			}
-			logits, err := m.Step(st, in[:rows])
-			if err != nil {
-				return stats, err
+			if o.Progress != nil {
+				o.Progress(stats.Flows, stats.Tokens)
 			}
-			stats.Steps++
-			for b, rw := range wave {
-				if !rw.active {
-					continue
-				}
-				stats.Tokens++
-				toks, f := rw.flow.Tokens, rw.flow
-				var t codec.Token
-				if len(toks) < len(rw.forced) {
-					t = rw.forced[len(toks)]
-				} else {
-					rw.r.closing = len(toks) == len(rw.forced) && f.Prompt >= 0
-					rw.g.Allowed(allowed)
-					rw.r.constrain(allowed)
-					id := pick.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
-					if id < 0 {
-						return stats, fmt.Errorf("sample: flow %d: no token allowed after %d tokens", f.Index, len(toks))
-					}
-					t = codec.Token(id)
-					stats.Sampled++
-				}
-				if err := rw.push(t); err != nil {
-					return stats, fmt.Errorf("sample: flow %d token %d: %w", f.Index, len(toks), err)
-				}
-				in[b] = int32(t)
-				if !rw.g.Done() {
-					continue
-				}
-				stats.Flows++
-				stats.Packets += rw.g.Packets()
-				if err := fn(f); err != nil {
+			switch {
+			case next < n && st.Pos(b) < o.Refill:
+				// The row goes on with the next flow after this one's
+				// <end> (fed now), as flows follow each other in packed
+				// training windows.
+				rows[b] = newRow(next, &o)
+				next++
+			case next < n:
+				if err := begin(b); err != nil {
 					return stats, err
 				}
-				if o.Progress != nil {
-					o.Progress(stats.Flows, stats.Tokens)
-				}
-				if next < n && st.Pos < o.Refill {
-					// The row goes on with the next flow after this one's
-					// <end> (fed now), as flows follow each other in packed
-					// training windows.
-					wave[b] = newRow(next, &o)
-					next++
-					continue
-				}
+			default:
 				rw.active = false
 				in[b] = int32(codec.PAD)
 				live--
