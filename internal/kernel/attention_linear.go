@@ -285,14 +285,6 @@ func LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state []float32, BH, T, 
 // before position 0. Needs no scratch (phi(q) is recomputed per row of S).
 func LinearAttentionStep(out, S, z, q, k, v []float32, D int) {
 	q, k, v, out, z = q[:D:D], k[:D:D], v[:D:D], out[:D:D], z[:D:D]
-	for i, x := range k {
-		e := expf(min(x, LinearKeyClamp))
-		z[i] += e
-		row := S[i*D : i*D+D : i*D+D]
-		for j, y := range v {
-			row[j] += e * y
-		}
-	}
 	mx := q[0]
 	for _, x := range q {
 		mx = max(mx, x)
@@ -304,12 +296,18 @@ func LinearAttentionStep(out, S, z, q, k, v []float32, D int) {
 	sc := float32(1/math.Sqrt(float64(D))) / sum
 	clear(out)
 	var den float32
-	for i, x := range q {
-		p := expf(x-mx) * sc
+	// One pass over S: row i gets phi(k)_i v^T, then adds p_i times itself
+	// to out.
+	for i, x := range k {
+		e := expf(min(x, LinearKeyClamp))
+		z[i] += e
+		p := expf(q[i]-mx) * sc
 		den += p * z[i]
 		row := S[i*D : i*D+D : i*D+D]
-		for j, y := range row {
-			out[j] += p * y
+		for j, y := range v {
+			r := row[j] + e*y
+			row[j] = r
+			out[j] += p * r
 		}
 	}
 	inv := 1 / max(den, LinearEps)
