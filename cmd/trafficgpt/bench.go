@@ -17,6 +17,7 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/sample"
 )
 
 func init() {
@@ -142,6 +143,23 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	}
 	add("generate small, position 100", fmt.Sprintf("%.0f tokens/s", near), "(batch 1)")
 	add(fmt.Sprintf("generate small, position %d", o.genPos), fmt.Sprintf("%.0f tokens/s", far), fmt.Sprintf("(%.2fx the rate at 100)", far/near))
+	// Batched sampling end to end (grammar, rules, top-k, model): the
+	// same flows at batch 1 and batch 8.
+	flows := 32
+	if o.quick {
+		flows = 8
+	}
+	var rate [2]float64
+	for i, batch := range []int{1, 8} {
+		st, err := benchSampling(ctx, c, batch, flows)
+		if err != nil {
+			return err
+		}
+		rate[i] = st.TokensPerSecond()
+		add(fmt.Sprintf("sample small, batch %d", batch), fmt.Sprintf("%.0f tokens/s", rate[i]),
+			fmt.Sprintf("(%d flows of <= 4 packets, %.0f%% of row-steps busy)", flows, 100*float64(st.Tokens)/float64(max(st.Steps*int64(batch), 1))))
+	}
+	add("sample small, batch 8 / batch 1", fmt.Sprintf("%.2fx", rate[1]/rate[0]), "(random weights, top-k 40)")
 	if err := benchClassifyRows(ctx, o, nil, add, &rows); err != nil {
 		return err
 	}
@@ -225,6 +243,18 @@ func benchGenerate(ctx context.Context, c model.Config, near, far int) (float64,
 		}
 	}
 	return rounds * per / spent[0].Seconds(), rounds * per / spent[1].Seconds(), nil
+}
+
+// benchSampling generates flows with a randomly initialised model at the
+// given batch (at most 4 packets and 600 tokens per flow, top-k 40).
+func benchSampling(ctx context.Context, c model.Config, batch, flows int) (sample.Stats, error) {
+	m, err := model.New(c, 1)
+	if err != nil {
+		return sample.Stats{}, err
+	}
+	o := sample.Options{Sampling: sample.Sampling{Temperature: 1, TopK: 40}, Seed: 1, Batch: batch,
+		MaxPackets: 4, MaxTokens: 600, Label: -1, Refill: 4096}
+	return sample.Generate(ctx, m, flows, o, func(*sample.Flow) error { return nil })
 }
 
 // largestCapture returns the largest capture file in the first folder that has one.

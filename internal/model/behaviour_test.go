@@ -78,6 +78,8 @@ func TestStepPerRowPositions(t *testing.T) {
 		{"linear", nil},
 		{"reversible", func(c *Config) { c.Reversible = true }},
 		{"quadratic", func(c *Config) { c.Attention = AttentionQuadratic; c.MaxContext = 64 }},
+		{"retention", func(c *Config) { c.Attention = AttentionRetention }},
+		{"rwkv", func(c *Config) { c.Attention = AttentionRWKV }},
 	}
 	const B, steps = 3, 45
 	resets := func(b, s int) bool {

@@ -212,7 +212,7 @@ func (m *Model) attnStep(st *State, in []float32, l int) []float32 {
 				kernel.LocalAttentionStep(out, st.kring[l][i*R:(i+1)*R], st.vring[l][i*R:(i+1)*R],
 					pos, q, k, v, D, st.window)
 			} else {
-				m.globalStep(st, l, n, h-HS, st.Pos, q, k, v, out)
+				m.globalStep(st, l, n, h-HS, pos, q, k, v, out)
 			}
 		}
 	}

@@ -116,7 +116,7 @@ func BenchmarkGenerateFlows(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const flows = 16
+	const flows = 32
 	batches := []int{1, 8}
 	var tokens [2]int64
 	var steps [2]int64
