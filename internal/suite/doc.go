@@ -48,6 +48,14 @@
 //	probe     classify.Finetune Freeze on the base (only with --base)
 //	finetune  classify.Finetune of the base (only with --base)
 //
+// Runs accumulate in OUT: unless Fresh (--fresh), a run whose task dataset
+// (manifest hash), budget, seed, method, train flows and settings (trees,
+// packets and k for the classical methods; len, epochs, patience, batch,
+// time limit and the architecture's hash, or the base model file's SHA-256,
+// for the networks) match one in OUT/suite.json is taken from it (reused),
+// and the runs of methods not run this time are kept. So the baselines run
+// once, and each new base model adds only its probe and fine-tune rows.
+//
 // The networks train on a dataset.Subset of the task dataset (train cut to
 // the budget) with early stopping on valid macro-F1 (epochs, patience);
 // their best epoch is scored on test once. Everything random is seeded by

@@ -22,6 +22,7 @@ type Report struct {
 	Format        string        `json:"format"`
 	Spec          Spec          `json:"spec"` // with defaults filled (and Quick applied)
 	Base          string        `json:"base,omitempty"`
+	BaseSHA256    string        `json:"base_sha256,omitempty"` // of the base's model file
 	Quick         bool          `json:"quick"`
 	Methods       []string      `json:"methods"` // the methods run
 	ScratchConfig model.Config  `json:"scratch_config"`
@@ -64,6 +65,9 @@ type Run1 struct {
 	Param         string  `json:"param,omitempty"`   // what valid chose: k, best epoch
 	SameAs        string  `json:"same_as,omitempty"` // budget whose train flows (and runs) these are
 	Seconds       float64 `json:"seconds"`
+	DatasetHash   string  `json:"dataset_hash"`     // the task dataset's manifest hash
+	Settings      string  `json:"settings"`         // what else decides the result (see taskRun.settings)
+	Reused        bool    `json:"reused,omitempty"` // taken from an earlier report in OUT
 }
 
 // Cell is the mean and sample standard deviation over seeds of one

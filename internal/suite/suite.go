@@ -2,8 +2,11 @@ package suite
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -27,6 +30,10 @@ type Options struct {
 	Quick bool   // recorded in the report (the caller applies Spec.Quick)
 	Jobs  int    // files tokenized in parallel by dataset builds
 	Keep  bool   // keep the budget datasets and classifiers under OUT/TASK/work
+	// Fresh ignores the runs of an earlier OUT/suite.json; without it a run
+	// whose task dataset, budget, seed, method and settings (the model's
+	// hash included) match an earlier one is taken from it, not repeated.
+	Fresh bool
 	// Progress is called after every run with the runs done, their total
 	// and what just finished (may be nil).
 	Progress func(done, total int, what string)
@@ -48,16 +55,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	methods := s.Methods
 	if o.Base == "" {
 		methods = slices.DeleteFunc(slices.Clone(methods), needsBase)
-		if len(methods) < len(s.Methods) {
-			r.Notes = append(r.Notes, "no --base model: the linear probe and fine-tune rows are skipped")
-		}
 	}
-	r.Methods = methods
+	r.setMethods(methods, o.Base != "")
 	scratchCfg, err := scratchConfig(s, o.Base)
 	if err != nil {
 		return nil, err
 	}
 	r.ScratchConfig = scratchCfg
+	if o.Base != "" {
+		if r.BaseSHA256, err = fileSHA256(modelFile(o.Base)); err != nil {
+			return nil, fmt.Errorf("suite: --base: %w", err)
+		}
+	}
+	var previous []Run1
+	if !o.Fresh {
+		previous = readRuns(filepath.Join(o.Out, "suite.json"))
+	}
 	total := len(s.Tasks) * len(s.Budgets) * len(s.Seeds) * len(methods)
 	done := 0
 	start := time.Now()
@@ -72,7 +85,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		tr := &TaskReport{Name: t.Name, Note: t.Note}
 		r.Tasks = append(r.Tasks, tr)
 		ts := &taskRun{o: o, s: s, t: t, r: r, tr: tr, methods: methods, cfg: scratchCfg,
-			dir: filepath.Join(o.Out, t.Name)}
+			dir: filepath.Join(o.Out, t.Name), previous: previous}
 		err := ts.run(ctx, func(what string) {
 			done++
 			flush()
@@ -84,6 +97,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			flush()
 			return r, fmt.Errorf("suite: task %s: %w", t.Name, err)
 		}
+		r.setMethods(methods, o.Base != "")
 		if err := writeTask(o.Out, r, tr); err != nil {
 			return r, err
 		}
@@ -134,6 +148,42 @@ type taskRun struct {
 	feats   [][][]float64 // train, valid, test: flow features
 	labels  [3][]int      // train, valid, test: label ids
 	k       int
+	// previous are an earlier report's runs, reused when they match.
+	previous []Run1
+}
+
+// settings describes what, besides the data, decides a method's result.
+func (ts *taskRun) settings(method string) string {
+	s := ts.s
+	switch method {
+	case Forest:
+		return fmt.Sprintf("trees=%d packets=%d", s.Trees, s.Packets)
+	case NN1:
+		return fmt.Sprintf("packets=%d log", s.Packets)
+	case KNN:
+		return fmt.Sprintf("packets=%d log k=%v", s.Packets, s.KValues)
+	}
+	net := fmt.Sprintf("len=%d epochs=%d patience=%d batch=%d time_limit=%s", s.Len, s.Epochs, s.Patience, s.Batch,
+		time.Duration(s.TimeLimit))
+	if method == Scratch {
+		cfg, _ := json.Marshal(ts.cfg)
+		sum := sha256.Sum256(cfg)
+		return net + " config=" + hex.EncodeToString(sum[:6])
+	}
+	return net + " base=" + ts.r.BaseSHA256[:12]
+}
+
+// reuse finds an earlier run of the same task data, budget, seed, method
+// and settings.
+func (ts *taskRun) reuse(run Run1) (Run1, bool) {
+	for _, p := range ts.previous {
+		if p.Task == run.Task && p.Budget == run.Budget && p.Seed == run.Seed && p.Method == run.Method &&
+			p.DatasetHash == run.DatasetHash && p.Settings == run.Settings && p.TrainFlows == run.TrainFlows && p.SameAs == "" {
+			p.Reused = true
+			return p, true
+		}
+	}
+	return Run1{}, false
 }
 
 func (ts *taskRun) run(ctx context.Context, step func(string)) error {
@@ -185,7 +235,39 @@ func (ts *taskRun) run(ctx context.Context, step func(string)) error {
 			prev, prevBudget = keep, b
 		}
 	}
+	// Methods not run this time keep their earlier runs on the same data,
+	// so a report can grow: the baselines once, the base's rows per model.
+	for _, p := range ts.previous {
+		if p.Task == ts.t.Name && p.DatasetHash == ts.tr.DatasetHash && !slices.Contains(ts.methods, p.Method) &&
+			slices.Contains(ts.s.Seeds, p.Seed) && slices.Contains(ts.s.Budgets, p.Budget) {
+			p.Reused = true
+			ts.r.Runs = append(ts.r.Runs, p)
+		}
+	}
 	return nil
+}
+
+// setMethods sets the methods of the tables: those run and those with
+// runs kept from an earlier report, in table order, and the note on the
+// rows skipped for want of a base.
+func (r *Report) setMethods(run []string, base bool) {
+	have := map[string]bool{}
+	for _, m := range run {
+		have[m] = true
+	}
+	for _, p := range r.Runs {
+		have[p.Method] = true
+	}
+	r.Methods = nil
+	for _, m := range AllMethods {
+		if have[m] {
+			r.Methods = append(r.Methods, m)
+		}
+	}
+	r.Notes = nil
+	if !base && slices.Contains(r.Spec.Methods, Probe) && !have[Probe] || !base && slices.Contains(r.Spec.Methods, Finetune) && !have[Finetune] {
+		r.Notes = append(r.Notes, "no --base model: the linear probe and fine-tune rows are skipped")
+	}
 }
 
 // permutation is, per class, a seeded shuffle of the class's train flows;
@@ -226,7 +308,7 @@ func (ts *taskRun) budget(ctx context.Context, seed uint64, b Budget, keep []int
 	if !ts.o.Keep {
 		defer os.RemoveAll(work)
 	}
-	base := Run1{Task: ts.t.Name, Budget: b, Seed: seed, TrainFlows: len(keep)}
+	base := Run1{Task: ts.t.Name, Budget: b, Seed: seed, TrainFlows: len(keep), DatasetHash: ts.tr.DatasetHash}
 	classes := 0
 	for _, c := range ts.permutationCounts(keep) {
 		if c > 0 {
@@ -241,6 +323,12 @@ func (ts *taskRun) budget(ctx context.Context, seed uint64, b Budget, keep []int
 		}
 		run := base
 		run.Method = m
+		run.Settings = ts.settings(m)
+		if p, ok := ts.reuse(run); ok {
+			ts.r.Runs = append(ts.r.Runs, p)
+			step(fmt.Sprintf("%s budget %s seed %d %s: test macro-F1 %.3f (from the earlier report)", ts.t.Name, b, seed, m, p.TestF1))
+			continue
+		}
 		t0 := time.Now()
 		var err error
 		switch m {
@@ -472,9 +560,13 @@ func (ts *taskRun) build(ctx context.Context) error {
 			dir, len(keepClass), t.MinPerClass, strings.Join(dropped, ", "))
 	}
 	if len(dropped) > 0 {
-		note := fmt.Sprintf("task %s: %d classes dropped (excluded, or fewer than %d flows in some split): %s",
-			t.Name, len(dropped), t.MinPerClass, strings.Join(dropped, ", "))
-		ts.o.Warn(note)
+		const show = 8 // suite.json lists them all
+		more := ""
+		if len(dropped) > show {
+			more = fmt.Sprintf(" and %d more", len(dropped)-show)
+		}
+		ts.o.Warn(fmt.Sprintf("task %s: %d classes dropped (excluded, or fewer than %d flows in some split): %s%s",
+			t.Name, len(dropped), t.MinPerClass, strings.Join(dropped[:min(show, len(dropped))], ", "), more))
 		ts.tr.Dropped = dropped
 		keep := map[string][]int{}
 		for _, name := range m.SplitNames() {
@@ -510,6 +602,33 @@ func (ts *taskRun) build(ctx context.Context) error {
 			t.Name, m.Audit.FilesAcrossSplits, m.Audit.KeysAcrossSplits, m.Audit.PayloadsAcrossSplits))
 	}
 	return nil
+}
+
+// readRuns returns the runs of an earlier report at path (none if there is
+// no readable one).
+func readRuns(path string) []Run1 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var r Report
+	if json.Unmarshal(b, &r) != nil || r.Format != ReportFormat {
+		return nil
+	}
+	return r.Runs
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // sameBuild compares the options that decide a dataset's content.

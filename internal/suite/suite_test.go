@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -222,5 +223,60 @@ func TestAverageAndChecks(t *testing.T) {
 		if !strings.Contains(md, w) {
 			t.Errorf("missing %q in\n%s", w, md)
 		}
+	}
+}
+
+// A second run into the same OUT takes matching runs from the first and
+// keeps the rows of methods it does not run; Fresh starts over.
+func TestSuiteReusesEarlierRuns(t *testing.T) {
+	spec := func(methods ...string) *Spec {
+		s, err := ReadSpec("../../testdata/suite/demo.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Quick()
+		s.Budgets = []Budget{5}
+		s.Methods = methods
+		return s
+	}
+	out := t.TempDir()
+	first, err := Run(context.Background(), Options{Spec: spec(Forest, Scratch), Out: out, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Run(context.Background(), Options{Spec: spec(Forest, KNN, Scratch), Out: out, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reused := map[string]bool{}
+	for _, run := range second.Runs {
+		reused[run.Method] = run.Reused
+	}
+	if len(second.Runs) != 3 || !reused[Forest] || !reused[Scratch] || reused[KNN] {
+		t.Fatalf("second run: %+v, want forest and scratch reused, k-NN new", second.Runs)
+	}
+	for _, a := range first.Runs {
+		for _, b := range second.Runs {
+			if b.Method == a.Method {
+				b.Reused = false
+				if a != b {
+					t.Errorf("reused run differs:\n%+v\n%+v", a, b)
+				}
+			}
+		}
+	}
+	third, err := Run(context.Background(), Options{Spec: spec(KNN), Out: out, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(third.Methods, []string{Forest, KNN, Scratch}) || len(third.Runs) != 3 {
+		t.Fatalf("third run (k-NN only): methods %v, %d runs, want the forest and scratch rows kept", third.Methods, len(third.Runs))
+	}
+	fresh, err := Run(context.Background(), Options{Spec: spec(KNN), Out: out, Jobs: 2, Fresh: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fresh.Runs) != 1 || fresh.Runs[0].Reused {
+		t.Fatalf("fresh run: %+v, want one new k-NN run", fresh.Runs)
 	}
 }
