@@ -2,52 +2,83 @@ package pcap
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
+
+// Stdin is the input path that names standard input.
+const Stdin = "-"
+
+// ErrStdinTwice: standard input can be read once, so it can be named once.
+var ErrStdinTwice = errors.New("standard input (-) named twice")
 
 // Input is a capture file and the argument it was found under (the file
 // itself, or the folder that holds it).
 type Input struct{ Path, Root string }
 
-// Find expands files and folders (searched recursively) into the capture
-// files they hold, sorted within each folder. Named files are taken as they
-// are (reading them reports what is wrong); files found in folders are kept
-// only if they start like a capture (LooksLikeCapture), so READMEs and CSVs
-// beside the captures are skipped.
+// Find is FindAll without the other files.
 func Find(args []string) ([]Input, error) {
-	var out []Input
+	ins, _, err := FindAll(args)
+	return ins, err
+}
+
+// FindAll expands files and folders (searched recursively) into the capture
+// files they hold, sorted within each folder, and the other files found in
+// the folders. Named files are taken as they are (reading them reports what
+// is wrong); a file found in a folder is a capture if it starts like one
+// (LooksLikeCapture) or is named like one (NamedLikeCapture: an empty or
+// broken x.pcap must fail loudly, not vanish); the rest (READMEs, CSVs)
+// comes back in others, for commands to report. Stdin ("-") is kept as it
+// is, at most once (ErrStdinTwice).
+func FindAll(args []string) (ins []Input, others []string, err error) {
+	seenStdin := false
 	for _, a := range args {
-		fi, err := os.Stat(a)
-		if err != nil {
-			return nil, err
-		}
-		if !fi.IsDir() {
-			out = append(out, Input{Path: a, Root: a})
+		if a == Stdin {
+			if seenStdin {
+				return nil, nil, ErrStdinTwice
+			}
+			seenStdin = true
+			ins = append(ins, Input{Path: a, Root: a})
 			continue
 		}
-		var found []string
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !fi.IsDir() {
+			ins = append(ins, Input{Path: a, Root: a})
+			continue
+		}
+		var found, other []string
 		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.Type().IsRegular() && fileLooksLikeCapture(p) {
+			switch {
+			case !d.Type().IsRegular():
+			case fileLooksLikeCapture(p) || NamedLikeCapture(p):
 				found = append(found, p)
+			default:
+				other = append(other, p)
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sort.Strings(found)
+		sort.Strings(other)
 		for _, p := range found {
-			out = append(out, Input{Path: p, Root: a})
+			ins = append(ins, Input{Path: p, Root: a})
 		}
+		others = append(others, other...)
 	}
-	return out, nil
+	return ins, others, nil
 }
 
 // Paths returns the paths of ins.
@@ -61,8 +92,8 @@ func Paths(ins []Input) []string {
 
 // LooksLikeCapture reports whether head (the first 4 bytes of a file, or
 // fewer) starts like something NewReader reads: a classic pcap magic of
-// either resolution and byte order, a pcapng section header, or gzip, xz
-// or zstd.
+// either resolution and byte order, a pcapng section header, or a gzip, xz
+// or zstd stream.
 func LooksLikeCapture(head []byte) bool {
 	if sniffCompression(head) != NoCompression {
 		return true
@@ -72,6 +103,20 @@ func LooksLikeCapture(head []byte) bool {
 	}
 	switch binary.LittleEndian.Uint32(head) {
 	case magicMicro, magicNano, swap32(magicMicro), swap32(magicNano), BlockSHB:
+		return true
+	}
+	return false
+}
+
+// NamedLikeCapture reports a capture file extension (.pcap, .pcapng, .cap,
+// .dmp, .ntar), after an optional compression extension.
+func NamedLikeCapture(path string) bool {
+	name := strings.ToLower(filepath.Base(path))
+	for _, z := range []string{".gz", ".xz", ".zst", ".zstd"} {
+		name = strings.TrimSuffix(name, z)
+	}
+	switch filepath.Ext(name) {
+	case ".pcap", ".pcapng", ".cap", ".dmp", ".ntar":
 		return true
 	}
 	return false

@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +16,7 @@ func TestLooksLikeCapture(t *testing.T) {
 		{[]byte{0xd4, 0xc3, 0xb2, 0xa1}, true}, {[]byte{0xa1, 0xb2, 0xc3, 0xd4}, true},
 		{[]byte{0x4d, 0x3c, 0xb2, 0xa1}, true}, {[]byte{0xa1, 0xb2, 0x3c, 0x4d}, true},
 		{[]byte{0x0a, 0x0d, 0x0d, 0x0a}, true}, {[]byte{0x1f, 0x8b}, true},
+		{[]byte{0xfd, '7', 'z', 'X'}, true}, {[]byte{0x28, 0xb5, 0x2f, 0xfd}, true},
 		{[]byte("GET "), false}, {[]byte{0xd4, 0xc3}, false}, {nil, false},
 	}
 	for _, tc := range tests {
@@ -32,6 +34,7 @@ func TestFind(t *testing.T) {
 	files := map[string][]byte{
 		"b/2.pcap": pcapHead, "a.pcap": pcapHead, "b/1.cap": {0x0a, 0x0d, 0x0d, 0x0a},
 		"README.md": []byte("# captures"), "b/labels.csv": []byte("a,b\n"),
+		"c/empty.pcap.gz": nil, // named like a capture: kept, so reading it fails loudly
 	}
 	for name, b := range files {
 		p := filepath.Join(dir, name)
@@ -41,18 +44,24 @@ func TestFind(t *testing.T) {
 		}
 	}
 	named := filepath.Join(dir, "README.md")
-	got, err := Find([]string{dir, named})
+	got, others, err := FindAll([]string{dir, named, Stdin})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Input{
 		{filepath.Join(dir, "a.pcap"), dir}, {filepath.Join(dir, "b", "1.cap"), dir}, {filepath.Join(dir, "b", "2.pcap"), dir},
-		{named, named},
+		{filepath.Join(dir, "c", "empty.pcap.gz"), dir}, {named, named}, {Stdin, Stdin},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Find = %v, want %v", got, want)
 	}
+	if wantOthers := []string{filepath.Join(dir, "README.md"), filepath.Join(dir, "b", "labels.csv")}; !reflect.DeepEqual(others, wantOthers) {
+		t.Errorf("others = %v, want %v", others, wantOthers)
+	}
 	if _, err := Find([]string{filepath.Join(dir, "missing")}); err == nil {
 		t.Error("Find of a missing path: no error")
+	}
+	if _, err := Find([]string{Stdin, Stdin}); !errors.Is(err, ErrStdinTwice) {
+		t.Errorf("stdin twice: %v", err)
 	}
 }
