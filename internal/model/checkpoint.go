@@ -190,6 +190,15 @@ func (m *Model) LoadWeights(path string) (map[string]string, error) {
 	return meta, nil
 }
 
+// ReadWeights is LoadWeights from a stream (name is used in errors).
+func (m *Model) ReadWeights(r io.Reader, name string) (map[string]string, error) {
+	_, meta, err := read(bufio.NewReaderSize(r, 1<<16), m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return meta, nil
+}
+
 // ReadFrom is Load from a stream.
 func ReadFrom(r io.Reader) (*Model, map[string]string, error) { return read(r, nil) }
 

@@ -62,10 +62,12 @@
 //
 //	model.safetensors  weights; metadata: config, codec_version (model.Save),
 //	                   step, tokens, seed, dataset_hash, dataset_path,
-//	                   train_options (Options as JSON)
-//	trainer.state      resume state: "tgpt-trainer-1\n", uint64 LE JSON length,
-//	                   the JSON (State: step, tokens, elapsed, options, config,
-//	                   dataset, loader state), then the optim.AdamW state
+//	                   train_options (Options as JSON), tensor digests
+//	trainer.state      the checkpoint, one file: "tgpt-trainer-2\n", uint64 LE
+//	                   JSON length, the JSON (State: step, tokens, elapsed,
+//	                   options, config, dataset, loader state), uint64 LE model
+//	                   length, the model (the same bytes as model.safetensors),
+//	                   the optim.AdamW state, CRC-32C (u32 LE) of all before
 //	config.json        the model Config
 //	train.jsonl        one JSON line per step ({"kind":"train", step, loss,
 //	                   lr, grad_norm, tokens, tokens_per_s, elapsed_s}) and per
@@ -74,7 +76,12 @@
 //	                   are dropped
 //	loss.png           train and valid loss against step (plot.Lines)
 //
-// Every file is written atomically (temporary file + rename). The model is
-// written before trainer.state and both carry the step; a mismatch (a crash
-// between the two renames) is reported on resume.
+// Every file is written atomically (atomicfile: temporary file, fsync,
+// rename, fsync of the folder). trainer.state is the checkpoint: its rename
+// is the one commit point, and model.safetensors, written after it, is a
+// copy for the other commands. A kill between the two leaves a state that
+// resumes; the resume rewrites model.safetensors from it (with a warning).
+// A damaged state is ErrResume wrapping codec.ErrChecksum. Version-1 states
+// ("tgpt-trainer-1\n", no model, no CRC) resume from model.safetensors,
+// which must carry the same step.
 package train

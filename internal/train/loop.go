@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -102,13 +103,31 @@ func (r *runner) restore(st *State) error {
 	for _, n := range st.notes(r.o) {
 		r.warn(n)
 	}
-	meta, err := r.m.LoadWeights(r.path(ModelFile))
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrResume, err)
-	}
-	if s, err := metaInt(meta, MetaStep); err != nil || s != st.Step {
-		return fmt.Errorf("%w: %s is at step %q but %s at step %d (interrupted while saving?)",
-			ErrResume, ModelFile, meta[MetaStep], StateFile, st.Step)
+	if st.model != nil {
+		// Version 2: the state holds the checkpoint's model; model.safetensors
+		// is its copy for other commands, rewritten if a kill left it behind.
+		meta, err := r.m.ReadWeights(bytes.NewReader(st.model), StateFile)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrResume, err)
+		}
+		if s, err := metaInt(meta, MetaStep); err != nil || s != st.Step {
+			return fmt.Errorf("%w: %s holds a model of step %q, its state says %d", ErrResume, StateFile, meta[MetaStep], st.Step)
+		}
+		if cur, err := os.ReadFile(r.path(ModelFile)); err != nil || !bytes.Equal(cur, st.model) {
+			r.warn(fmt.Sprintf("%s did not match the checkpoint of step %d in %s (interrupted while saving?): rewritten from it", ModelFile, st.Step, StateFile))
+			if err := atomicfile.WriteFile(r.path(ModelFile), st.model); err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+		}
+	} else {
+		meta, err := r.m.LoadWeights(r.path(ModelFile))
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrResume, err)
+		}
+		if s, err := metaInt(meta, MetaStep); err != nil || s != st.Step {
+			return fmt.Errorf("%w: %s is at step %q but %s at step %d (interrupted while saving?)",
+				ErrResume, ModelFile, meta[MetaStep], StateFile, st.Step)
+		}
 	}
 	if err := r.opt.UnmarshalBinary(st.opt); err != nil {
 		return fmt.Errorf("%w: %w", ErrResume, err)
@@ -414,7 +433,11 @@ func (r *runner) save() error {
 		MetaDatasetPath:  r.job.Data.Path,
 		MetaTrainOptions: mustJSON(o),
 	}
-	if err := r.m.Save(r.path(ModelFile), meta); err != nil {
+	// One atomic unit: the state file holds the model, the optimizer and
+	// the loader; its rename is the commit point. model.safetensors, the
+	// same bytes, follows for the commands that read a model.
+	var mb bytes.Buffer
+	if err := r.m.WriteTo(&mb, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	optState, err := r.opt.MarshalBinary()
@@ -423,12 +446,15 @@ func (r *runner) save() error {
 	}
 	st := &State{Step: r.step, Tokens: r.tokens, Elapsed: r.now(), TrainSecs: r.trainSecs + r.invTrainSecs,
 		LastLoss: r.lastLoss, Options: o, Config: r.m.Config, DatasetPath: r.job.Data.Path,
-		DatasetHash: r.job.Data.Hash, Loader: r.loader, OptSteps: r.opt.Steps(), opt: optState}
+		DatasetHash: r.job.Data.Hash, Loader: r.loader, OptSteps: r.opt.Steps(), opt: optState, model: mb.Bytes()}
 	b, err := st.encode()
 	if err != nil {
 		return err
 	}
 	if err := atomicfile.WriteFile(r.path(StateFile), b); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := atomicfile.WriteFile(r.path(ModelFile), mb.Bytes()); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	r.saved = r.step

@@ -7,15 +7,30 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
+	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 )
 
-const stateMagic = "tgpt-trainer-1\n"
+// Trainer state layouts. Version 2 is the whole checkpoint in one file, so
+// one atomic rename commits it (see doc.go):
+//
+//	magic | u64 JSON length | JSON | u64 model length | model (safetensors) |
+//	optimizer state | CRC-32C of everything before (u32)
+//
+// Version 1 (magic | u64 | JSON | optimizer) kept the model in
+// model.safetensors only; it is still resumed from.
+const (
+	stateMagic   = "tgpt-trainer-2\n"
+	stateMagicV1 = "tgpt-trainer-1\n"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // State is the JSON part of trainer.state.
 type State struct {
@@ -31,7 +46,8 @@ type State struct {
 	Loader      json.RawMessage `json:"loader"`
 	OptSteps    uint64          `json:"optimizer_steps"`
 
-	opt []byte // the optim.AdamW state
+	opt   []byte // the optim.AdamW state
+	model []byte // version 2: the model checkpoint (safetensors bytes)
 }
 
 // ReadState reads dir's trainer.state; errors wrap ErrResume and say what
@@ -48,8 +64,19 @@ func ReadState(dir string) (*State, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrResume, err)
 	}
-	if len(b) < len(stateMagic)+8 || string(b[:len(stateMagic)]) != stateMagic {
+	v2 := len(b) >= len(stateMagic) && string(b[:len(stateMagic)]) == stateMagic
+	if !v2 && (len(b) < len(stateMagicV1)+8 || string(b[:len(stateMagicV1)]) != stateMagicV1) {
 		return nil, fmt.Errorf("%w: %s: not a trainer state", ErrResume, p)
+	}
+	if v2 {
+		if len(b) < len(stateMagic)+8+8+4 {
+			return nil, fmt.Errorf("%w: %s: truncated", ErrResume, p)
+		}
+		body := b[:len(b)-4]
+		if got, want := crc32.Checksum(body, castagnoli), binary.LittleEndian.Uint32(b[len(b)-4:]); got != want {
+			return nil, fmt.Errorf("%w: %s: CRC-32C %08x, stored %08x: %w", ErrResume, p, got, want, codec.ErrChecksum)
+		}
+		b = body
 	}
 	r := b[len(stateMagic):]
 	n := binary.LittleEndian.Uint64(r)
@@ -61,7 +88,19 @@ func ReadState(dir string) (*State, error) {
 	if err := json.Unmarshal(r[:n], &st); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrResume, p, err)
 	}
-	st.opt = r[n:]
+	r = r[n:]
+	if v2 {
+		if len(r) < 8 {
+			return nil, fmt.Errorf("%w: %s: truncated", ErrResume, p)
+		}
+		k := binary.LittleEndian.Uint64(r)
+		r = r[8:]
+		if k > uint64(len(r)) {
+			return nil, fmt.Errorf("%w: %s: truncated (model of %d bytes, %d left)", ErrResume, p, k, len(r))
+		}
+		st.model, r = r[:k], r[k:]
+	}
+	st.opt = r
 	return &st, nil
 }
 
@@ -115,7 +154,10 @@ func (st *State) encode() ([]byte, error) {
 	buf.WriteString(stateMagic)
 	binary.Write(&buf, binary.LittleEndian, uint64(len(js)))
 	buf.Write(js)
+	binary.Write(&buf, binary.LittleEndian, uint64(len(st.model)))
+	buf.Write(st.model)
 	buf.Write(st.opt)
+	binary.Write(&buf, binary.LittleEndian, crc32.Checksum(buf.Bytes(), castagnoli))
 	return buf.Bytes(), nil
 }
 

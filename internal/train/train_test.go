@@ -164,6 +164,12 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	if st, err := ReadState(cut); err != nil || st.Step != 13 {
 		t.Fatalf("state after cancel: %+v, %v", st, err)
 	}
+	// A kill between the state (the commit point) and its model copy leaves
+	// model.safetensors of another step: the resume must not care.
+	other, _ := os.ReadFile(filepath.Join(full, ModelFile))
+	if err := os.WriteFile(filepath.Join(cut, ModelFile), other, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	res, err = run(t, context.Background(), cut, o, true, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -349,3 +355,24 @@ func (r *rowLoader) Next(tok, tgt []int32, kinds []uint8) error {
 }
 func (r *rowLoader) State() ([]byte, error) { return r.f.State() }
 func (r *rowLoader) Restore(b []byte) error { return r.f.Restore(b) }
+
+// TestStateChecksum: a flipped byte in trainer.state is an error, not a
+// resume from damaged weights or optimizer moments.
+func TestStateChecksum(t *testing.T) {
+	o := tinyOptions(4)
+	o.SaveEvery, o.EvalEvery = 4, 100
+	dir := t.TempDir()
+	if _, err := run(t, context.Background(), dir, o, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, StateFile)
+	b, _ := os.ReadFile(p)
+	for _, off := range []int{len(stateMagic) + 20, len(b) / 2, len(b) - 9} {
+		bad := append([]byte(nil), b...)
+		bad[off] ^= 1
+		os.WriteFile(p, bad, 0o644)
+		if _, err := ReadState(dir); !errors.Is(err, ErrResume) || !errors.Is(err, codec.ErrChecksum) {
+			t.Errorf("byte %d flipped: %v", off, err)
+		}
+	}
+}
