@@ -138,6 +138,9 @@ func TestClassifyCommands(t *testing.T) {
 	if _, e := run(exitFailure, "classify", "--model", clf, empty); !strings.Contains(e, "empty") {
 		t.Errorf("empty capture: %s", e)
 	}
+	if _, e := run(exitFailure, "generate", "--model", clf, "-o", filepath.Join(dir, "gen.pcap")); !strings.Contains(e, "is a classifier") {
+		t.Errorf("generate from a classifier: %s", e)
+	}
 	if _, e := run(exitFailure, "eval", "classify", "--model", ds, "--data", ds); !strings.Contains(e, "model") {
 		t.Errorf("dataset as model: %s", e)
 	}

@@ -191,6 +191,9 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	if m.Config.Classes > 0 {
+		return fmt.Errorf("--model %s is a classifier (a head over %d classes, from trafficgpt finetune): generate needs a pre-trained model (trafficgpt pretrain -o DIR)", o.model, m.Config.Classes)
+	}
 	m.Train = false
 	if o.gen.Refill < 0 {
 		o.gen.Refill = trainContext(meta)

@@ -37,9 +37,20 @@ func register(c command) {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		// The first signal asks the command to stop cleanly (a training
+		// run saves its checkpoint); the default action is back for the
+		// next one, so a second Ctrl-C is never swallowed.
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		fmt.Fprintf(os.Stderr, "\ntrafficgpt: %v: stopping cleanly (once more to quit at once)\n", s)
+		cancel()
+	}()
 	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	cancel()
 	os.Exit(code)
 }
 

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestTokenizeOutputs: -o over the input is refused, -o - streams the
@@ -145,5 +148,52 @@ func TestInputsAccounted(t *testing.T) {
 	var errb bytes.Buffer
 	if code := runMain(t.Context(), []string{"verify", okFile}, full, &errb); code != exitFailure || !strings.Contains(errb.String(), "standard output") {
 		t.Fatalf("verify > /dev/full: exit %d, %s", code, errb.String())
+	}
+}
+
+// TestSecondInterrupt: the first SIGINT asks the command to stop cleanly;
+// a second one is not swallowed while the command is busy (here blocked
+// reading a pipe that never ends): it ends the process at once.
+func TestSecondInterrupt(t *testing.T) {
+	if os.Getenv("TRAFFICGPT_MAIN_CHILD") != "" {
+		os.Args = []string{"trafficgpt", "flows", "-"}
+		main()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondInterrupt$")
+	cmd.Env = append(os.Environ(), "TRAFFICGPT_MAIN_CHILD=1")
+	stdinW, err := cmd.StdinPipe() // kept open: the child blocks reading it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdinW.Close()
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	time.Sleep(500 * time.Millisecond) // let it reach the read
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-done:
+		t.Logf("ended after the first signal: %v", err) // fine too: it stopped cleanly
+		return
+	case <-time.After(time.Second):
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != -1 {
+			t.Fatalf("second interrupt: %v (want killed by the signal)", err)
+		}
+		if !strings.Contains(errb.String(), "once more to quit") {
+			t.Errorf("no notice after the first signal: %q", errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("second interrupt swallowed: still running 10s later")
 	}
 }

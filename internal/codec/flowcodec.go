@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
@@ -52,6 +53,30 @@ func ParseMask(s string) (Mask, error) {
 	return m, nil
 }
 
+// String is the profile in ParseMask's form ("none", "addr+ports", "all").
+func (m Mask) String() string {
+	if m == 0 {
+		return "none"
+	}
+	if m == MaskAddr|MaskPorts|MaskMAC|MaskTTL|MaskIPID {
+		return "all"
+	}
+	var parts []string
+	for _, p := range []struct {
+		bit  Mask
+		name string
+	}{{MaskAddr, "addr"}, {MaskPorts, "ports"}, {MaskMAC, "mac"}, {MaskTTL, "ttl"}, {MaskIPID, "ipid"}} {
+		if m&p.bit != 0 {
+			parts = append(parts, p.name)
+			m &^= p.bit
+		}
+	}
+	if m != 0 {
+		parts = append(parts, fmt.Sprintf("0x%02x", uint8(m)))
+	}
+	return strings.Join(parts, "+")
+}
+
 func (m Mask) masks(k spanKind) bool {
 	switch k {
 	case spanMAC:
@@ -75,6 +100,27 @@ type View struct {
 	MaxPayload int  // > 0: keep at most this many payload bytes per packet
 	MaxPackets int  // > 0: keep at most this many packets, then CUT
 	MaxTokens  int  // > 0: keep at most this many tokens per flow (END/CUT included)
+}
+
+// String names the view as the command-line flags do, e.g.
+// "mask addr+ports, max-tokens 2048" or "lossless".
+func (v View) String() string {
+	if v.Lossless() {
+		return "lossless (mask none, no limits)"
+	}
+	out := "mask " + v.Mask.String()
+	if v.HeaderOnly {
+		out += ", header-only"
+	}
+	for _, l := range []struct {
+		name string
+		n    int
+	}{{"max-payload", v.MaxPayload}, {"max-packets", v.MaxPackets}, {"max-tokens", v.MaxTokens}} {
+		if l.n > 0 {
+			out += fmt.Sprintf(", %s %d", l.name, l.n)
+		}
+	}
+	return out
 }
 
 // Lossless reports whether v keeps every byte.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -205,6 +206,27 @@ func TestEncodeFlowsSpill(t *testing.T) {
 			if o.CountOnly && len(got[id]) != 0 {
 				t.Errorf("CountOnly kept %d tokens", len(got[id]))
 			}
+		}
+	}
+}
+
+// TestViewString: views print as the flags that make them, never {Mask:7}.
+func TestViewString(t *testing.T) {
+	tests := []struct {
+		v    View
+		want string
+	}{
+		{View{}, "lossless (mask none, no limits)"},
+		{View{Mask: MaskAddr | MaskPorts | MaskTTL}, "mask addr+ports+ttl"},
+		{View{Mask: MaskAddr | MaskPorts | MaskMAC | MaskTTL | MaskIPID, MaxTokens: 2048}, "mask all, max-tokens 2048"},
+		{View{HeaderOnly: true, MaxPackets: 8}, "mask none, header-only, max-packets 8"},
+	}
+	for _, tc := range tests {
+		if got := fmt.Sprintf("%+v", tc.v); got != tc.want {
+			t.Errorf("%%+v of %#v = %q, want %q", tc.v, got, tc.want)
+		}
+		if m, err := ParseMask(tc.v.Mask.String()); err != nil || m != tc.v.Mask {
+			t.Errorf("ParseMask(%q) = %v, %v", tc.v.Mask.String(), m, err)
 		}
 	}
 }
