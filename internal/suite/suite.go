@@ -502,7 +502,12 @@ func (ts *taskRun) build(ctx context.Context) error {
 			ds.Close()
 		}
 		if err == nil {
-			return fmt.Errorf("%s holds a dataset built with other options: remove it or choose another OUT", dir)
+			// The suite's own dataset of an earlier spec: build it again
+			// (runs on the old one are not reused: its hash differs).
+			ts.o.Warn(fmt.Sprintf("task %s: %s was built with other options: building it again", t.Name, dir))
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
 		}
 		// The captures of each input, found as `dataset build` finds them.
 		found, err := pcap.Find(t.Inputs)
