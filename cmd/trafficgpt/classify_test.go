@@ -38,7 +38,7 @@ func TestClassifyCommands(t *testing.T) {
 	js := filepath.Join(dir, "report.json")
 	plots := filepath.Join(dir, "plots")
 	out, _ = run(exitOK, "eval", "classify", "--model", clf, "--data", ds, "--json", js, "--plots", plots, "--trees", "10")
-	if !strings.Contains(out, "baseline (forest)") {
+	if !strings.Contains(out, "baseline (forest)") || !strings.Contains(out, "baseline (k-NN)") {
 		t.Errorf("eval output lacks the baseline: %s", out)
 	}
 	var rep map[string]any
@@ -46,7 +46,7 @@ func TestClassifyCommands(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &rep) != nil {
 		t.Fatalf("report %s: %v", b, err)
 	}
-	for _, k := range []string{"accuracy", "macro_precision", "macro_recall", "macro_f1", "per_class", "confusion", "labels", "baseline"} {
+	for _, k := range []string{"accuracy", "macro_precision", "macro_recall", "macro_f1", "per_class", "confusion", "labels", "baseline", "knn_baseline"} {
 		if _, ok := rep[k]; !ok {
 			t.Errorf("report lacks %q", k)
 		}

@@ -80,6 +80,7 @@ type classifyReport struct {
 	Seconds  float64                 `json:"seconds"`
 	Baseline *baselineReport         `json:"baseline,omitempty"`
 	OpenSet  *classify.OpenSetReport `json:"open_set,omitempty"`
+	KNN      *baselineReport         `json:"knn_baseline,omitempty"`
 }
 
 type baselineReport struct {
@@ -144,6 +145,13 @@ func evalClassify(ctx context.Context, o evalClassifyOptions, stderr io.Writer) 
 		r.Baseline = &baselineReport{ClassReport: brep, Name: b.Name, Packets: b.Packets, Trees: b.Trees, TrainFlows: b.Train,
 			Features: b.Features, Seconds: time.Since(t1).Seconds(),
 			Explanation: fmt.Sprintf("random forest (%d trees) on sizes, directions and inter-arrival times of the first %d packets plus k-fingerprinting flow features over them; trained on the train split, scored on the same %s flows", b.Trees, b.Packets, o.split)}
+		krep, err := metric.Report(b.KNNPred.Labels, b.KNNPred.Preds, len(c.Labels), c.Labels)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.KNN = &baselineReport{ClassReport: krep, Name: fmt.Sprintf("%d-NN on flow features", b.K), Packets: b.Packets,
+			TrainFlows: b.Train, Features: b.Features, Seconds: r.Baseline.Seconds,
+			Explanation: fmt.Sprintf("%d nearest neighbours (Euclidean, log-mapped and standardised on the train split) on the random forest's features", b.K)}
 	}
 	if o.unknown != "" {
 		unk, err := dataset.Open(o.unknown)
@@ -201,6 +209,9 @@ func printClassReport(w io.Writer, r *classifyReport) {
 	fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "classifier", r.Accuracy, r.MacroPrecision, r.MacroRecall, r.MacroF1)
 	if b := r.Baseline; b != nil {
 		fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "baseline (forest)", b.Accuracy, b.MacroPrecision, b.MacroRecall, b.MacroF1)
+	}
+	if b := r.KNN; b != nil {
+		fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "baseline (k-NN)", b.Accuracy, b.MacroPrecision, b.MacroRecall, b.MacroF1)
 	}
 	fmt.Fprintf(w, "\nper class (classifier%s):\n", map[bool]string{true: " | baseline F1", false: ""}[r.Baseline != nil])
 	fmt.Fprintf(w, "  %-22s %9s %9s %9s %8s", "class", "precision", "recall", "F1", "support")

@@ -278,6 +278,12 @@ func TestFinetuneClassifyEval(t *testing.T) {
 	if br.MacroF1 < 0.9 || len(b.Features) != 3*20+metric.NumFlowFeatures {
 		t.Errorf("baseline macro-F1 %v with %d features", br.MacroF1, len(b.Features))
 	}
+	if b.KNNPred == nil || !reflect.DeepEqual(b.KNNPred.Labels, p.Labels) || b.K != 5 {
+		t.Fatal("the k-NN baseline is missing or scored other flows")
+	}
+	if kr, _ := metric.Report(b.KNNPred.Labels, b.KNNPred.Preds, 2, nil); kr.MacroF1 < 0.8 {
+		t.Errorf("k-NN baseline macro-F1 %v", kr.MacroF1)
+	}
 
 	// Early decision: the first packet only still runs and labels flows.
 	f, _ := os.Open(man.Inputs[0].Path)

@@ -168,6 +168,7 @@ type BaselineOptions struct {
 	Trees   int    // random forest size (default 100)
 	Seed    uint64 // forest seed
 	Workers int    // captures read in parallel (default 2)
+	K       int    // neighbours of the k-NN baseline (default 5)
 }
 
 // BaselineResult is the random forest's outcome on the evaluated split.
@@ -178,6 +179,10 @@ type BaselineResult struct {
 	Trees    int      `json:"trees"`
 	Train    int      `json:"train_flows"`
 	Pred     *Predictions
+	// KNNPred are the k-NN baseline's predictions (metric.FitKNN, K
+	// neighbours, log-mapped standardised features: the same features).
+	KNNPred *Predictions
+	K       int `json:"k"`
 }
 
 // BaselineFeatureNames are the baseline's feature names for n packets.
@@ -198,6 +203,9 @@ func Baseline(ctx context.Context, ds *dataset.Dataset, eval string, mapping []i
 	}
 	if o.Workers <= 0 {
 		o.Workers = 2
+	}
+	if o.K <= 0 {
+		o.K = 5
 	}
 	tr, err := ds.Split("train")
 	if err != nil {
@@ -236,7 +244,11 @@ func Baseline(ctx context.Context, ds *dataset.Dataset, eval string, mapping []i
 	if err != nil {
 		return nil, err
 	}
-	p := &Predictions{}
+	nn, err := metric.FitKNN(X, y, k, metric.KNNOptions{K: min(o.K, len(X)), Log: true})
+	if err != nil {
+		return nil, err
+	}
+	p, pk := &Predictions{}, &Predictions{}
 	for i := 0; i < ev.Len(); i++ {
 		m := ev.Meta(i)
 		l := label(m.Label)
@@ -251,9 +263,10 @@ func Baseline(ctx context.Context, ds *dataset.Dataset, eval string, mapping []i
 			}
 		}
 		p.add(l, best, float32(pr[best]), i, m)
+		pk.add(l, nn.Predict(feats[1][i]), 1, i, m)
 	}
 	return &BaselineResult{Name: "random forest on flow features", Features: BaselineFeatureNames(o.Packets),
-		Packets: o.Packets, Trees: o.Trees, Train: len(X), Pred: p}, nil
+		Packets: o.Packets, Trees: o.Trees, Train: len(X), Pred: p, KNNPred: pk, K: min(o.K, len(X))}, nil
 }
 
 // flowFeatures re-reads the captures of the splits' flows and returns, per
