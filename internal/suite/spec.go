@@ -116,9 +116,11 @@ type Spec struct {
 	Epochs   int      `json:"epochs"`   // fine-tuning epochs (early stopping on valid)
 	Patience int      `json:"patience"` // epochs without a better valid macro-F1 before stopping
 	Batch    int      `json:"batch"`
-	Config   string   `json:"config"`  // from-scratch architecture without a base: a model preset
-	Packets  int      `json:"packets"` // first packets per flow of the flow features
-	Trees    int      `json:"trees"`   // random forest size
+	Pool     string   `json:"pool,omitempty"`        // what the classification head reads: last (default) or mean (classify.Options.Pool)
+	LR       float64  `json:"finetune_lr,omitempty"` // peak learning rate of the finetune method (0: classify.DefaultLR)
+	Config   string   `json:"config"`                // from-scratch architecture without a base: a model preset
+	Packets  int      `json:"packets"`               // first packets per flow of the flow features
+	Trees    int      `json:"trees"`                 // random forest size
 	KValues  []int    `json:"k_values"`
 	// TimeLimit stops a network's training after this long (keeping its
 	// best epoch so far), e.g. "10m"; 0: none.

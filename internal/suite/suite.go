@@ -432,6 +432,10 @@ func (ts *taskRun) network(ctx context.Context, run *Run1, data, dir string) err
 	opt := classify.DefaultOptions()
 	opt.Context, opt.Epochs, opt.Patience, opt.Batch, opt.Seed = ts.s.Len, ts.s.Epochs, ts.s.Patience, ts.s.Batch, run.Seed
 	opt.TimeLimit = time.Duration(ts.s.TimeLimit)
+	opt.Pool = ts.s.Pool
+	if run.Method == Finetune {
+		opt.LR = ts.s.LR
+	}
 	job := classify.Job{Dir: dir, Data: data, Options: opt, Warn: func(w string) {
 		if !strings.Contains(w, "has no train flows") { // classes dropped from every split
 			ts.o.Warn(w)
