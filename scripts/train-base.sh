@@ -44,7 +44,7 @@ fi
 for col in app category; do
   rm -rf "$WORK/ndpi-$col"
   "$TG" dataset build -o "$WORK/ndpi-$col" --labels "csv:$DEV/ndpi/flow_labels.csv" --label-column $col \
-    --group file --mask addr+ports --max-tokens 2048 --max-per-class 300 \
+    --group file --mask addr+ports+mac --max-tokens 2048 --max-per-class 300 \
     --split train=0.6,valid=0.2,test=0.2 --seed 1 "$DEV/ndpi/pcap" > /dev/null
 done
 python3 - "$WORK" > "$WORK/ndpi-test.txt" <<'PY'
@@ -69,4 +69,36 @@ cp "$WORK/model/model.safetensors" "$WORK/model/config.json" "$out/"
 cp "$WORK/model/loss.png" docs/base-loss.png 2>/dev/null || true
 find "${inputs[@]}" -type f | LC_ALL=C sort | xargs sha256sum > "$out/data.sha256"
 cp "$WORK/model/train.jsonl" "$out/train.jsonl"
+python3 - "$out" "$STEPS" "$LIMIT" <<'PY' > "$out/info.json"
+import hashlib, json, sys, datetime
+out = sys.argv[1]
+w = open(f"{out}/model.safetensors", "rb").read()
+log = [json.loads(l) for l in open(f"{out}/train.jsonl")]
+train = [l for l in log if l["kind"] == "train"]
+valid = [l for l in log if l["kind"] == "valid"][-1]
+n = int.from_bytes(w[:8], "little")  # safetensors: header length, JSON header, tensors
+params = 0
+for k, t in json.loads(w[8:8 + n]).items():
+    if k != "__metadata__":
+        c = 1
+        for d in t["shape"]:
+            c *= d
+        params += c
+print(json.dumps({
+    "name": "base",
+    "sha256": hashlib.sha256(w).hexdigest(),
+    "bytes": len(w),
+    "preset": "small",
+    "params": params,
+    "command": f"scripts/train-base.sh -s {sys.argv[2]} -t {sys.argv[3]}",
+    "corpus": "dev-v1 ndpi (minus the suite's ndpi test captures), misc, format; gen-traffic.sh -n 150 -s 7 (8 classes); addr+ports+mac masked, flows cut to 1,024 tokens, deduplicated",
+    "data_sha256": hashlib.sha256(open(f"{out}/data.sha256", "rb").read()).hexdigest(),
+    "steps": train[-1]["step"],
+    "tokens": train[-1]["tokens"],
+    "hours": round(train[-1]["elapsed_s"] / 3600, 2),
+    "valid_loss": round(valid["valid"]["loss"], 4),
+    "valid_loss_by_kind": {k: round(v, 4) for k, v in valid["valid"]["kind_loss"].items()},
+    "trained": datetime.date.today().isoformat(),
+}, indent=1))
+PY
 echo "train-base: wrote $out (inputs hashed in $out/data.sha256)"

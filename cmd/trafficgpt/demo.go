@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ func init() {
 type demoOptions struct {
 	out, input string
 	quick      bool
+	pretrain   bool // pre-train a model on the demo captures instead of fine-tuning the shipped base model
 	seed       uint64
 }
 
@@ -29,7 +31,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("demo", "demo [-o DIR] [--quick]", "trafficgpt demo --quick -o demo-out", stderr)
 	fs.StringVar(&o.out, "o", "demo-out", "directory for every artefact (datasets, models, reports, plots, captures)")
 	fs.StringVar(&o.input, "input", "testdata/demo", "labelled captures, one file per class (the shipped demo traffic)")
-	fs.BoolVar(&o.quick, "quick", false, "about one minute: tiny model, fewer steps and flows")
+	fs.BoolVar(&o.quick, "quick", false, "about one minute: fewer epochs, steps and flows")
+	fs.BoolVar(&o.pretrain, "pretrain", false, "pre-train a model on the demo captures (tiny with --quick, else small) instead of starting from the shipped base model")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of every step")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -64,31 +67,45 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen := "small", "150", "512", "4", "4", "24", "256"
 	if o.quick {
 		cfg, steps, ctxLen, batch, epochs, nflows, finetuneLen = "tiny", "200", "256", "8", "6", "30", "256"
+		if !o.pretrain { // the base model is small: fewer epochs, shorter flows, fewer generated flows
+			epochs, nflows, finetuneLen = "2", "8", "128"
+		}
 	}
 	captures, err := captureInputs([]string{o.input})
 	if err != nil || len(captures) == 0 {
 		return fmt.Errorf("demo: no captures in %s", o.input)
 	}
-	steps2 := []demoStep{
-		{"build the pre-training dataset (label tokens, addresses and ports masked)", []string{"dataset build", "-o", p("data-pretrain"),
-			"--labels", "file", "--label-tokens", "--group", "flow", "--split", "train=0.9,valid=0.1", "--mask", "addr+ports",
-			"--max-tokens", "2048", "--seed", seed, o.input}, "dataset-pretrain.log"},
-		{"build the labelled dataset (no label tokens, split by flow, stratified)", []string{"dataset build", "-o", p("data-classify"),
-			"--labels", "file", "--group", "flow", "--split", "train=0.6,valid=0.2,test=0.2", "--mask", "addr+ports",
-			"--max-tokens", "2048", "--seed", seed, o.input}, "dataset-classify.log"},
-		{"pre-train the " + cfg + " model", []string{"pretrain", "--data", p("data-pretrain"), "-o", p("model"), "--config", cfg,
-			"--steps", steps, "--ctx", ctxLen, "--batch", batch, "--eval-every", "50", "--seed", seed}, "pretrain.log"},
-		{"fine-tune a classifier", []string{"finetune", "--model", p("model"), "--data", p("data-classify"), "-o", p("classifier"),
-			"--len", finetuneLen, "--epochs", epochs, "--seed", seed}, "finetune.log"},
+	// The base model's view: addresses, ports and MACs masked.
+	mask := "addr+ports+mac"
+	classifyData := demoStep{"build the labelled dataset (split by flow, stratified; addresses, ports and MACs masked)", []string{"dataset build", "-o", p("data-classify"),
+		"--labels", "file", "--group", "flow", "--split", "train=0.6,valid=0.2,test=0.2", "--mask", mask,
+		"--max-tokens", "2048", "--seed", seed, o.input}, "dataset-classify.log"}
+	pre := "base"
+	steps2 := []demoStep{classifyData}
+	if o.pretrain {
+		pre = p("model")
+		steps2 = []demoStep{
+			{"build the pre-training dataset (label tokens; addresses, ports and MACs masked)", []string{"dataset build", "-o", p("data-pretrain"),
+				"--labels", "file", "--label-tokens", "--group", "flow", "--split", "train=0.9,valid=0.1", "--mask", mask,
+				"--max-tokens", "2048", "--seed", seed, o.input}, "dataset-pretrain.log"},
+			classifyData,
+			{"pre-train the " + cfg + " model", []string{"pretrain", "--data", p("data-pretrain"), "-o", p("model"), "--config", cfg,
+				"--steps", steps, "--ctx", ctxLen, "--batch", batch, "--eval-every", "50", "--seed", seed}, "pretrain.log"},
+		}
+	}
+	steps2 = append(steps2, []demoStep{
+		{"fine-tune a classifier from the " + map[bool]string{true: "model pre-trained here", false: "shipped base model"}[o.pretrain],
+			[]string{"finetune", "--model", pre, "--data", p("data-classify"), "-o", p("classifier"),
+				"--len", finetuneLen, "--epochs", epochs, "--seed", seed}, "finetune.log"},
 		{"evaluate the classifier with the random-forest baseline", []string{"eval classify", "--model", p("classifier"),
 			"--data", p("data-classify"), "--json", p("eval-classify.json"), "--plots", p("plots-classify")}, "eval-classify.log"},
 		{"classify a capture", []string{"classify", "--model", p("classifier"), "--format", "csv", captures[0]}, "classified.csv"},
-		{"generate a capture", []string{"generate", "--model", p("model"), "-n", nflows, "-o", p("generated.pcap"),
+		{"generate a capture", []string{"generate", "--model", pre, "-n", nflows, "-o", p("generated.pcap"),
 			"--max-packets", "12", "--seed", seed, "--tokens", p("generated.tgt")}, "generate.log"},
 		{"evaluate the generated capture against the real one", []string{"eval generate", "--real", o.input,
 			"--generated", p("generated.pcap"), "--json", p("eval-generate.json"), "--plots", p("plots-generate"),
 			"--seeds", "3"}, "eval-generate.log"},
-	}
+	}...)
 	t0 := time.Now()
 	for i, s := range steps2 {
 		if err := ctx.Err(); err != nil {
@@ -128,6 +145,10 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 		Baseline *struct {
 			MacroF1 float64 `json:"macro_f1"`
 		} `json:"baseline"`
+		KNN *struct {
+			MacroF1 float64 `json:"macro_f1"`
+			Name    string  `json:"name"`
+		} `json:"knn_baseline"`
 	}
 	if err := readJSON(p("eval-classify.json"), &cls); err != nil {
 		return err
@@ -150,19 +171,27 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 		return err
 	}
 	var tps float64
-	if log, err := train.ReadLog(p("model")); err == nil {
+	if log, err := train.ReadLog(p("model")); o.pretrain && err == nil {
 		for _, l := range log {
 			if l.Kind == "train" && l.TokensPerSec > 0 {
 				tps = l.TokensPerSec
 			}
 		}
 	}
-	baseline := "-"
+	baseline, knn := "-", "-"
 	if cls.Baseline != nil {
 		baseline = fmt.Sprintf("%.3f", cls.Baseline.MacroF1)
 	}
+	if cls.KNN != nil {
+		knn = fmt.Sprintf("%.3f", cls.KNN.MacroF1)
+	}
 	fmt.Fprintf(w, "\ntrafficgpt demo: %s in %s\n\n", o.input, took.Round(time.Second))
-	fmt.Fprintf(w, "classification (test split)   macro-F1 %.3f (accuracy %.3f)   random-forest baseline %s\n", cls.MacroF1, cls.Accuracy, baseline)
+	from := "fine-tuned from the shipped base model"
+	if o.pretrain {
+		from = "fine-tuned from the model pre-trained here"
+	}
+	fmt.Fprintf(w, "classification (test split)   macro-F1 %.3f (accuracy %.3f, %s)   random forest %s   k-NN %s\n",
+		cls.MacroF1, cls.Accuracy, from, baseline, knn)
 	fmt.Fprintf(w, "generation                    header JSD %.3f   flow JSD %.3f   discriminator F1 %.3f +- %.3f (0.5 = indistinguishable)\n",
 		gen.Header["mean"], gen.Flow["mean"], gen.Disc, gen.DiscStd)
 	if v, ok := gen.Validity["generated"]; ok {
@@ -173,10 +202,14 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 		fmt.Fprintf(w, "validity of generated packets decode %.1f%%   TCP/UDP checksums %.1f%%   handshakes %.1f%%   tshark clean %s\n",
 			100*v.Packets, 100*v.L4, 100*v.Handshakes, ts)
 	}
-	fmt.Fprintf(w, "pre-training throughput       %.0f tokens/s\n\n", tps)
+	if o.pretrain {
+		fmt.Fprintf(w, "pre-training throughput       %.0f tokens/s\n\n", tps)
+	} else if in, err := base.Identity(); err == nil {
+		fmt.Fprintf(w, "base model                    %s\n\n", in)
+	}
 	for _, a := range [][2]string{
-		{"datasets", p("data-pretrain") + ", " + p("data-classify")},
-		{"pre-trained model", p("model") + " (loss curve: " + p("model/loss.png") + ")"},
+		{"datasets", map[bool]string{true: p("data-pretrain") + ", ", false: ""}[o.pretrain] + p("data-classify")},
+		{"pre-trained model", map[bool]string{true: p("model") + " (loss curve: " + p("model/loss.png") + ")", false: "base (trafficgpt version shows which)"}[o.pretrain]},
 		{"classifier", p("classifier")},
 		{"classification report", p("eval-classify.json") + ", plots in " + p("plots-classify")},
 		{"classified flows", p("classified.csv")},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
 	"os"
 	"path/filepath"
@@ -24,8 +25,8 @@ type evalSuiteOptions struct {
 func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o evalSuiteOptions
 	fs := newFlagSet("eval suite", "eval suite [--base MODEL] [--quick] SPEC OUT",
-		"trafficgpt eval suite --quick --base model testdata/suite/demo.json suite-out   (about a minute; the full suite: --base models/base testdata/suite/dev.json)", stderr)
-	fs.StringVar(&o.run.Base, "base", "", "pre-trained model (directory or .safetensors) for the linear-probe and fine-tune rows; without it they are skipped")
+		"trafficgpt eval suite --quick --base model testdata/suite/demo.json suite-out   (about a minute; the full suite from the shipped base model: --base base testdata/suite/dev.json)", stderr)
+	fs.StringVar(&o.run.Base, "base", "", "pre-trained model (directory or .safetensors, or base: the shipped base model) for the linear-probe and fine-tune rows; without it they are skipped")
 	fs.BoolVar(&o.run.Quick, "quick", false, "smoke run: first seed, budgets 5, 20 and all, tiny model, --len 64, 2 epochs")
 	fs.BoolVar(&o.run.Fresh, "fresh", false, "ignore the runs of an earlier OUT/suite.json (default: take matching runs from it and keep its other methods' rows)")
 	fs.BoolVar(&o.run.Keep, "keep", false, "keep each budget's dataset and classifiers under OUT/TASK/work")
@@ -87,6 +88,10 @@ func runEvalSuite(ctx context.Context, o evalSuiteOptions, stdout, stderr io.Wri
 	}
 	if o.run.Base == "" {
 		fmt.Fprintln(stderr, "eval suite: no --base: skipping the linear-probe and fine-tune rows")
+	}
+	var err error
+	if o.run.Base, err = base.Resolve(o.run.Base); err != nil {
+		return err
 	}
 	r, err := suite.Run(ctx, o.run)
 	pr.finish()

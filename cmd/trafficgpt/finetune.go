@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
 	"os"
 	"strings"
@@ -28,7 +29,7 @@ func cmdFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	*t = d
 	fs := newFlagSet("finetune", "finetune --model PRE --data DIR -o CLF [flags]",
 		"trafficgpt finetune --model pre --data ds -o clf --len 256 --epochs 5   (--freeze: linear probe; --from-scratch --config small: no pre-training)", stderr)
-	fs.StringVar(&o.job.Pretrained, "model", "", "pre-trained model directory or .safetensors file (trafficgpt pretrain)")
+	fs.StringVar(&o.job.Pretrained, "model", "", "pre-trained model directory or .safetensors file (trafficgpt pretrain), or base (the shipped base model)")
 	fs.StringVar(&o.job.Data, "data", "", "labelled dataset directory (trafficgpt dataset build --labels ...): train and valid splits")
 	fs.StringVar(&o.job.Dir, "o", "", "classifier directory (created; gets the best epoch's weights, log and curve)")
 	fs.IntVar(&t.Context, "len", d.Context, "tokens per flow seen by the model: the first len-1, then <cls>")
@@ -68,6 +69,9 @@ func cmdFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if t.Config, err = loadConfig(o.config); err != nil {
 			return err
 		}
+	}
+	if o.job.Pretrained, err = base.Resolve(o.job.Pretrained); err != nil {
+		return err
 	}
 	return runFinetune(ctx, o, stdout, stderr)
 }

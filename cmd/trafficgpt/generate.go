@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	o.gen.Label = -1
 	fs := newFlagSet("generate", "generate --model M -n FLOWS -o OUT.pcap [flags]",
 		"trafficgpt generate --model model -n 200 -o gen.pcap --max-packets 32 --top-k 40 --seed 1 --tokens gen.tgt", stderr)
-	fs.StringVar(&o.model, "model", "", "model directory (trafficgpt pretrain -o) or .safetensors file (required)")
+	fs.StringVar(&o.model, "model", "", "model directory (trafficgpt pretrain -o) or .safetensors file, or base (the shipped base model) (required)")
 	fs.IntVar(&o.flows, "n", 100, "flows to generate")
 	fs.StringVar(&o.out, "o", "", "output capture: classic pcap, microseconds, Ethernet (required)")
 	fs.StringVar(&o.tokens, "tokens", "", "also write the token archive (.tgt) of the output capture")
@@ -187,7 +188,11 @@ func readPrompts(ctx context.Context, path string, k, n, label int, fc flow.Conf
 
 func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Writer) error {
 	model.SetThreads(o.threads)
-	m, meta, err := loadModel(o.model)
+	path, err := base.Resolve(o.model)
+	if err != nil {
+		return err
+	}
+	m, meta, err := loadModel(path)
 	if err != nil {
 		return err
 	}

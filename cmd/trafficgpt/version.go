@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
 	"runtime"
 	"runtime/debug"
@@ -49,5 +50,10 @@ func cmdVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "trafficgpt %s\ncodec version %d\nbuild: %s, %s %s/%s%s\n",
 		version, codec.Version, model.Backend(), runtime.Version(), runtime.GOOS, runtime.GOARCH, vcsRevision())
+	in, err := base.Identity()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "base model: %s\n", in)
 	return nil
 }
