@@ -38,39 +38,51 @@ const rwkvMinP = -1e38
 const rwkvVecs = 10
 
 // RWKVScratchSize is the scratch length (floats) that RWKVBackward needs:
-// per worker 3 T D (wkv, log-denominators and the gradient g of wkv) and
-// 10 D of per-channel state, plus 2 BH D for the per-head parameter
-// gradients summed in a fixed order (RWKVForward needs none).
+// per worker 4 T D (per position and channel: wkv, its exponent offset q
+// and two gradient weights) and 10 D of per-channel state, plus 2 BH D for
+// the per-head parameter gradients summed in a fixed order (RWKVForward
+// needs none).
 func RWKVScratchSize(BH, T, D int) int {
-	return 2*BH*D + (3*T*D+rwkvVecs*D)*attnWorkers(BH)
+	return 2*BH*D + (4*T*D+rwkvVecs*D)*attnWorkers(BH)
 }
 
 // rwkvRead is the wkv of one channel at the state (a, b, p) before position
-// (k, v), and its denominator M = e^q den.
+// (k, v), its denominator M = e^q den and the weights e1 = e^(p-q) of the
+// state and e2 = e^(u+k-q) of the position (one of them is 1).
 // b == 0 only before the first position (b >= 1 after), so an all-zero
 // state is the empty one whatever p holds.
-func rwkvRead(a, b, p, k, v, u float32) (y, den, q float32) {
+func rwkvRead(a, b, p, k, v, u float32) (y, den, q, e1, e2 float32) {
 	if b == 0 {
 		p = rwkvMinP
 	}
 	uk := u + k
-	q = max(p, uk)
-	e1, e2 := expf(p-q), expf(uk-q)
+	if p >= uk {
+		q, e1, e2 = p, 1, expf(uk-p)
+	} else {
+		q, e1, e2 = uk, expf(p-uk), 1
+	}
 	den = e1*b + e2
-	return (e1*a + e2*v) / den, den, q
+	return (e1*a + e2*v) / den, den, q, e1, e2
 }
 
-// rwkvAdd adds position (k, v) to the state of one channel with log decay w.
-func rwkvAdd(a, b, p *float32, k, v, w float32) {
+// rwkvAdd adds position (k, v) to the state of one channel with log decay w
+// and returns the factor e1 = e^(w+p-p') the old state was scaled by.
+func rwkvAdd(a, b, p *float32, k, v, w float32) float32 {
 	if *b == 0 {
 		*p = rwkvMinP
 	}
 	wp := w + *p
-	q := max(wp, k)
-	e1, e2 := expf(wp-q), expf(k-q)
+	var e1, e2 float32
+	if wp >= k {
+		e1, e2 = 1, expf(k-wp)
+		*p = wp
+	} else {
+		e1, e2 = expf(wp-k), 1
+		*p = k
+	}
 	*a = e1**a + e2*v
 	*b = e1**b + e2
-	*p = q
+	return e1
 }
 
 // rwkvCheck validates the shapes shared by the RWKV kernels.
@@ -116,7 +128,7 @@ func RWKVForward(out, r, k, v, decay, first []float32, BH, H, T, D int) {
 			o := (bh*T + t) * D
 			kt, vt, rt, ot := k[o:o+D:o+D], v[o:o+D:o+D], r[o:o+D:o+D], out[o:o+D:o+D]
 			for c := range ot {
-				y, _, _ := rwkvRead(a[c], b[c], p[c], kt[c], vt[c], u[c])
+				y, _, _, _, _ := rwkvRead(a[c], b[c], p[c], kt[c], vt[c], u[c])
 				rwkvAdd(&a[c], &b[c], &p[c], kt[c], vt[c], w[c])
 				ot[c] = sigmoid(rt[c]) * y
 			}
@@ -126,7 +138,7 @@ func RWKVForward(out, r, k, v, decay, first []float32, BH, H, T, D int) {
 
 // RWKVBackward adds the gradients of RWKVForward into dr, dk, dv (BH, T, D)
 // and ddecay, dfirst (H, D), given dout and the forward inputs. It runs the
-// forward scan again (keeping wkv and log M_t per position, O(T D) scratch
+// forward scan again (keeping wkv and its denominator per position, O(T D) scratch
 // per worker) and then a reverse scan, both over positions with the D
 // channels of a head side by side.
 // scratch: RWKVScratchSize(BH, T, D) floats.
@@ -139,7 +151,7 @@ func RWKVBackward(dr, dk, dv, ddecay, dfirst, dout, r, k, v, decay, first []floa
 		return
 	}
 	red := 2 * BH * D
-	per := 3*T*D + rwkvVecs*D
+	per := 4*T*D + rwkvVecs*D
 	if len(scratch) < red+per {
 		panic(fmt.Sprintf("kernel: %s: scratch has %d floats, need at least %d", name, len(scratch), red+per))
 	}
@@ -148,8 +160,9 @@ func RWKVBackward(dr, dk, dv, ddecay, dfirst, dout, r, k, v, decay, first []floa
 	attnParallel(nw, BH, func(wk, bh int) {
 		h := bh % H
 		buf := ws[wk*per : wk*per+per : wk*per+per]
-		ys, lms, gs := buf[:T*D:T*D], buf[T*D:2*T*D:2*T*D], buf[2*T*D:3*T*D:3*T*D]
-		vec := func(i int) []float32 { o := 3*T*D + i*D; return buf[o : o+D : o+D] }
+		TD := T * D
+		ys, qs, sw, gd := buf[:TD:TD], buf[TD:2*TD:2*TD], buf[2*TD:3*TD:3*TD], buf[3*TD:4*TD:4*TD]
+		vec := func(i int) []float32 { o := 4*TD + i*D; return buf[o : o+D : o+D] }
 		a, b, p, da, db, w := vec(0), vec(1), vec(2), vec(3), vec(4), vec(5)
 		G, Hs, og := vec(6), vec(7), vec(8)
 		u := first[h*D : h*D+D : h*D+D]
@@ -159,8 +172,10 @@ func RWKVBackward(dr, dk, dv, ddecay, dfirst, dout, r, k, v, decay, first []floa
 			a[c], b[c], p[c], da[c], db[c], G[c], Hs[c], og[c] = 0, 0, rwkvMinP, 0, 0, 0, 0, rwkvMinP
 			du[c], dw[c] = 0, 0
 		}
-		// Forward scan: wkv, log M_t, and dL/dw through the derivatives
-		// da = d a/dw, db = d b/dw of the running sums (same scale e^p).
+		// Forward scan: wkv, and dL/dw through the derivatives da = d a/dw,
+		// db = d b/dw of the running sums (same scale e^p). With M_t =
+		// e^q den: dy_t/dw = (da - y db) e^(p-q)/den, and the position's own
+		// weight e^(u+k)/M_t = e2/den.
 		for t := range T {
 			o := (bh*T + t) * D
 			i := t * D
@@ -168,42 +183,47 @@ func RWKVBackward(dr, dk, dv, ddecay, dfirst, dout, r, k, v, decay, first []floa
 				kk, vv := k[o+c], v[o+c]
 				sr := sigmoid(r[o+c])
 				gy := dout[o+c] * sr
-				y, den, q := rwkvRead(a[c], b[c], p[c], kk, vv, u[c])
-				lm := q + float32(math.Log(float64(den)))
-				// dy_t/dw = (da - y db) / M_t; du from the e^{u+k} term.
-				dw[c] += gy * (da[c] - y*db[c]) * expf(p[c]-lm)
-				du[c] += gy * expf(u[c]+kk-lm) * (vv - y)
+				y, den, q, e1, e2 := rwkvRead(a[c], b[c], p[c], kk, vv, u[c])
+				inv := 1 / den
+				dw[c] += gy * (da[c] - y*db[c]) * e1 * inv
+				du[c] += gy * e2 * inv * (vv - y)
 				dr[o+c] += dout[o+c] * y * sr * (1 - sr)
-				ys[i+c], lms[i+c], gs[i+c] = y, lm, gy
+				ys[i+c], qs[i+c], sw[i+c], gd[i+c] = y, q, gy*e2*inv, gy*inv
 				// a' = e^w a + e^k v, so da' = e^w (a + da); likewise b.
-				wp := w[c] + p[c]
-				e1 := expf(wp - max(wp, kk))
-				da[c], db[c] = e1*(a[c]+da[c]), e1*(b[c]+db[c])
-				rwkvAdd(&a[c], &b[c], &p[c], kk, vv, w[c])
+				da0, db0 := a[c]+da[c], b[c]+db[c]
+				f := rwkvAdd(&a[c], &b[c], &p[c], kk, vv, w[c])
+				da[c], db[c] = f*da0, f*db0
 			}
 		}
 		for c := range D {
 			dw[c] *= w[c] // d w / d decay = -exp(decay) = w
 		}
 		// Reverse scan: G = sum_{t>i} e^{(t-1-i)w} g_t/M_t and H likewise
-		// with g_t y_t, both scaled by e^-og.
+		// with g_t y_t, both kept as e^og * (G, H) with og the running
+		// maximum of -q_t + (t-1-i)w. Since M_t >= e^(k_i + (t-1-i)w),
+		// k_i + og <= log den_t <= log(T+1): e^(k_i+og) cannot overflow.
 		for t := T - 1; t >= 0; t-- {
 			o := (bh*T + t) * D
 			i := t * D
 			for c := range D {
 				kk, vv := k[o+c], v[o+c]
-				y, lm, gy := ys[i+c], lms[i+c], gs[i+c]
-				self := gy * expf(u[c]+kk-lm)
+				y, s := ys[i+c], sw[i+c]
 				ek := expf(kk + og[c])
-				dk[o+c] += self*(vv-y) + ek*(vv*G[c]-Hs[c])
-				dv[o+c] += self + ek*G[c]
+				dk[o+c] += s*(vv-y) + ek*(vv*G[c]-Hs[c])
+				dv[o+c] += s + ek*G[c]
 				// Include position t for the positions before it.
-				wo := w[c] + og[c]
-				q := max(-lm, wo)
-				e1, e2 := expf(wo-q), expf(-lm-q)
-				G[c] = e1*G[c] + e2*gy
-				Hs[c] = e1*Hs[c] + e2*gy*y
-				og[c] = q
+				wo, nq := w[c]+og[c], -qs[i+c]
+				var e1, e2 float32
+				if nq >= wo {
+					e1, e2 = expf(wo-nq), 1
+					og[c] = nq
+				} else {
+					e1, e2 = 1, expf(nq-wo)
+					og[c] = wo
+				}
+				g := e2 * gd[i+c]
+				G[c] = e1*G[c] + g
+				Hs[c] = e1*Hs[c] + g*y
 			}
 		}
 	})
@@ -224,7 +244,7 @@ func RWKVStep(out, state, r, k, v, decay, first []float32, D int) {
 	a, b, p := state[:D:D], state[D:2*D:2*D], state[2*D:3*D:3*D]
 	for c := range D {
 		w := -float32(math.Exp(float64(decay[c])))
-		y, _, _ := rwkvRead(a[c], b[c], p[c], k[c], v[c], first[c])
+		y, _, _, _, _ := rwkvRead(a[c], b[c], p[c], k[c], v[c], first[c])
 		rwkvAdd(&a[c], &b[c], &p[c], k[c], v[c], w)
 		out[c] = sigmoid(r[c]) * y
 	}

@@ -214,3 +214,73 @@ func TestRWKVStepMatchesForward(t *testing.T) {
 		}
 	}
 }
+
+// TestRWKVLongContext: 12,032 positions with keys of size 30 and decays
+// from none (decay -30: w = -1e-13) to total give finite outputs and
+// gradients (the reverse sums' e^(k+og) stays below T+1).
+func TestRWKVLongContext(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long context")
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	c := rwkvCase{2, 2, 12032, 16}
+	n := c.BH * c.T * c.D
+	r, k, v, g := attnRand(rng, n, 1), attnRand(rng, n, 30), attnRand(rng, n, 1), attnRand(rng, n, 1)
+	decay, first := rwkvParams(rng, c.H, c.D)
+	decay[0], decay[1], decay[2] = -30, -12, 6
+	out := rwkvForward(c, r, k, v, decay, first)
+	dr, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
+	dd, df := make([]float32, c.H*c.D), make([]float32, c.H*c.D)
+	RWKVBackward(dr, dk, dv, dd, df, g, r, k, v, decay, first, c.BH, c.H, c.T, c.D, make([]float32, RWKVScratchSize(c.BH, c.T, c.D)))
+	for _, x := range [][]float32{out, dr, dk, dv, dd, df} {
+		for i, y := range x {
+			if math.IsNaN(float64(y)) || math.IsInf(float64(y), 0) {
+				t.Fatalf("value [%d] = %v", i, y)
+			}
+		}
+	}
+}
+
+// BenchmarkFamilies times one layer's global heads (4 heads of D=64, batch
+// 1, the paper's split) forward+backward at T=12,032 for the linear,
+// retention and RWKV kernels, back to back.
+func BenchmarkFamilies(b *testing.B) {
+	const BH, T, D, chunk = 4, 12032, 64, 64
+	n := BH * T * D
+	rng := rand.New(rand.NewPCG(1, 2))
+	q, k, v, g, dout := attnRand(rng, n, 1), attnRand(rng, n, 1), attnRand(rng, n, 1), attnRand(rng, n, 1), attnRand(rng, n, 1)
+	dq, dk, dv, dg, out := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	decay, first := rwkvParams(rng, 4, D)
+	dd, df := make([]float32, 4*D), make([]float32, 4*D)
+	lstate := make([]float32, BH*LinearAttentionStateSize(T, D, chunk))
+	rstate := make([]float32, BH*RetentionStateSize(T, D, chunk))
+	scratch := make([]float32, max(LinearAttentionScratchSize(BH, T, D, chunk), RetentionScratchSize(BH, T, D, chunk), RWKVScratchSize(BH, T, D)))
+	for _, f := range []struct {
+		name string
+		run  func()
+	}{
+		{"linear", func() {
+			LinearAttentionForward(out, lstate, q, k, v, BH, T, D, chunk, scratch)
+			LinearAttentionBackward(dq, dk, dv, dout, q, k, v, lstate, BH, T, D, chunk, scratch)
+		}},
+		{"retention", func() {
+			RetentionForward(out, rstate, q, k, v, g, BH, 4, T, D, chunk, scratch)
+			RetentionBackward(dq, dk, dv, dg, dout, q, k, v, g, rstate, BH, 4, T, D, chunk, scratch)
+		}},
+		{"rwkv", func() {
+			RWKVForward(out, q, k, v, decay, first, BH, 4, T, D)
+			RWKVBackward(dq, dk, dv, dd, df, dout, q, k, v, decay, first, BH, 4, T, D, scratch)
+		}},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			cpu0 := attnCPUTime()
+			b.ResetTimer()
+			for range b.N {
+				f.run()
+			}
+			cpu := (attnCPUTime() - cpu0).Seconds()
+			b.ReportMetric(float64(T*b.N)/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(float64(T*b.N)/cpu, "tokens/cpu-s")
+		})
+	}
+}

@@ -98,7 +98,8 @@
 //	      scaled by their largest exponent; no clamp, no state kept.
 //	RWKVScratchSize(BH, T, D)
 //	RWKVBackward(dr, dk, dv, ddecay, dfirst, dout, r, k, v, decay, first, BH, H, T, D, scratch)
-//	      adds into ddecay, dfirst (H, D) summed over batch in bh order (deterministic).
+//	      adds into ddecay, dfirst (H, D) summed over batch in bh order (deterministic);
+//	      scratch 4 T D per worker + 2 BH D.
 //	QuadraticAttentionScratchSize(BH, T, D)
 //	QuadraticAttentionForward(out, lse, q, k, v, BH, T, D, scratch)
 //	QuadraticAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, BH, T, D, scratch)
