@@ -13,7 +13,8 @@
 #   -p    model preset (default small; paper is the paper's 24 x 512 shape)
 #   -t    pre-training tokens per variant and context (default 2000000: the same
 #         budget for every run, so steps = TOKENS / (batch * context))
-#   -v    attention variants (default linear,retention,rwkv; quadratic also works)
+#   -v    attention variants (default linear,retention,rwkv; also quadratic, and
+#         retention-pure, rwkv-pure: no local softmax heads, as the paper's baselines)
 #   -c    pre-training contexts, short first (default 3072,12032)
 #   -l    labels: dir or file (default: dir when DATA has sub-folders, else file)
 #   -g    split grouping: file or flow (default: file with -l dir, flow with -l file,

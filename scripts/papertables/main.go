@@ -50,12 +50,8 @@ func run(args []string, stdout io.Writer) error {
 		if len(args) != 3 {
 			return errors.New("usage: papertables config PRESET ATTENTION")
 		}
-		c, err := model.Preset(args[1])
+		c, err := variantConfig(args[1], args[2])
 		if err != nil {
-			return err
-		}
-		c.Attention = args[2]
-		if err := c.Validate(); err != nil {
 			return err
 		}
 		return json.NewEncoder(stdout).Encode(c)
@@ -99,6 +95,40 @@ func run(args []string, stdout io.Writer) error {
 		return sweepPlot(o)
 	}
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// variantConfig is a preset with attention variant v: an Attention kind,
+// or KIND-pure for a decay family without local softmax heads (every head
+// the family's, the same inner width), as the paper's RWKV and RetNet
+// baselines.
+func variantConfig(preset, v string) (model.Config, error) {
+	c, err := model.Preset(preset)
+	if err != nil {
+		return c, err
+	}
+	kind, pure := strings.CutSuffix(v, "-pure")
+	c.Attention = kind
+	if pure {
+		if kind != model.AttentionRetention && kind != model.AttentionRWKV {
+			return c, fmt.Errorf("variant %q: -pure is for %s and %s", v, model.AttentionRetention, model.AttentionRWKV)
+		}
+		c.GlobalHeads += c.LocalHeads
+		c.LocalHeads = 0
+	}
+	return c, c.Validate()
+}
+
+// variantName is the tables' name of a variant.
+func variantName(v string) string {
+	kind, pure := strings.CutSuffix(v, "-pure")
+	n, ok := familyName[kind]
+	if !ok {
+		n = kind
+	}
+	if pure {
+		n += ", no local heads"
+	}
+	return n
 }
 
 func ints(s string) ([]int, error) {
@@ -265,7 +295,7 @@ func tables(o tableOptions) (string, error) {
 				x := r.Baseline.MacroF1
 				baseline = &x
 			}
-			key := v
+			key, _ := strings.CutSuffix(v, "-pure")
 			if v == model.AttentionLinear {
 				key = "linear-3k"
 				if i == len(o.ctxs)-1 {
@@ -276,7 +306,7 @@ func tables(o tableOptions) (string, error) {
 			if !okp || (v != model.AttentionLinear && i != len(o.ctxs)-1) {
 				p = [4]string{"-", "-", "-", "-"}
 			}
-			w("| %s %s | %s | %s | %s | %s | %s |\n", familyName[v], ctxName(c), f4(r.MacroF1, ok), p[0], p[1], p[2], p[3])
+			w("| %s %s | %s | %s | %s | %s | %s |\n", variantName(v), ctxName(c), f4(r.MacroF1, ok), p[0], p[1], p[2], p[3])
 		}
 	}
 	pb := paperCls["baseline"]
@@ -381,7 +411,7 @@ func tables(o tableOptions) (string, error) {
 	}
 	w("\n")
 	for _, v := range o.variants {
-		w("| %s | ", familyName[v])
+		w("| %s | ", variantName(v))
 		for _, c := range o.speedCtxs {
 			tps, rss := speed(o, v, c)
 			w("%s | %s | ", tps, rss)
@@ -401,7 +431,7 @@ func tables(o tableOptions) (string, error) {
 	}
 	w("\n")
 	for _, v := range o.variants {
-		w("| %s | ", familyName[v])
+		w("| %s | ", variantName(v))
 		for _, l := range o.lens {
 			r, ok := cls(o, v, o.ctxs[len(o.ctxs)-1], l)
 			w("%s | ", f4(r.MacroF1, ok))
@@ -457,7 +487,7 @@ func sweepPlot(o tableOptions) error {
 	var series []plot.ErrSeries
 	c := o.ctxs[len(o.ctxs)-1]
 	for _, v := range o.variants {
-		s := plot.ErrSeries{Name: familyName[v]}
+		s := plot.ErrSeries{Name: variantName(v)}
 		for _, l := range o.lens {
 			if r, ok := cls(o, v, c, l); ok {
 				s.X, s.Y, s.Err = append(s.X, float64(l)), append(s.Y, r.MacroF1), append(s.Err, 0)

@@ -26,7 +26,9 @@ func writeFile(t *testing.T, path, s string) {
 // them, "-" for what did not run, and that the sweep plot is written.
 func TestTables(t *testing.T) {
 	out := t.TempDir()
-	r := func(v string, c int) string { return filepath.Join(out, "runs", v+"-c"+map[int]string{256: "256", 512: "512"}[c]) }
+	r := func(v string, c int) string {
+		return filepath.Join(out, "runs", v+"-c"+map[int]string{256: "256", 512: "512"}[c])
+	}
 	writeFile(t, filepath.Join(r("linear", 512), "cls-128.json"), `{"macro_f1":0.8123,"baseline":{"macro_f1":0.7001}}`)
 	writeFile(t, filepath.Join(r("linear", 512), "cls-32.json"), `{"macro_f1":0.5}`)
 	writeFile(t, filepath.Join(r("linear", 256), "cls-128.json"), `{"macro_f1":0.75}`)
@@ -83,5 +85,18 @@ func TestConfig(t *testing.T) {
 		if err := run(bad, &out); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
+	}
+}
+
+func TestVariantConfig(t *testing.T) {
+	c, err := variantConfig("paper", "rwkv-pure")
+	if err != nil || c.LocalHeads != 0 || c.GlobalHeads != 12 || c.Attention != model.AttentionRWKV {
+		t.Fatalf("rwkv-pure: %+v, %v", c, err)
+	}
+	if _, err := variantConfig("paper", "linear-pure"); err == nil {
+		t.Error("linear-pure: no error")
+	}
+	if n := variantName("retention-pure"); n != "RetNet (retention), no local heads" {
+		t.Errorf("variantName: %q", n)
 	}
 }
