@@ -80,6 +80,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			o.Warn(fmt.Sprintf("writing the report: %v", err))
 		}
 	}
+	flush() // the settings, before the first run
 	for ti := range s.Tasks {
 		t := &s.Tasks[ti]
 		tr := &TaskReport{Name: t.Name, Note: t.Note}
