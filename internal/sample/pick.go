@@ -1,7 +1,6 @@
 package sample
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -52,26 +51,57 @@ type Picker struct {
 // until the next call. allowed == nil allows every token. With no token
 // allowed both are empty.
 func (p *Picker) Dist(logits []float32, allowed []bool) ([]int, []float64) {
+	// Most likely first, ties to the lowest id: a total order, so sampling
+	// is a pure function of (logits, mask, rng).
+	before := func(a, b int) bool { return logits[a] > logits[b] || logits[a] == logits[b] && a < b }
+	k := p.S.TopK
+	if p.S.Temperature == 0 {
+		k = 1
+	}
 	ids := p.ids[:0]
-	for i := range logits {
-		if (allowed == nil || allowed[i]) && !math.IsNaN(float64(logits[i])) {
-			ids = append(ids, i)
+	if k > 0 {
+		// Selection of the k best in one pass (ids ascending, so an equal
+		// logit never displaces an earlier id); far cheaper than sorting
+		// the whole vocabulary for every token.
+		for i := range logits {
+			if allowed != nil && !allowed[i] || math.IsNaN(float64(logits[i])) {
+				continue
+			}
+			if len(ids) == k && !before(i, ids[k-1]) {
+				continue
+			}
+			if len(ids) < k {
+				ids = append(ids, i)
+			} else {
+				ids[k-1] = i
+			}
+			for j := len(ids) - 1; j > 0 && before(ids[j], ids[j-1]); j-- {
+				ids[j], ids[j-1] = ids[j-1], ids[j]
+			}
 		}
+	} else {
+		for i := range logits {
+			if (allowed == nil || allowed[i]) && !math.IsNaN(float64(logits[i])) {
+				ids = append(ids, i)
+			}
+		}
+		slices.SortFunc(ids, func(a, b int) int {
+			if before(a, b) {
+				return -1
+			}
+			if before(b, a) {
+				return 1
+			}
+			return 0
+		})
 	}
 	p.ids = ids
 	if len(ids) == 0 {
 		return ids, p.probs[:0]
 	}
-	// Most likely first; a stable order for equal logits keeps sampling a
-	// pure function of (logits, mask, rng).
-	slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(logits[b], logits[a]) })
 	if p.S.Temperature == 0 {
-		ids = ids[:1]
 		p.probs = append(p.probs[:0], 1)
 		return ids, p.probs
-	}
-	if p.S.TopK > 0 && len(ids) > p.S.TopK {
-		ids = ids[:p.S.TopK]
 	}
 	probs := p.probs[:0]
 	top := float64(logits[ids[0]])

@@ -91,3 +91,45 @@ func TestSamplingValidate(t *testing.T) {
 		t.Error("valid options rejected")
 	}
 }
+
+// TestDistSelection: the one-pass top-k selection gives the ids a full
+// stable sort by descending logit would (ties to the lowest id), on random
+// logits with many ties and random masks.
+func TestDistSelection(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 300; trial++ {
+		V := 1 + rng.IntN(300)
+		lg := make([]float32, V)
+		allowed := make([]bool, V)
+		for i := range lg {
+			lg[i] = float32(rng.IntN(20)) // many ties
+			allowed[i] = rng.IntN(4) != 0
+		}
+		var want []int
+		for i := range lg {
+			if allowed[i] {
+				want = append(want, i)
+			}
+		}
+		slices.SortStableFunc(want, func(a, b int) int {
+			switch {
+			case lg[a] > lg[b]:
+				return -1
+			case lg[a] < lg[b]:
+				return 1
+			}
+			return 0
+		})
+		for _, k := range []int{0, 1, 7, 40, 500} {
+			p := Picker{S: Sampling{Temperature: 1, TopK: k}}
+			ids, _ := p.Dist(lg, allowed)
+			w := want
+			if k > 0 && len(w) > k {
+				w = w[:k]
+			}
+			if !slices.Equal(ids, w) {
+				t.Fatalf("trial %d V %d k %d: ids %v, want %v", trial, V, k, ids, w)
+			}
+		}
+	}
+}
