@@ -50,8 +50,10 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.label, "label", "", "condition on this class label (models trained on a dataset built with --label-tokens)")
 	fs.StringVar(&o.prompt, "prompt", "", "continue the flows of this capture: each generated flow starts with a real flow's first --prompt-packets packets")
 	fs.IntVar(&o.promptPackets, "prompt-packets", 2, "packets of each prompt flow to keep")
-	fs.IntVar(&o.gen.MaxPackets, "max-packets", 32, "end a flow after this many packets (prompt packets included)")
-	fs.IntVar(&o.gen.MaxTokens, "max-tokens", 8192, "end a flow at the first packet boundary after this many tokens (0: no limit)")
+	fs.IntVar(&o.gen.MaxPackets, "max-packets", 200, "end a flow after this many packets (prompt packets included; TCP flows close in time)")
+	fs.IntVar(&o.gen.MaxTokens, "max-tokens", 0, "end (TCP: close) a flow at the first packet boundary after this many tokens (0: no limit; generation may run past the training context)")
+	fs.Float64Var(&o.gen.Handshake, "tcp-handshake", 1, "share of TCP flows that open with SYN, SYN-ACK, ACK (real captures: 1)")
+	fs.Float64Var(&o.gen.Close, "tcp-close", 1, "share of TCP flows that end closed: FIN both ways and the last ACK, or RST (real captures: 1)")
 	fs.Float64Var(&o.gen.Temperature, "temperature", 1, "sampling temperature (0: greedy)")
 	fs.IntVar(&o.gen.TopK, "top-k", 0, "sample among the K most likely allowed tokens (0: all)")
 	fs.Float64Var(&o.gen.TopP, "top-p", 0, "nucleus sampling: the smallest set of tokens with this much probability (0 or 1: off)")
@@ -79,6 +81,8 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("--max-packets %d: need at least 1", o.gen.MaxPackets)
 	case o.gen.MaxTokens < 0:
 		return usageError("--max-tokens %d must be >= 0", o.gen.MaxTokens)
+	case !(o.gen.Handshake >= 0 && o.gen.Handshake <= 1 && o.gen.Close >= 0 && o.gen.Close <= 1):
+		return usageError("--tcp-handshake %g and --tcp-close %g must be in [0, 1]", o.gen.Handshake, o.gen.Close)
 	case o.prompt != "" && o.promptPackets < 1:
 		return usageError("--prompt-packets %d: need at least 1", o.promptPackets)
 	case o.prompt != "" && o.promptPackets >= o.gen.MaxPackets:

@@ -274,9 +274,9 @@ type rules struct {
 	mask  []bool // body bytes that are <mask>
 	sh    shape  // classify(body) for the next byte, valid in pBody
 	hdr   []codec.Token
-	// closing: the prompt ended inside a packet body; the next token must
-	// end that packet (the prompt's packets are whole).
-	closing bool
+	// promptEnd: the prompt ended inside a packet body; the next token
+	// must end that packet (the prompt's packets are whole).
+	promptEnd bool
 	// maxTokens > 0: once the flow has this many tokens, it ends as soon as
 	// the current packet may end.
 	maxTokens, n int
@@ -292,6 +292,16 @@ type rules struct {
 	// in a capture without loss.
 	tcpNext [2]uint32
 	tcpSeen [2]bool
+	// TCP shape (doc.go, "TCP shape"): handshake makes packets 1-3 SYN,
+	// SYN-ACK, ACK without payload; close makes the flow end only once
+	// closed (FIN both ways and the last FIN acknowledged, or RST),
+	// closing it in time for maxPackets and maxTokens.
+	handshake, close bool
+	maxPackets       int
+	fin              [2]bool // direction sent a FIN (completed packets)
+	lastFin          int     // direction of the second FIN
+	rst, closed      bool
+	closing          bool // the current packet was forced to close the flow
 }
 
 type phase uint8
@@ -387,6 +397,10 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 	case fTCPOpt:
 		tcpOptionBytes(body[sh.optOff:], sh.optLen, body[sh.tcpAt+9]&0x02 != 0, allowed)
 	case fSeq, fAck:
+		if sh.f == fAck && r.handshake && r.packets == 1 {
+			only(0) // the opening SYN acknowledges nothing
+			break
+		}
 		d := r.dir()
 		if sh.f == fAck {
 			d = 1 - d
@@ -403,12 +417,17 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 				allowed[v] = false
 			}
 		}
+		if fl, ok := r.shapeFlags(); ok {
+			keep := allowed[fl]
+			*allowed = [256]bool{}
+			allowed[fl] = keep
+		}
 	case fUrg:
 		if body[sh.tcpAt+9]&0x20 == 0 {
 			only(0)
 		}
 	case fPayload:
-		if sh.proto == 6 && body[sh.tcpAt+9]&0x04 != 0 {
+		if sh.proto == 6 && (body[sh.tcpAt+9]&0x04 != 0 || r.shapeEmpty()) {
 			// tshark reads a RST's payload as a reset cause (text); RSTs
 			// carry none.
 			*allowed = [256]bool{}
@@ -455,7 +474,7 @@ func (r *rules) constrain(allowed []bool) {
 			}
 		}
 	case pBody:
-		if r.closing {
+		if r.promptEnd {
 			for t := range allowed {
 				allowed[t] = allowed[t] && (t == int(codec.PKTC2S) || t == int(codec.PKTS2C) || t == int(codec.END))
 			}
@@ -473,17 +492,155 @@ func (r *rules) constrain(allowed []bool) {
 		if !sh.hdrDone || r.app != nil && len(r.body) > sh.payOff &&
 			!walkPayload(r.app.grammar, r.body[sh.payOff:], r.payloadLimit(), r.dirState(), nil) {
 			allowed[codec.PKTC2S], allowed[codec.PKTS2C], allowed[codec.END] = false, false, false
+		} else {
+			r.boundary(allowed)
+		}
+	case pPacketOrEnd:
+		if r.packets == 0 && (r.handshake || r.close) {
+			// The first packet is client to server by definition.
+			allowed[codec.PKTS2C], allowed[codec.END] = false, false
 		}
 	}
-	if r.phase == pBody && r.maxTokens > 0 && r.n >= r.maxTokens && allowed[codec.END] {
-		clear(allowed)
-		allowed[codec.END] = true
+	if r.phase == pBody && r.maxTokens > 0 && r.n >= r.maxTokens {
+		if r.close && r.tcpShaped() && (allowed[codec.PKTC2S] || allowed[codec.PKTS2C] || allowed[codec.END]) {
+			// The packet ends now; the flow closes (boundary).
+			for t := range allowed {
+				allowed[t] = allowed[t] && (t == int(codec.PKTC2S) || t == int(codec.PKTS2C) || t == int(codec.END))
+			}
+		} else if allowed[codec.END] {
+			clear(allowed)
+			allowed[codec.END] = true
+		}
 	}
+}
+
+// tcpShaped reports whether the TCP shape rules apply to the current
+// packet's flow (doc.go, "TCP shape").
+func (r *rules) tcpShaped() bool {
+	return (r.handshake || r.close) && r.structured && r.phase == pBody && r.sh.proto == 6
+}
+
+// tcpAfter is the flow's TCP closing state once the current packet is
+// counted (as far as its flags are known): FINs per direction, the
+// direction of the second FIN, a RST seen, closed (RST, or the second FIN
+// acknowledged by the other direction).
+func (r *rules) tcpAfter() (fin [2]bool, lastFin int, rst, closed bool) {
+	fin, lastFin, rst, closed = r.fin, r.lastFin, r.rst, r.closed
+	sh := r.sh
+	if sh.tcpAt < 0 || len(r.body) <= sh.tcpAt+9 {
+		return
+	}
+	fl, d := r.body[sh.tcpAt+9], r.dir()
+	if fl&0x04 != 0 {
+		rst, closed = true, true
+	}
+	if fin[0] && fin[1] && fl&0x10 != 0 && d == 1-lastFin {
+		closed = true
+	}
+	if fl&0x01 != 0 && !fin[d] {
+		fin[d] = true
+		if fin[1-d] {
+			lastFin = d
+		}
+	}
+	return
+}
+
+// closeNeed is the number of packets that still close a TCP flow in the
+// given state: FIN, FIN, ACK; fewer once FINs were sent.
+func closeNeed(fin [2]bool, closed bool) int {
+	switch {
+	case closed:
+		return 0
+	case fin[0] && fin[1]:
+		return 1
+	case fin[0] || fin[1]:
+		return 2
+	}
+	return 3
+}
+
+// mustClose reports whether the packet after the current one has to start
+// closing the flow: the packets left under maxPackets are just enough, or
+// the flow has maxTokens tokens.
+func (r *rules) mustClose(fin [2]bool, closed bool) bool {
+	need := closeNeed(fin, closed)
+	if need == 0 {
+		return false
+	}
+	return r.maxPackets > 0 && r.maxPackets-r.packets <= need || r.maxTokens > 0 && r.n >= r.maxTokens
+}
+
+// boundary narrows what may follow a finished TCP packet (packet tokens
+// and <end>) by the shape rules: the handshake's directions, no <end>
+// before the flow is closed (unless the packets left cannot close it), and
+// no packet after it is closed; the last ACK comes from the direction that
+// received the second FIN, and a forced close takes turns.
+func (r *rules) boundary(allowed []bool) {
+	if !r.tcpShaped() {
+		return
+	}
+	fin, lastFin, _, closed := r.tcpAfter()
+	next := r.packets + 1
+	set := func(c2s, s2c, end bool) {
+		allowed[codec.PKTC2S] = allowed[codec.PKTC2S] && c2s
+		allowed[codec.PKTS2C] = allowed[codec.PKTS2C] && s2c
+		allowed[codec.END] = allowed[codec.END] && end
+	}
+	if r.handshake && (next == 2 || next == 3) && (r.maxPackets == 0 || next <= r.maxPackets) {
+		set(next == 3, next == 2, false)
+		return
+	}
+	if closed {
+		set(false, false, true)
+		return
+	}
+	if !r.close {
+		return
+	}
+	if r.maxPackets > 0 && r.maxPackets-r.packets < closeNeed(fin, closed) {
+		return // too few packets left to close: <end> stays allowed
+	}
+	switch {
+	case fin[0] && fin[1]:
+		set(lastFin == 1, lastFin == 0, false)
+	case (fin[0] || fin[1]) && r.mustClose(fin, closed):
+		set(fin[1], fin[0], false)
+	default:
+		set(true, true, false)
+	}
+}
+
+// shapeFlags is the TCP flags byte the shape rules force on the current
+// packet, if any: SYN, SYN-ACK, ACK for the handshake; FIN-ACK for a packet
+// that must close; ACK for the last one and for a direction that sent its
+// FIN.
+func (r *rules) shapeFlags() (byte, bool) {
+	d := r.dir()
+	switch {
+	case r.handshake && r.packets <= 3:
+		return [4]byte{0, 0x02, 0x12, 0x10}[r.packets], true
+	case !r.close:
+		return 0, false
+	case r.fin[0] && r.fin[1], r.fin[d]:
+		return 0x10, true
+	case r.closing:
+		return 0x11, true
+	}
+	return 0, false
+}
+
+// shapeEmpty reports whether the shape rules leave the current TCP packet
+// without payload (the handshake, and the closing packets that shapeFlags
+// forces).
+func (r *rules) shapeEmpty() bool {
+	_, forced := r.shapeFlags()
+	return forced
 }
 
 // push follows token t (already accepted by the grammar).
 func (r *rules) push(t codec.Token) {
-	r.closing = false
+	r.promptEnd = false
 	r.n++
 	switch r.phase {
 	case pHeader:
@@ -540,6 +697,7 @@ func (r *rules) push(t codec.Token) {
 func (r *rules) startPacket(t codec.Token) {
 	switch t {
 	case codec.PKTC2S, codec.PKTS2C:
+		r.closing = r.close && r.proto == 6 && r.mustClose(r.fin, r.closed)
 		r.packets++
 		r.s2c = t == codec.PKTS2C
 		r.phase = pFlags
@@ -584,6 +742,9 @@ func (r *rules) classify() {
 // for a prompt's first packet whether the header rules can apply.
 func (r *rules) endPacket() {
 	d := r.dir()
+	if r.structured && r.sh.hdrDone && r.sh.proto == 6 {
+		r.fin, r.lastFin, r.rst, r.closed = r.tcpAfter()
+	}
 	if r.app != nil && r.app.next != nil && r.sh.hdrDone && len(r.body) > r.sh.payOff {
 		r.appState[d] = r.app.next(r.appState[d], r.body[r.sh.payOff:])
 	}

@@ -33,7 +33,10 @@
 // the same flows. A flow ends at <end>, which the
 // grammar forces after MaxPackets packets (prompt packets included), and
 // the rules force once the flow has MaxTokens tokens and its current packet
-// may end.
+// may end (TCP flows held to close first close, see "TCP shape"). The
+// command's defaults let flows run whole: --max-packets 200 (a safety cap
+// above most real flows) and no token cap; generation is recurrent, so a
+// flow may run past the training context.
 //
 // Prompts (Options.Prompts): flow i is forced to start with prompt i mod
 // len(Prompts), a real flow's header and first packets (codec.EncodeFlows
@@ -81,6 +84,29 @@
 //   - <mask> is allowed only where codec views put it (MAC, IP addresses,
 //     ports, TTL, IP ID), for models trained on masked views; it decodes as
 //     zero and the writer replaces it.
+//
+// # TCP shape
+//
+// Real TCP flows open with a handshake and end closed: in testdata/demo
+// (575 TCP flows) and dev-v1/generated (797) every flow starts with SYN,
+// SYN-ACK, ACK before any data, and 99.9% end with FIN both ways (88%..100%
+// per capture) or a RST. Options.Handshake and Options.Close are the shares
+// of TCP flows held to that (the command's default is 1 for both, as
+// measured; a share below 1 draws once per flow from the flow's stream):
+//   - handshake (flows without a prompt): packet 1 is client to server with
+//     flags SYN and acknowledgment number 0, packet 2 server to client
+//     SYN-ACK, packet 3 client to server ACK, none with payload (options
+//     are the model's: MSS, window scale, SACK-permitted, timestamps);
+//   - close: <end> only once the flow is closed: a RST, or FIN from both
+//     directions and then an ACK from the direction that received the
+//     second FIN; no packet after that. Which side closes first and when is
+//     the model's (a FIN it writes starts the close), but a direction that
+//     sent its FIN then sends only ACKs without payload. When the packets
+//     left under MaxPackets are just enough to close (3 with no FIN yet),
+//     or the flow has MaxTokens tokens, the close is forced: FIN-ACK, then
+//     FIN-ACK from the other side, then the last ACK, without payload. With
+//     too few packets left (MaxPackets below 6 with a handshake) <end> stays
+//     allowed.
 //
 // # Application payloads
 //

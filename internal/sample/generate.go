@@ -37,6 +37,13 @@ type Options struct {
 	// Refill (e.g. the training context); past it, or with 0, the row is
 	// reset and the next flow starts from an empty history.
 	Refill int
+	// Handshake is the share of generated TCP flows (without a prompt)
+	// held to open with a handshake: SYN, SYN-ACK, ACK, without payload
+	// (doc.go, "TCP shape"); the others open as the model writes them.
+	// Close is the share of TCP flows held to end closed: FIN both ways and
+	// the last FIN acknowledged, or RST, closed in time for MaxPackets and
+	// MaxTokens. 0: off; real captures measure 1 for both (doc.go).
+	Handshake, Close float64
 	// FreePayloads turns the application payload grammars off (doc.go,
 	// "Application payloads"): payloads are then the model's alone.
 	FreePayloads bool
@@ -119,6 +126,12 @@ func newRow(idx int, o *Options) *row {
 	rw.r = newRules(rw.g)
 	rw.r.maxTokens = o.MaxTokens
 	rw.r.appChecked, rw.r.free = o.FreePayloads, o.FreePayloads
+	rw.r.maxPackets = o.MaxPackets
+	// A share strictly between 0 and 1 takes one draw from the flow's
+	// stream; 0 and 1 take none.
+	draw := func(p float64) bool { return p >= 1 || p > 0 && rw.rng.Float64() < p }
+	rw.r.handshake = draw(o.Handshake) && len(o.Prompts) == 0
+	rw.r.close = draw(o.Close)
 	if len(o.Prompts) > 0 {
 		f.Prompt = idx % len(o.Prompts)
 		f.Repeat = idx >= len(o.Prompts)
@@ -144,6 +157,9 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	}
 	if o.Label >= codec.MaxLabels {
 		return stats, fmt.Errorf("%w: label %d >= %d", ErrOptions, o.Label, codec.MaxLabels)
+	}
+	if !(o.Handshake >= 0 && o.Handshake <= 1 && o.Close >= 0 && o.Close <= 1) {
+		return stats, fmt.Errorf("%w: handshake %g and close %g shares must be in [0, 1]", ErrOptions, o.Handshake, o.Close)
 	}
 	if o.MaxPackets < 0 || o.MaxTokens < 0 || o.Refill < 0 {
 		return stats, fmt.Errorf("%w: max packets %d, max tokens %d and refill %d must be >= 0", ErrOptions, o.MaxPackets, o.MaxTokens, o.Refill)
@@ -210,7 +226,7 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 			if len(toks) < len(rw.forced) {
 				t = rw.forced[len(toks)]
 			} else {
-				rw.r.closing = len(toks) == len(rw.forced) && f.Prompt >= 0
+				rw.r.promptEnd = len(toks) == len(rw.forced) && f.Prompt >= 0
 				rw.g.Allowed(allowed)
 				rw.r.constrain(allowed)
 				id := pick.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
