@@ -452,6 +452,7 @@ func TestPretrainedPathMatchesScratch(t *testing.T) {
 	ft := tinyJob(t, ds)
 	ft.Options.Epochs, ft.Options.LR = 1, 1e-3
 	ft.Options.FromScratch, ft.Pretrained = false, prePath
+	ft.Options.ProbeFirst = false // the same random head as from scratch, not a probe's
 	if _, err := Finetune(ctx, ft); err != nil {
 		t.Fatal(err)
 	}
@@ -465,6 +466,67 @@ func TestPretrainedPathMatchesScratch(t *testing.T) {
 	}
 	if !reflect.DeepEqual(a.Model.Params(), b.Model.Params()) {
 		t.Error("fine-tuning saved random weights differs from training them from scratch")
+	}
+}
+
+// LP-FT: the probe is scored as epoch 0, and when fine-tuning only hurts
+// (a learning rate that wrecks the trunk) the probe is what is kept: the
+// saved trunk is the pre-trained one, bit for bit.
+func TestProbeFirst(t *testing.T) {
+	ds := twoClassData(t)
+	ctx := context.Background()
+	cfgJob := tinyJob(t, ds)
+	pre, err := model.New(cfgJob.Options.Config, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prePath := filepath.Join(t.TempDir(), "pre.safetensors")
+	if err := pre.Save(prePath, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		lr        float64
+		keepProbe bool
+	}{{"wrecking lr", 50, true}, {"sane lr", 1e-3, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			job := tinyJob(t, ds)
+			job.Options.FromScratch, job.Pretrained = false, prePath
+			job.Options.ProbeFirst, job.Options.Epochs, job.Options.Patience, job.Options.LR = true, 2, 0, c.lr
+			job.Options.ProbeEpochs, job.Options.ProbePatience = 30, 10
+			res, err := Finetune(ctx, job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log, err := ReadLog(job.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var probes, epoch0 int
+			for _, l := range log {
+				if l.Kind == "probe" {
+					probes++
+				}
+				if l.Kind == "valid" && l.Epoch == 0 {
+					epoch0++
+				}
+			}
+			if probes == 0 || epoch0 != 1 || res.Epochs != 2 {
+				t.Fatalf("log: %d probe lines, %d epoch-0 scores, %d epochs", probes, epoch0, res.Epochs)
+			}
+			clf, err := Load(job.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			trunk := pre.ParamCount()
+			same := reflect.DeepEqual(clf.Model.Params()[:trunk], pre.Params())
+			if c.keepProbe && (res.BestEpoch != 0 || !same) {
+				t.Fatalf("best epoch %d, trunk unchanged %v: the probe should have been kept", res.BestEpoch, same)
+			}
+			if !c.keepProbe && same && res.BestEpoch != 0 {
+				t.Fatal("a fine-tuned epoch was kept but the trunk is the pre-trained one")
+			}
+		})
 	}
 }
 

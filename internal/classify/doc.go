@@ -36,6 +36,17 @@
 // scoring the partial epoch. A dataset without a
 // valid split is an error (there would be nothing to stop on).
 //
+// ProbeFirst (the default for full fine-tuning; LP-FT, Kumar et al. 2022)
+// first fits the head exactly as Freeze does below, at the probe's learning
+// rate, logging its passes as kind "probe"; the best probe head is scored
+// on valid as epoch 0 (saved, and the one kept if no fine-tuning epoch beats
+// it), then every parameter trains from it. A random head's first large
+// gradients would otherwise flow into, and distort, the pre-trained trunk.
+//
+// Pool (model.Config.Pool) chooses what the head reads: the final-normed
+// hidden state at <cls> (last, the default) or the mean of the final-normed
+// hidden states of every position up to and including <cls> (mean).
+//
 // Freeze computes the trunk's <cls> features of the train and valid flows
 // once (one forward pass each, no dropout) and trains only the head on them
 // (softmax regression, same weighting, AdamW) for ProbeEpochs passes with

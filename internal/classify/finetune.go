@@ -42,8 +42,14 @@ type Options struct {
 	FromScratch   bool          `json:"from_scratch"`
 	Config        model.Config  `json:"config"` // the architecture of FromScratch
 	Unweighted    bool          `json:"unweighted"`
-	ProbeEpochs   int           `json:"probe_epochs"`   // Freeze: passes over the cached features
-	ProbePatience int           `json:"probe_patience"` // Freeze: early stopping
+	ProbeEpochs   int           `json:"probe_epochs"`   // Freeze and ProbeFirst: passes over the cached features
+	ProbePatience int           `json:"probe_patience"` // Freeze and ProbeFirst: early stopping
+	// ProbeFirst (full fine-tuning only) fits the head as a linear probe on
+	// the frozen trunk first (LP-FT), scores it on valid as epoch 0, then
+	// fine-tunes everything from there: the head starts informed instead of
+	// random, so early updates do not distort the pre-trained features, and
+	// early stopping keeps the probe if fine-tuning never beats it.
+	ProbeFirst bool `json:"probe_first"`
 	EvalBatch     int           `json:"eval_batch"`
 	Seed          uint64        `json:"seed"`
 	TimeLimit     time.Duration `json:"time_limit"` // stop after this long (keeping the best epoch); 0: none
@@ -53,7 +59,7 @@ type Options struct {
 // corpus.
 func DefaultOptions() Options {
 	return Options{Context: 256, Epochs: 5, Batch: 16, WeightDecay: 0.01, Clip: 1, Patience: 2,
-		ProbeEpochs: 200, ProbePatience: 30, EvalBatch: 32, Seed: 1}
+		ProbeEpochs: 200, ProbePatience: 30, ProbeFirst: true, EvalBatch: 32, Seed: 1}
 }
 
 // Mode names the kind of training: "finetune", "freeze" or "scratch".
@@ -96,7 +102,7 @@ func (o Options) validate() error {
 		return bad("weight decay %g, clip %g, patience %d: negative", o.WeightDecay, o.Clip, o.Patience)
 	case o.Freeze && o.FromScratch:
 		return bad("--freeze and --from-scratch together would train a head on random features")
-	case o.Freeze && o.ProbeEpochs < 1:
+	case (o.Freeze || o.ProbeFirst && !o.FromScratch) && o.ProbeEpochs < 1:
 		return bad("probe epochs %d < 1", o.ProbeEpochs)
 	case o.Pool != "" && o.Pool != model.PoolLast && o.Pool != model.PoolMean:
 		return bad("pool %q is neither %q nor %q", o.Pool, model.PoolLast, model.PoolMean)
@@ -242,9 +248,14 @@ func Finetune(ctx context.Context, job Job) (*Result, error) {
 		return nil, err
 	}
 	t.res = &Result{Mode: mode, BestEpoch: -1, TrainFlows: t.tr.Len(), Labels: t.labels, Weights: t.weights}
-	if o.Freeze {
-		err = t.probe(ctx)
-	} else {
+	switch {
+	case o.Freeze:
+		err = t.probe(ctx, false)
+	case o.ProbeFirst && !o.FromScratch:
+		if err = t.probe(ctx, true); err == nil {
+			err = t.train(ctx)
+		}
+	default:
 		err = t.train(ctx)
 	}
 	t.res.Elapsed = time.Since(t.start)
@@ -602,8 +613,15 @@ func (t *tuner) features(ctx context.Context, s *dataset.Split) ([]float32, []in
 }
 
 // probe is the linear probe: cached trunk features, head-only training.
-func (t *tuner) probe(ctx context.Context) error {
+// With first (LP-FT) it is the first stage of full fine-tuning: it runs at
+// the probe's learning rate, logs its epochs as kind "probe", installs the
+// best head in the model and records it as epoch 0 of the fine-tuning.
+func (t *tuner) probe(ctx context.Context, first bool) error {
 	o, m := t.o, t.m
+	lr := o.LR
+	if first {
+		lr = DefaultLR("freeze")
+	}
 	t0 := time.Now()
 	trX, trY, err := t.features(ctx, t.tr)
 	if err != nil {
@@ -643,7 +661,7 @@ func (t *tuner) probe(ctx context.Context) error {
 	B := o.Batch
 	perEpoch := (N + B - 1) / B
 	total := perEpoch * o.ProbeEpochs
-	sched := optim.Schedule{Peak: o.LR, Min: o.LR / 10, Warmup: min(100, total/10), Total: total}
+	sched := optim.Schedule{Peak: lr, Min: lr / 10, Warmup: min(100, total/10), Total: total}
 	perm := make([]int, N)
 	for i := range perm {
 		perm[i] = i
@@ -651,9 +669,19 @@ func (t *tuner) probe(ctx context.Context) error {
 	rng := newRand(o.Seed)
 	logits := make([]float64, K)
 	step := 0
-	install := func() {
+	install := func(head []float32) {
 		copy(params[wInfo.Offset:wInfo.Offset+K*C], head[:K*C])
 		copy(params[bInfo.Offset:bInfo.Offset+K], head[K*C:])
+	}
+	// first: the best epoch's head, kept here (accept saves only the
+	// fine-tuning's epochs).
+	bestHead := append([]float32(nil), head...)
+	bestEpoch, bestF1, bestLoss, bestTrain := -1, 0.0, 0.0, 0.0
+	var bestRep metric.ClassReport
+	finish := func() error {
+		install(bestHead)
+		_, err := t.accept(0, step, bestRep, bestLoss, bestTrain, 0)
+		return err
 	}
 	for epoch := 1; epoch <= o.ProbeEpochs; epoch++ {
 		t1 := time.Now()
@@ -716,12 +744,27 @@ func (t *tuner) probe(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		install()
-		if err := t.writeLog(LogLine{Kind: "train", Epoch: epoch, Step: step, Loss: lossSum / float64(perEpoch),
+		vl, tl := vloss/float64(max(len(vaY), 1)), lossSum/float64(perEpoch)
+		if first {
+			if err := t.writeLog(LogLine{Kind: "probe", Epoch: epoch, Step: step, Loss: tl, LR: sched.LR(step - 1),
+				Accuracy: rep.Accuracy, MacroF1: rep.MacroF1, Elapsed: t.elapsed()}); err != nil {
+				return err
+			}
+			if bestEpoch < 0 || rep.MacroF1 > bestF1 || (rep.MacroF1 == bestF1 && vl < bestLoss) {
+				copy(bestHead, head)
+				bestEpoch, bestF1, bestLoss, bestTrain, bestRep = epoch, rep.MacroF1, vl, tl, rep
+			}
+			if epoch-bestEpoch >= o.ProbePatience || (o.TimeLimit > 0 && time.Since(t.start) >= o.TimeLimit) {
+				return finish()
+			}
+			continue
+		}
+		install(head)
+		if err := t.writeLog(LogLine{Kind: "train", Epoch: epoch, Step: step, Loss: tl,
 			LR: sched.LR(step - 1), Elapsed: t.elapsed()}); err != nil {
 			return err
 		}
-		stop, err := t.accept(epoch, step, rep, vloss/float64(max(len(vaY), 1)), lossSum/float64(perEpoch), o.ProbePatience)
+		stop, err := t.accept(epoch, step, rep, vl, tl, o.ProbePatience)
 		if err != nil {
 			return err
 		}
@@ -733,6 +776,9 @@ func (t *tuner) probe(ctx context.Context) error {
 			t.res.Stopped = "time limit"
 			return nil
 		}
+	}
+	if first {
+		return finish()
 	}
 	return nil
 }
