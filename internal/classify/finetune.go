@@ -30,29 +30,29 @@ var (
 
 // Options configure Finetune. They are stored in the checkpoint.
 type Options struct {
-	Context       int           `json:"context"` // T: first T-1 tokens + <cls>
-	Epochs        int           `json:"epochs"`
-	Batch         int           `json:"batch"`
-	LR            float64       `json:"lr"` // peak; 0: DefaultLR(mode)
-	WeightDecay   float64       `json:"weight_decay"`
-	Clip          float64       `json:"clip"`
-	Patience      int           `json:"patience"` // epochs without a better valid macro-F1 before stopping; 0: never
-	Freeze        bool          `json:"freeze"`
-	Pool          string        `json:"pool,omitempty"` // what the head reads: model.PoolLast (default) or model.PoolMean
-	FromScratch   bool          `json:"from_scratch"`
-	Config        model.Config  `json:"config"` // the architecture of FromScratch
-	Unweighted    bool          `json:"unweighted"`
-	ProbeEpochs   int           `json:"probe_epochs"`   // Freeze and ProbeFirst: passes over the cached features
-	ProbePatience int           `json:"probe_patience"` // Freeze and ProbeFirst: early stopping
+	Context       int          `json:"context"` // T: first T-1 tokens + <cls>
+	Epochs        int          `json:"epochs"`
+	Batch         int          `json:"batch"`
+	LR            float64      `json:"lr"` // peak; 0: DefaultLR(mode)
+	WeightDecay   float64      `json:"weight_decay"`
+	Clip          float64      `json:"clip"`
+	Patience      int          `json:"patience"` // epochs without a better valid macro-F1 before stopping; 0: never
+	Freeze        bool         `json:"freeze"`
+	Pool          string       `json:"pool,omitempty"` // what the head reads: model.PoolLast (default) or model.PoolMean
+	FromScratch   bool         `json:"from_scratch"`
+	Config        model.Config `json:"config"` // the architecture of FromScratch
+	Unweighted    bool         `json:"unweighted"`
+	ProbeEpochs   int          `json:"probe_epochs"`   // Freeze and ProbeFirst: passes over the cached features
+	ProbePatience int          `json:"probe_patience"` // Freeze and ProbeFirst: early stopping
 	// ProbeFirst (full fine-tuning only) fits the head as a linear probe on
 	// the frozen trunk first (LP-FT), scores it on valid as epoch 0, then
 	// fine-tunes everything from there: the head starts informed instead of
 	// random, so early updates do not distort the pre-trained features, and
 	// early stopping keeps the probe if fine-tuning never beats it.
-	ProbeFirst bool `json:"probe_first"`
-	EvalBatch     int           `json:"eval_batch"`
-	Seed          uint64        `json:"seed"`
-	TimeLimit     time.Duration `json:"time_limit"` // stop after this long (keeping the best epoch); 0: none
+	ProbeFirst bool          `json:"probe_first"`
+	EvalBatch  int           `json:"eval_batch"`
+	Seed       uint64        `json:"seed"`
+	TimeLimit  time.Duration `json:"time_limit"` // stop after this long (keeping the best epoch); 0: none
 }
 
 // DefaultOptions are settings that work for the small preset on the dev
