@@ -15,8 +15,12 @@ import (
 
 // exampleFixtures are the files each command's --help example reads, made
 // once by exampleSetup; an example runs in a fresh directory holding only
-// these (and testdata, the repository's), so its outputs never collide.
+// copies of these (and testdata, the repository's), so its outputs never
+// collide and an example that changes a fixture (calibrate adds to clf)
+// changes only its own copy.
 var exampleFixtures = map[string][]string{
+	"calibrate":     {"clf", "ds"},
+	"split":         {"captures"},
 	"classify":      {"clf", "capture.pcapng"},
 	"dataset stats": {"ds"},
 	"detokenize":    {"capture.tgt"},
@@ -92,6 +96,11 @@ func exampleSetup(t *testing.T, dir string) {
 	toPcapng(t, filepath.Join(demo, "dns.pcap"), filepath.Join(dir, "capture.pcapng"))
 	b, _ := os.ReadFile(filepath.Join(demo, "mqtt.pcap"))
 	os.WriteFile(filepath.Join(dir, "gen.pcap"), b, 0o644)
+	os.Mkdir(filepath.Join(dir, "captures"), 0o755)
+	for _, name := range []string{"dns.pcap", "mqtt.pcap", "redis.pcap"} {
+		b, _ := os.ReadFile(filepath.Join(demo, name))
+		os.WriteFile(filepath.Join(dir, "captures", name), b, 0o644)
+	}
 	p := func(s string) string { return filepath.Join(dir, s) }
 	for _, args := range [][]string{
 		{"tokenize", p("capture.pcapng"), "-o", p("capture.tgt")},
@@ -143,10 +152,7 @@ func TestHelpExamplesRun(t *testing.T) {
 			os.Mkdir(dir, 0o755)
 			os.Symlink(testdata, filepath.Join(dir, "testdata"))
 			for _, f := range exampleFixtures[name] {
-				target, _ := filepath.EvalSymlinks(filepath.Join(fix, f))
-				if err := os.Symlink(target, filepath.Join(dir, f)); err != nil {
-					t.Fatal(err)
-				}
+				copyFixture(t, filepath.Join(fix, f), filepath.Join(dir, f))
 			}
 			cmd := exec.Command("bash", "-o", "pipefail", "-c", ex)
 			cmd.Dir = dir
@@ -173,6 +179,30 @@ func TestHelpExamplesRun(t *testing.T) {
 			t.Fatalf("%s: %v, %d lines:\n%s", ex, err, len(lines), tail(string(out)))
 		}
 	})
+}
+
+// copyFixture copies a fixture file or folder (following a symlink).
+func copyFixture(t *testing.T, src, dst string) {
+	t.Helper()
+	src, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.IsDir() {
+		err = os.CopyFS(dst, os.DirFS(src))
+	} else {
+		var b []byte
+		if b, err = os.ReadFile(src); err == nil {
+			err = os.WriteFile(dst, b, 0o644)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func tail(s string) string {
