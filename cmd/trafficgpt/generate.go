@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
-	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 	"github.com/trafficgpt/trafficgpt/internal/sample"
@@ -109,85 +105,19 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return runGenerate(ctx, o, stdout, stderr)
 }
 
-// loadModel reads a model directory (its model.safetensors) or a
-// checkpoint file.
-func loadModel(path string) (*model.Model, map[string]string, error) {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = filepath.Join(path, train.ModelFile)
-	}
-	return model.Load(path)
-}
-
-// modelLabels returns the label names of the dataset the model was trained
-// on, when that dataset put label tokens after <flow>.
-func modelLabels(meta map[string]string) ([]string, error) {
-	dir := meta[train.MetaDatasetPath]
-	if dir == "" {
-		return nil, fmt.Errorf("the model's metadata names no dataset, so it has no class labels")
-	}
-	ds, err := dataset.Open(dir)
-	if err != nil {
-		return nil, fmt.Errorf("the model's dataset: %w", err)
-	}
-	defer ds.Close()
-	man := ds.Manifest()
-	if h := meta[train.MetaDatasetHash]; h != "" && h != man.Hash() {
-		return nil, fmt.Errorf("the model's dataset %s changed since training (manifest sha256 %.12s, trained on %.12s)", dir, man.Hash(), h)
-	}
-	if !man.Options.LabelTokens || len(man.Labels) == 0 {
-		return nil, fmt.Errorf("the model was trained on dataset %s, built without --label-tokens: it has no class labels", dir)
-	}
-	return man.Labels, nil
-}
-
-// trainContext is the context length the model was trained with (0 when
-// its metadata does not say).
-func trainContext(meta map[string]string) int {
-	var to struct {
-		Context int `json:"context"`
-	}
-	if json.Unmarshal([]byte(meta[train.MetaTrainOptions]), &to) != nil {
-		return 0
-	}
-	return max(to.Context, 0)
-}
-
-// readPrompts takes the first k packets of up to n flows of a capture.
+// readPrompts takes the first k packets of up to n flows of a capture
+// (sample.ReadPrompts).
 func readPrompts(ctx context.Context, path string, k, n, label int, fc flow.Config) ([][]codec.Token, int, error) {
 	f, err := openInput(path)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer f.Close()
-	var out [][]codec.Token
-	skipped := 0
-	errFull := fmt.Errorf("full")
-	_, err = codec.EncodeFlows(ctx, f, codec.EncodeOptions{Flow: fc, View: codec.View{MaxPackets: k}}, func(ef *codec.EncodedFlow) error {
-		toks := ef.Tokens
-		if n := len(toks); n > 0 && (toks[n-1] == codec.END || toks[n-1] == codec.CUT) {
-			toks = toks[:n-1]
-		}
-		p := slices.Clone(toks)
-		if label >= 0 && len(p) > 1 {
-			p = slices.Insert(p, 1, codec.Label0+codec.Token(label))
-		}
-		if sample.CheckPrompt(p) != nil {
-			skipped++
-			return nil
-		}
-		out = append(out, p)
-		if len(out) == n {
-			return errFull
-		}
-		return nil
-	})
-	if err != nil && err != errFull {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	ps, skipped, err := sample.ReadPrompts(ctx, f, k, n, label, fc)
+	if err != nil {
+		return nil, skipped, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(out) == 0 {
-		return nil, skipped, fmt.Errorf("%s: no flow can serve as a prompt (%d skipped: not Ethernet, or the generation grammar rejects it)", path, skipped)
-	}
-	return out, skipped, nil
+	return ps, skipped, nil
 }
 
 func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Writer) error {
@@ -196,7 +126,7 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	m, meta, err := loadModel(path)
+	m, meta, err := train.LoadModel(path)
 	if err != nil {
 		return err
 	}
@@ -205,10 +135,10 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 	}
 	m.Train = false
 	if o.gen.Refill < 0 {
-		o.gen.Refill = trainContext(meta)
+		o.gen.Refill = train.TrainedContext(meta)
 	}
 	if o.label != "" {
-		labels, err := modelLabels(meta)
+		labels, err := train.ModelLabels(meta)
 		if err != nil {
 			return fmt.Errorf("--label %s: %w", o.label, err)
 		}
