@@ -45,6 +45,7 @@ type TaskReport struct {
 	Dropped        []string                  `json:"dropped_classes,omitempty"`
 	Splits         map[string]map[string]int `json:"splits"` // split -> class -> flows
 	AuditClean     bool                      `json:"audit_clean"`
+	BuildWarnings  []string                  `json:"build_warnings,omitempty"` // dataset.Build's (split shares off target, skipped files)
 	Features       []string                  `json:"features"`
 	BuildSeconds   float64                   `json:"build_seconds"`
 	FeatureSeconds float64                   `json:"feature_seconds"`
@@ -171,6 +172,9 @@ func (r *Report) TaskMarkdown(t *TaskReport) string {
 		}
 		fmt.Fprintf(&sb, "%d classes dropped (excluded, or too few flows in some split): %s%s.\n",
 			len(t.Dropped), strings.Join(t.Dropped[:min(show, len(t.Dropped))], ", "), more)
+	}
+	for _, w := range t.BuildWarnings {
+		fmt.Fprintf(&sb, "Build warning: %s.\n", w)
 	}
 	sb.WriteString("\n")
 	for _, metricName := range []string{"test macro-F1", "test accuracy"} {

@@ -527,7 +527,10 @@ func (ts *taskRun) build(ctx context.Context) error {
 			return fmt.Errorf("no capture files in %v", t.Inputs)
 		}
 		o.Jobs = ts.o.Jobs
-		o.Warn = ts.o.Warn
+		o.Warn = func(w string) {
+			ts.tr.BuildWarnings = append(ts.tr.BuildWarnings, w)
+			ts.o.Warn(fmt.Sprintf("task %s: %s", t.Name, w))
+		}
 		if _, err := dataset.Build(ctx, dir, files, o); err != nil {
 			return err
 		}
