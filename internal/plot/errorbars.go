@@ -20,7 +20,8 @@ type ErrSeries struct {
 // mean +- std over seeds) as a PNG to path. logX plots X on a log scale
 // (points with X <= 0 are skipped); ticks are then drawn at the X values of
 // the series, labelled tickLabel(x) (nil: the number). When every Y is in
-// [0, 1] (scores) the Y axis spans [0, 1]. The legend is at the bottom right.
+// [0, 1] (scores) the Y axis spans [0, 1]. The legend is at the bottom right
+// and shows each series' last point's value.
 func ErrorLines(path, title, xlabel, ylabel string, series []ErrSeries, logX bool, tickLabel func(float64) string) error {
 	if len(series) == 0 {
 		return fmt.Errorf("%w: error-bar plot %q: no series", ErrBadInput, title)
@@ -63,7 +64,7 @@ func ErrorLines(path, title, xlabel, ylabel string, series []ErrSeries, logX boo
 		}
 		eb.LineStyle.Color, eb.LineStyle.Width = c, vg.Points(1)
 		p.Add(l, sc, eb)
-		p.Legend.Add(s.Name, l, sc)
+		p.Legend.Add(s.Name+lastValue(s.Y), l, sc)
 		drawn++
 	}
 	if drawn == 0 {
