@@ -70,13 +70,16 @@ func TestClassifyCommands(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("jsonl line %q: %v", sc.Text(), err)
 		}
-		if want := strings.TrimSuffix(filepath.Base(r.File), ".pcap"); r.Label != want || len(r.Top3) != 2 {
+		// finetune gave the classifier an open-set rule that rejects
+		// about 1% of known flows: those are unknown, with the right top 1.
+		want := strings.TrimSuffix(filepath.Base(r.File), ".pcap")
+		if (r.Label != want && r.Label != "unknown") || len(r.Top3) != 2 || r.Top3[0].Label != want {
 			t.Errorf("%s: label %s (top3 %v), want %s", r.File, r.Label, r.Top3, want)
 		}
 		counts[r.Label]++
 	}
-	if counts["dns"] == 0 || counts["mqtt"] == 0 {
-		t.Errorf("classified %v", counts)
+	if counts["dns"] == 0 || counts["mqtt"] == 0 || counts["unknown"] > (counts["dns"]+counts["mqtt"])/20 {
+		t.Errorf("classified %v: want dns, mqtt and at most 5%% unknown", counts)
 	}
 	out, _ = run(exitOK, "classify", "--model", clf, "--format", "csv", "--early", "3", dns)
 	if !strings.HasPrefix(out, "file,flow_id,community_id,flow,at_packet,after_s,decided,label,probability,open_set_score,top3\n") {

@@ -48,6 +48,8 @@ func cmdFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&t.ProbeEpochs, "probe-epochs", d.ProbeEpochs, "--freeze: passes over the cached features")
 	fs.IntVar(&t.ProbePatience, "probe-patience", d.ProbePatience, "--freeze: probe epochs without improvement before stopping")
 	fs.IntVar(&t.EvalBatch, "eval-batch", d.EvalBatch, "flows per forward pass when evaluating")
+	fs.StringVar(&t.OpenSet, "open-set", classify.OpenMahalanobis, "open-set rule written to openset.json after training (flows unlike every class become unknown): "+strings.Join(classify.OpenSetMethods, ", ")+" or none")
+	fs.Float64Var(&t.OpenSetFRR, "frr", 0.01, "the open-set rule's false-rejection rate on the valid split")
 	fs.Uint64Var(&t.Seed, "seed", d.Seed, "seed of the head, data order and dropout")
 	fs.DurationVar(&t.TimeLimit, "time-limit", 0, "stop after this long, keeping the best epoch so far (0: no limit)")
 	pos, err := parseFlags(fs, args)
@@ -134,6 +136,10 @@ func runFinetune(ctx context.Context, o finetuneOptions, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "  class weights: %s\n", strings.Join(w, ", "))
 	fmt.Fprintf(stdout, "  %d train flows, %d steps, training %.1fs, total %s\n", res.TrainFlows, res.Steps, res.TrainSeconds,
 		res.Elapsed.Round(time.Millisecond))
+	if r := res.OpenSet; r != nil {
+		fmt.Fprintf(stdout, "  open-set rule: %s, threshold %.6g at %.1f%% false rejections of %d valid flows (%s)\n", r.Method, r.Threshold,
+			100*r.FRR, r.ValidFlows, classify.OpenSetFile)
+	}
 	fmt.Fprintf(stdout, "  files: %s/{%s,%s,%s,%s}\n", o.job.Dir, classify.ModelFile, classify.ConfigFile, classify.LogFile, classify.PlotFile)
 	return err
 }

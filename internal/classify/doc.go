@@ -81,8 +81,9 @@
 // internal/capture: one code path) with flow.Scan and encodes each flow's
 // packets as they come with the classifier's view and flow settings, so its
 // tokens are the dataset's. A flow is decided as soon as its decision is
-// due: at its Early-th packet (Early > 0: the row is its first Early
-// packets, then <cut>, as a dataset view cut at Early packets writes it),
+// due: at its Early-th packet (Early > 0, or the classifier's view keeps at
+// most MaxPackets packets: the smaller of the two; the row is its first
+// Early packets, then <cut>, as a dataset view cut at Early packets writes it),
 // when its tokens fill the row (T-1 tokens: later packets cannot change the
 // row), or when the flow ends (<end> or <cut>), whichever comes first; a flow
 // that ends with fewer than MinPackets packets is skipped, and a flow is not
@@ -101,6 +102,10 @@
 // Results come in decision order. A capture without flows is ErrEmpty.
 //
 // # Unknown traffic (OpenSet, openset.json)
+//
+// Finetune writes the rule after training (Options.OpenSet, default
+// mahalanobis at a 1% false-rejection rate; "none" skips it); Calibrate
+// (trafficgpt calibrate) refits it on any dataset with the classifier's view.
 //
 // A classifier directory may hold openset.json, an open-set rule: a score per
 // flow, higher for flows like the known classes, and a threshold; a flow

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -53,6 +54,12 @@ type Options struct {
 	EvalBatch  int           `json:"eval_batch"`
 	Seed       uint64        `json:"seed"`
 	TimeLimit  time.Duration `json:"time_limit"` // stop after this long (keeping the best epoch); 0: none
+	// OpenSet is the open-set rule written next to the weights once
+	// training is done (openset.json, see Calibrate): one of
+	// OpenSetMethods, or "none"; "" is OpenMahalanobis. OpenSetFRR is its
+	// false-rejection rate on the valid split (0: 0.01).
+	OpenSet    string  `json:"open_set,omitempty"`
+	OpenSetFRR float64 `json:"open_set_frr,omitempty"`
 }
 
 // DefaultOptions are settings that work for the small preset on the dev
@@ -92,6 +99,10 @@ func (o Options) validate() error {
 	switch {
 	case o.Context < 2:
 		return bad("--len %d < 2", o.Context)
+	case o.OpenSet != "" && o.OpenSet != "none" && !slices.Contains(OpenSetMethods, o.OpenSet):
+		return bad("open-set rule %q (want none or one of %v)", o.OpenSet, OpenSetMethods)
+	case o.OpenSetFRR < 0 || o.OpenSetFRR >= 1:
+		return bad("open-set false-rejection rate %v outside [0, 1)", o.OpenSetFRR)
 	case o.Epochs < 1:
 		return bad("epochs %d < 1", o.Epochs)
 	case o.Batch < 1 || o.EvalBatch < 1:
@@ -152,6 +163,7 @@ type Result struct {
 	TrainFlows   int
 	Labels       []string
 	Weights      []float64 // class weights by label id
+	OpenSet      *OpenSet  // the rule written to openset.json (nil: none)
 }
 
 // LogLine is one line of finetune.jsonl.
@@ -266,7 +278,30 @@ func Finetune(ctx context.Context, job Job) (*Result, error) {
 		return t.res, err
 	}
 	t.plot()
+	if err == nil && o.OpenSet != "none" {
+		t.res.OpenSet, err = calibrateSaved(ctx, job.Dir, ds, o)
+	}
 	return t.res, err
+}
+
+// calibrateSaved gives the saved classifier its open-set rule.
+func calibrateSaved(ctx context.Context, dir string, ds *dataset.Dataset, o Options) (*OpenSet, error) {
+	method, frr := o.OpenSet, o.OpenSetFRR
+	if method == "" {
+		method = OpenMahalanobis
+	}
+	if frr == 0 {
+		frr = 0.01
+	}
+	c, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	rule, err := c.Calibrate(ctx, ds, method, frr, o.EvalBatch)
+	if err != nil {
+		return nil, fmt.Errorf("open-set rule: %w", err)
+	}
+	return rule, SaveOpenSet(dir, rule)
 }
 
 // open loads the data and builds the model with its head.

@@ -60,7 +60,7 @@ type FlowResult struct {
 // CaptureOptions configure Capture.
 type CaptureOptions struct {
 	Batch      int // flows per forward pass at most (default 16)
-	Early      int // > 0: decide at the flow's Early-th packet, from its first Early packets
+	Early      int // > 0: decide at the flow's Early-th packet, from its first Early packets (at most the view's MaxPackets)
 	MinPackets int // skip flows with fewer packets; < 0: the classifier's
 	// Queue is how many decided flows may wait for the model (default
 	// 4*Batch); the reader stops when it is full, so memory stays bounded.
@@ -117,9 +117,17 @@ func (c *Classifier) Capture(ctx context.Context, r io.Reader, o CaptureOptions,
 		o.MinPackets = c.MinPackets
 	}
 	view := c.View
+	// The row is settled at the Early-th packet, or at the view's last
+	// packet when the classifier's view keeps only the first few (a
+	// classifier trained on 5-packet flows decides at packet 5 by itself).
+	early := o.Early
+	if v := c.View.MaxPackets; v > 0 && (early == 0 || v < early) {
+		early = v
+	}
+	o.Early = early
 	limit := c.Context // first T-1 tokens need at most T-1 packets
-	if o.Early > 0 {
-		limit = min(limit, o.Early)
+	if early > 0 {
+		limit = min(limit, early)
 	}
 	if view.MaxPackets == 0 || view.MaxPackets > limit {
 		view.MaxPackets = limit
