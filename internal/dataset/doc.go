@@ -20,17 +20,27 @@
 // # Splits
 //
 // Units are capture files (--group file, the default) or flows. Units that
-// share a TCP/UDP 5-tuple or a flow payload of at least MinAuditPayload bytes
-// are merged into one group, so near-copies never straddle splits. Groups go
-// to splits largest first (ties in seeded random order), each to the split
-// with the largest per-label deficit against its target fraction: grouped and
-// stratified. With --presplit the split is the first folder under the input
-// (INPUT/<split>/<label>/...). The audit counts files, 5-tuples and payloads
-// (>= MinAuditPayload bytes) found in more than one split; Clean means none.
-//
-// Subset writes a new dataset holding chosen flows of some splits (and the
-// other splits whole) with the same labels, inputs and audit: the label
-// budgets of the task suite (internal/suite) are train subsets of one build.
+// hold the same traffic are merged into one group: flows of one connection
+// (the same TCP/UDP 5-tuple with overlapping first-last packet times, e.g.
+// one connection captured twice), and with MergePayloads (--merge-payloads)
+// flows sharing a payload of at least MinAuditPayload bytes. By default
+// shared payloads are not merged: constant messages (a device model's DHCP,
+// DNS or SSDP requests in every setup capture) are signal of the class, and
+// merging them collapsed whole classes into one group. Groups go to splits
+// in two phases: each class with at least one group per split first gets
+// one of its smallest groups in every split where its share is at least half
+// a flow; then the rest largest first (ties in seeded random order), each to
+// the split with the largest per-label deficit against its target fraction.
+// checkSplits then compares the result with the targets: a split more than
+// SplitTolerance (5 points) from its fraction, or without a class that could
+// fill it, is a line in Manifest.Warnings and fails the build (ErrSplits)
+// unless AcceptSplitWarnings. With --presplit the split is the first folder
+// under the input (INPUT/<split>/<label>/...). The audit counts files,
+// connections, 5-tuples reused at other times and payloads (>=
+// MinAuditPayload bytes, also per class) found in more than one split;
+// Clean means no connection (nor file, grouping by file; nor payload, with
+// MergePayloads) straddles splits. A build with no flows, or no class when
+// labels were asked for, is ErrEmpty.
 //
 // # Labels
 //
