@@ -77,7 +77,12 @@ TG="$OUT/trafficgpt"
 step() {
   local name=$1; shift
   echo "paper-tables: $name" >&2
-  if ! "$@" > "$OUT/logs/$name.log" 2>&1; then
+  local rc=0
+  "$@" > "$OUT/logs/$name.log" 2>&1 || rc=$?
+  # 4: done, but some inputs could not be read (named in the log).
+  if [ "$rc" -eq 4 ]; then
+    echo "paper-tables: $name: some inputs could not be read, see $OUT/logs/$name.log" >&2
+  elif [ "$rc" -ne 0 ]; then
     echo "paper-tables: $name failed; last lines of $OUT/logs/$name.log:" >&2
     tail -n 15 "$OUT/logs/$name.log" >&2
     exit 1
@@ -85,9 +90,9 @@ step() {
 }
 
 # Data: one pre-training set (flows up to the longest context) and one labelled set.
-step dataset-pretrain "$TG" dataset build -o "$OUT/data-pretrain" --mask addr+ports --max-tokens "$maxctx" \
+step dataset-pretrain "$TG" dataset build -o "$OUT/data-pretrain" --mask addr+ports --max-tokens "$maxctx" --keep-trailing \
   --split train=0.9,valid=0.1 --group "$GROUP" --seed "$SEED" "$DATA"
-step dataset-classify "$TG" dataset build -o "$OUT/data-classify" --labels "$LABELS" --group "$GROUP" \
+step dataset-classify "$TG" dataset build -o "$OUT/data-classify" --labels "$LABELS" --group "$GROUP" --keep-trailing \
   --split train=0.6,valid=0.2,test=0.2 --mask addr+ports --max-tokens "$CLSTOKENS" --seed "$SEED" "$DATA"
 
 baseline=1
