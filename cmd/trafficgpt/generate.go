@@ -11,6 +11,7 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 	"github.com/trafficgpt/trafficgpt/internal/sample"
@@ -28,6 +29,7 @@ type generateOptions struct {
 	prompt             string
 	promptPackets      int
 	addresses          string
+	noCopy             string
 	threads            int
 	gen                sample.Options
 	write              sample.WriteOptions
@@ -57,6 +59,8 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.gen.Batch, "batch", 8, "flows generated in parallel")
 	fs.BoolVar(&o.gen.FreePayloads, "free-payloads", false, "do not hold DNS, MQTT, TLS and SSH payloads to their grammars (the model's bytes alone; tshark may flag them)")
 	fs.IntVar(&o.gen.Refill, "refill", -1, "a row whose flow ended takes the next flow while its position is below this (-1: the model's training context; 0: every flow from a fresh state)")
+	fs.StringVar(&o.noCopy, "no-copy", "", "dataset directory (or \"model\": the model's training dataset): sample a flow again when a packet repeats 64 bytes of a training payload")
+	fs.IntVar(&o.gen.CopyRetries, "no-copy-retries", 4, "with --no-copy: new samples of a copying flow before it is left out")
 	fs.Float64Var(&o.write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
 	fs.StringVar(&o.addresses, "addresses", "auto", "auto: replace the addresses/ports the model left zero (masked) by the scheme; scheme: replace all of generated flows")
 	fs.IntVar(&o.threads, "threads", 0, "BLAS threads (0: all CPUs)")
@@ -79,6 +83,8 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("--max-tokens %d must be >= 0", o.gen.MaxTokens)
 	case !(o.gen.Handshake >= 0 && o.gen.Handshake <= 1 && o.gen.Close >= 0 && o.gen.Close <= 1):
 		return usageError("--tcp-handshake %g and --tcp-close %g must be in [0, 1]", o.gen.Handshake, o.gen.Close)
+	case o.gen.CopyRetries < 0:
+		return usageError("--no-copy-retries %d must be >= 0", o.gen.CopyRetries)
 	case o.prompt != "" && o.promptPackets < 1:
 		return usageError("--prompt-packets %d: need at least 1", o.promptPackets)
 	case o.prompt != "" && o.promptPackets >= o.gen.MaxPackets:
@@ -159,6 +165,26 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		}
 		o.gen.Prompts = ps
 	}
+	if o.noCopy != "" {
+		dir := o.noCopy
+		if dir == "model" {
+			if dir = meta[train.MetaDatasetPath]; dir == "" {
+				return fmt.Errorf("--no-copy model: the model's metadata names no dataset")
+			}
+		}
+		ds, err := dataset.Open(dir)
+		if err != nil {
+			return fmt.Errorf("--no-copy: %w", err)
+		}
+		x, err := sample.IndexDataset(ds)
+		ds.Close()
+		if err != nil {
+			return fmt.Errorf("--no-copy: %w", err)
+		}
+		fmt.Fprintf(stderr, "generate: --no-copy: %d distinct %d-byte windows of %d payload bytes in %d flows of %s\n",
+			x.Len(), sample.ShingleLen, x.Payload, x.Flows, dir)
+		o.gen.NoCopy = x
+	}
 	out, err := atomicfile.Create(o.out, atomicfile.Options{Stdout: stdout, Inputs: []string{o.prompt, o.model}})
 	if err != nil {
 		return err
@@ -184,6 +210,10 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "%s: %d flows, %d packets, %d bytes; %d tokens (%d sampled) in %s, %.0f tokens/s (%d steps of batch %d, %.0f%% busy); addresses or TTL replaced in %d packets\n",
 		o.out, w.Stats.Flows, w.Stats.Packets, w.Stats.Bytes, st.Tokens, st.Sampled, st.Elapsed.Round(time.Millisecond),
 		st.TokensPerSecond(), st.Steps, min(o.gen.Batch, o.flows), 100*float64(st.Tokens)/float64(max(st.Steps*int64(min(o.gen.Batch, o.flows)), 1)), w.Stats.Rewritten)
+	if o.gen.NoCopy != nil {
+		fmt.Fprintf(stdout, "--no-copy: %d flows sampled again for copying %d training bytes, %d left out after %d retries\n",
+			st.Resampled, sample.ShingleLen, st.Refused, o.gen.CopyRetries)
+	}
 	if o.tokens != "" {
 		if err := runTokenize(ctx, tokenizeOptions{in: o.out, out: o.tokens, flow: o.flow}, stdout, stderr); err != nil {
 			return fmt.Errorf("--tokens: %w", err)

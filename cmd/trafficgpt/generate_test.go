@@ -143,4 +143,10 @@ func TestGenerateCLILabel(t *testing.T) {
 	if code != exitUsage || !strings.Contains(stderr, "mqtt") {
 		t.Errorf("unknown label: %d %s", code, stderr)
 	}
+	// --no-copy model indexes the model's dataset and reports what it did.
+	code, stdout, stderr := run(t, "generate", "--model", mfile, "-n", "2", "-o", out, "--label", "mqtt",
+		"--max-packets", "2", "--no-copy", "model")
+	if code != 0 || !strings.Contains(stderr, "64-byte windows") || !strings.Contains(stdout, "--no-copy:") {
+		t.Errorf("--no-copy model: %d %s %s", code, stdout, stderr)
+	}
 }

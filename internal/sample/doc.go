@@ -131,6 +131,19 @@
 // own: tshark may flag them. The grammars are checked against tshark with
 // thousands of random walks (payload_test.go).
 //
+// # Copies
+//
+// Options.NoCopy (the command's --no-copy DATASET, or "model" for the
+// dataset named in the model's metadata) is a CopyIndex of the training
+// data: the rolling hash of every ShingleLen (64) byte window of every
+// packet's transport payload, over all splits, sorted (8 bytes per window;
+// IndexDataset). When a flow ends, each of its packets' payload windows is
+// looked up; a flow with a hit is sampled again in the same row from an
+// empty history, from the stream rand.NewPCG(Seed, index | attempt<<48),
+// at most CopyRetries times; if it still copies it is refused
+// (Flow.Refused, Stats.Refused) and the Writer leaves it out. Copies that
+// span packets are not looked for.
+//
 // # Output (Writer)
 //
 // NewWriter(w, n, opts) writes a classic pcap header (microseconds,

@@ -44,6 +44,12 @@ type Options struct {
 	// the last FIN acknowledged, or RST, closed in time for MaxPackets and
 	// MaxTokens. 0: off; real captures measure 1 for both (doc.go).
 	Handshake, Close float64
+	// NoCopy, when set, checks every finished flow against the training
+	// payloads (doc.go, "Copies"): a flow with a packet that repeats
+	// ShingleLen bytes of a training payload is sampled again from a new
+	// stream, at most CopyRetries times, then refused (Flow.Refused).
+	NoCopy      *CopyIndex
+	CopyRetries int
 	// FreePayloads turns the application payload grammars off (doc.go,
 	// "Application payloads"): payloads are then the model's alone.
 	FreePayloads bool
@@ -58,6 +64,11 @@ type Flow struct {
 	Forced int           // leading tokens that were forced (header or prompt)
 	Repeat bool          // the prompt served an earlier flow too (i >= len(Prompts))
 	Tokens []codec.Token // <flow> ... <end>; owned by the callee
+	// Attempt counts the times the flow was sampled again because it
+	// copied training payload (Options.NoCopy); Refused: it still did after
+	// CopyRetries, and is left out (Writer.AddFlow writes nothing of it).
+	Attempt int
+	Refused bool
 }
 
 // Stats summarise a Generate call.
@@ -67,7 +78,10 @@ type Stats struct {
 	Steps   int64 // model.Step calls
 	Tokens  int64 // tokens fed to the model (rows that were still generating)
 	Sampled int64 // tokens drawn from the model (the rest were forced)
-	Elapsed time.Duration
+	// Resampled counts flows sampled again for copying training payload;
+	// Refused the flows left out after CopyRetries (Options.NoCopy).
+	Resampled, Refused int
+	Elapsed            time.Duration
 }
 
 // TokensPerSecond is the generation throughput (fed tokens per second).
@@ -117,11 +131,12 @@ type row struct {
 	active bool
 }
 
-// newRow sets up flow idx (nothing pushed yet).
-func newRow(idx int, o *Options) *row {
-	f := &Flow{Index: idx, Prompt: -1}
+// newRow sets up flow idx (nothing pushed yet); attempt > 0 draws from
+// the stream (Seed, idx | attempt<<48) instead of (Seed, idx).
+func newRow(idx, attempt int, o *Options) *row {
+	f := &Flow{Index: idx, Prompt: -1, Attempt: attempt}
 	rw := &row{flow: f, g: codec.NewGrammar(maxBodyTokens), active: true,
-		rng: rand.New(rand.NewPCG(o.Seed, uint64(idx)))}
+		rng: rand.New(rand.NewPCG(o.Seed, uint64(idx)|uint64(attempt)<<48))}
 	rw.g.MaxPackets = o.MaxPackets
 	rw.r = newRules(rw.g)
 	rw.r.maxTokens = o.MaxTokens
@@ -161,6 +176,9 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	if !(o.Handshake >= 0 && o.Handshake <= 1 && o.Close >= 0 && o.Close <= 1) {
 		return stats, fmt.Errorf("%w: handshake %g and close %g shares must be in [0, 1]", ErrOptions, o.Handshake, o.Close)
 	}
+	if o.CopyRetries < 0 {
+		return stats, fmt.Errorf("%w: copy retries %d must be >= 0", ErrOptions, o.CopyRetries)
+	}
 	if o.MaxPackets < 0 || o.MaxTokens < 0 || o.Refill < 0 {
 		return stats, fmt.Errorf("%w: max packets %d, max tokens %d and refill %d must be >= 0", ErrOptions, o.MaxPackets, o.MaxTokens, o.Refill)
 	}
@@ -190,12 +208,11 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	next := 0
 	// begin puts flow next in row b from an empty history: its first
 	// forced token is fed at the coming Step.
-	begin := func(b int) error {
+	begin := func(b, idx, attempt int) error {
 		if err := m.ResetRow(st, b); err != nil {
 			return err
 		}
-		rw := newRow(next, &o)
-		next++
+		rw := newRow(idx, attempt, &o)
 		if err := rw.push(rw.forced[0]); err != nil {
 			return fmt.Errorf("sample: flow %d: %w", rw.flow.Index, err)
 		}
@@ -203,9 +220,10 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 		return nil
 	}
 	for b := range rows {
-		if err := begin(b); err != nil {
+		if err := begin(b, next, 0); err != nil {
 			return stats, err
 		}
+		next++
 	}
 	for live := B; live > 0; {
 		if err := ctx.Err(); err != nil {
@@ -243,8 +261,27 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 			if !rw.g.Done() {
 				continue
 			}
-			stats.Flows++
-			stats.Packets += rw.g.Packets()
+			if o.NoCopy != nil {
+				copied, err := o.NoCopy.Copies(f.Tokens)
+				if err != nil {
+					return stats, fmt.Errorf("sample: flow %d: %w", f.Index, err)
+				}
+				if copied && f.Attempt < o.CopyRetries {
+					stats.Resampled++
+					if err := begin(b, f.Index, f.Attempt+1); err != nil {
+						return stats, err
+					}
+					continue
+				}
+				if copied {
+					stats.Refused++
+					f.Refused = true
+				}
+			}
+			if !f.Refused {
+				stats.Flows++
+				stats.Packets += rw.g.Packets()
+			}
 			if err := fn(f); err != nil {
 				return stats, err
 			}
@@ -256,12 +293,13 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 				// The row goes on with the next flow after this one's
 				// <end> (fed now), as flows follow each other in packed
 				// training windows.
-				rows[b] = newRow(next, &o)
+				rows[b] = newRow(next, 0, &o)
 				next++
 			case next < n:
-				if err := begin(b); err != nil {
+				if err := begin(b, next, 0); err != nil {
 					return stats, err
 				}
+				next++
 			default:
 				rw.active = false
 				in[b] = int32(codec.PAD)

@@ -41,6 +41,7 @@ type WriteStats struct {
 	Flows, Packets int
 	Bytes          int64
 	Rewritten      int // packets whose addresses or TTL were replaced
+	Refused        int // flows left out (Flow.Refused)
 }
 
 // Writer turns generated flows into one classic pcap (microseconds,
@@ -143,6 +144,13 @@ func (w *Writer) AddFlow(f *Flow) error {
 	if f.Index < 0 || f.Index >= len(w.starts) || w.done[f.Index] {
 		return fmt.Errorf("sample: flow index %d out of range or added twice", f.Index)
 	}
+	if f.Refused {
+		// Left out (it copies training payload): nothing to write, but
+		// later flows need not wait for it.
+		w.done[f.Index] = true
+		w.Stats.Refused++
+		return w.advance()
+	}
 	start := w.starts[f.Index]
 	var pkts []pendingPkt
 	var res pcap.Resolution
@@ -176,6 +184,11 @@ func (w *Writer) AddFlow(f *Flow) error {
 	for _, p := range pkts {
 		heap.Push(&w.pending, p)
 	}
+	return w.advance()
+}
+
+// advance writes the queued packets that no flow still to come can precede.
+func (w *Writer) advance() error {
 	for w.low < len(w.done) && w.done[w.low] {
 		w.low++
 	}
