@@ -41,7 +41,7 @@ func cmdFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&t.Patience, "patience", d.Patience, "stop after this many epochs without a better valid macro-F1 (0: never)")
 	fs.BoolVar(&t.Freeze, "freeze", false, "linear probe: keep the pre-trained trunk frozen, train only the head (on cached features)")
 	fs.BoolVar(&t.ProbeFirst, "probe-first", d.ProbeFirst, "full fine-tuning: fit the head as a linear probe first, then fine-tune everything from it (LP-FT; --probe-first=false: from a random head)")
-	fs.StringVar(&t.Pool, "pool", "", "what the head reads: last (the <cls> position's hidden state, default) or mean (the mean over the flow's tokens and <cls>)")
+	fs.StringVar(&t.Pool, "pool", "", "what the head reads: mean (of the hidden states over the flow's tokens and <cls>) or last (the <cls> position's); default mean, last with --from-scratch")
 	fs.BoolVar(&t.FromScratch, "from-scratch", false, "same architecture from random weights (no --model; see --config)")
 	fs.StringVar(&o.config, "config", "small", "architecture for --from-scratch: "+strings.Join(model.PresetNames(), ", ")+" or a config JSON file")
 	fs.BoolVar(&t.Unweighted, "unweighted", false, "plain cross-entropy (default: inverse-frequency class weights N/(K*n_c))")

@@ -44,8 +44,12 @@
 // gradients would otherwise flow into, and distort, the pre-trained trunk.
 //
 // Pool (model.Config.Pool) chooses what the head reads: the final-normed
-// hidden state at <cls> (last, the default) or the mean of the final-normed
-// hidden states of every position up to and including <cls> (mean).
+// hidden state at <cls> (last) or the mean of the final-normed hidden states
+// of every position up to and including <cls> (mean). The default
+// (DefaultPool) is mean for a pre-trained trunk - on the dev suite the base
+// model's linear probe reads flows far better from the mean, e.g. demo
+// 0.916 -> 1.000 test macro-F1 at 20 flows per class - and last from
+// scratch.
 //
 // Freeze computes the trunk's <cls> features of the train and valid flows
 // once (one forward pass each, no dropout) and trains only the head on them

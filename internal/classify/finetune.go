@@ -39,7 +39,7 @@ type Options struct {
 	Clip          float64      `json:"clip"`
 	Patience      int          `json:"patience"` // epochs without a better valid macro-F1 before stopping; 0: never
 	Freeze        bool         `json:"freeze"`
-	Pool          string       `json:"pool,omitempty"` // what the head reads: model.PoolLast (default) or model.PoolMean
+	Pool          string       `json:"pool,omitempty"` // what the head reads: model.PoolMean or model.PoolLast; "": DefaultPool(mode)
 	FromScratch   bool         `json:"from_scratch"`
 	Config        model.Config `json:"config"` // the architecture of FromScratch
 	Unweighted    bool         `json:"unweighted"`
@@ -78,6 +78,17 @@ func (o Options) Mode() string {
 		return "freeze"
 	}
 	return "finetune"
+}
+
+// DefaultPool is what the head reads by default in a mode: the mean of the
+// hidden states when the trunk is pre-trained (finetune, freeze), the <cls>
+// position from scratch (a random trunk learns a summary at <cls> faster
+// than one spread over every position).
+func DefaultPool(mode string) string {
+	if mode == "scratch" {
+		return model.PoolLast
+	}
+	return model.PoolMean
 }
 
 // DefaultLR is the peak learning rate of a mode: 3e-4 to fine-tune, 1e-3
@@ -227,6 +238,9 @@ func Finetune(ctx context.Context, job Job) (*Result, error) {
 	mode := o.Mode()
 	if o.LR == 0 {
 		o.LR = DefaultLR(mode)
+	}
+	if o.Pool == "" {
+		o.Pool = DefaultPool(mode)
 	}
 	if o.FromScratch {
 		if err := o.Config.Validate(); err != nil {

@@ -9,7 +9,7 @@
 //	{"name": "dev", "budgets": [5, 20, 100, "all"], "seeds": [1, 2, 3],
 //	 "methods": ["forest", "1nn", "knn", "scratch", "probe", "finetune"],
 //	 "len": 256, "epochs": 5, "patience": 2, "batch": 16, "config": "small",
-//	 "pool": "last", "finetune_lr": 3e-4,
+//	 "pool": "", "finetune_lr": 3e-4,
 //	 "packets": 20, "trees": 100, "k_values": [3, 5, 9, 15, 25], "time_limit": "0s",
 //	 "tasks": [{"name": "generated", "inputs": ["../data/generated"], "labels": "file",
 //	            "group": "flow", "split": "train=0.6,valid=0.2,test=0.2", "mask": "addr+ports",

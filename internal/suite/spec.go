@@ -116,7 +116,7 @@ type Spec struct {
 	Epochs   int      `json:"epochs"`   // fine-tuning epochs (early stopping on valid)
 	Patience int      `json:"patience"` // epochs without a better valid macro-F1 before stopping
 	Batch    int      `json:"batch"`
-	Pool     string   `json:"pool,omitempty"`        // what the classification head reads: last (default) or mean (classify.Options.Pool)
+	Pool     string   `json:"pool,omitempty"`        // what the classification head reads: mean or last ("": classify.DefaultPool of each method)
 	LR       float64  `json:"finetune_lr,omitempty"` // peak learning rate of the finetune method (0: classify.DefaultLR)
 	Config   string   `json:"config"`                // from-scratch architecture without a base: a model preset
 	Packets  int      `json:"packets"`               // first packets per flow of the flow features

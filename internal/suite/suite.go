@@ -433,7 +433,9 @@ func (ts *taskRun) network(ctx context.Context, run *Run1, data, dir string) err
 	opt := classify.DefaultOptions()
 	opt.Context, opt.Epochs, opt.Patience, opt.Batch, opt.Seed = ts.s.Len, ts.s.Epochs, ts.s.Patience, ts.s.Batch, run.Seed
 	opt.TimeLimit = time.Duration(ts.s.TimeLimit)
-	opt.Pool = ts.s.Pool
+	if ts.s.Pool != "" {
+		opt.Pool = ts.s.Pool
+	}
 	if run.Method == Finetune {
 		opt.LR = ts.s.LR
 	}
