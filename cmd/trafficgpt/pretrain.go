@@ -252,10 +252,10 @@ func fmtMetrics(m *train.Metrics) string {
 }
 
 func kindOrder(k string) int {
-	for i, n := range codec.KindNames {
-		if n == k {
-			return i
+	for i := range codec.NumKinds {
+		if codec.KindName(i) == k {
+			return int(i)
 		}
 	}
-	return len(codec.KindNames)
+	return int(codec.NumKinds)
 }

@@ -1,7 +1,7 @@
 package classify
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -480,7 +480,7 @@ func (t *tuner) train(ctx context.Context) error {
 	for _, p := range m.ParamInfos() {
 		segs = append(segs, optim.Segment{Offset: p.Offset, Size: p.Size, Decay: p.Decay})
 	}
-	h := optim.DefaultHyper
+	h := optim.DefaultHyper()
 	h.WeightDecay = o.WeightDecay
 	opt, err := optim.NewAdamW(m.ParamCount(), segs, h)
 	if err != nil {
@@ -700,7 +700,7 @@ func (t *tuner) probe(ctx context.Context, first bool) error {
 	copy(head[:K*C], params[wInfo.Offset:wInfo.Offset+K*C])
 	copy(head[K*C:], params[bInfo.Offset:bInfo.Offset+K])
 	grad := make([]float32, len(head))
-	h := optim.DefaultHyper
+	h := optim.DefaultHyper()
 	h.WeightDecay = o.WeightDecay
 	opt, err := optim.NewAdamW(len(head), []optim.Segment{{Offset: 0, Size: K * C, Decay: true}}, h)
 	if err != nil {
@@ -864,21 +864,27 @@ func splitmix(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// ReadLog reads a classifier directory's finetune.jsonl.
+// ReadLog reads a classifier directory's finetune.jsonl. A torn last line
+// (no newline, not JSON: the run stopped while writing it) is ignored; any
+// other line that is not JSON is an error naming the line (train.ReadLog
+// has the same rule).
 func ReadLog(dir string) ([]LogLine, error) {
-	f, err := os.Open(filepath.Join(dir, LogFile))
+	b, err := os.ReadFile(filepath.Join(dir, LogFile))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []LogLine
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for n := 1; len(b) > 0; n++ {
+		line, rest, complete := bytes.Cut(b, []byte{'\n'})
+		b = rest
 		var l LogLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, fmt.Errorf("%s: %w", LogFile, err)
+		if err := json.Unmarshal(line, &l); err != nil {
+			if !complete {
+				break // a torn last line: the run was stopped while writing it
+			}
+			return out, fmt.Errorf("%s: line %d: %w", LogFile, n, err)
 		}
 		out = append(out, l)
 	}
-	return out, sc.Err()
+	return out, nil
 }

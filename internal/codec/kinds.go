@@ -12,8 +12,16 @@ const (
 	NumKinds
 )
 
-// KindNames names the kinds, indexed by Kind.
-var KindNames = [NumKinds]string{"pad", "structure", "time", "header", "payload"}
+var kindNames = [NumKinds]string{"pad", "structure", "time", "header", "payload"}
+
+// KindName names kind k ("pad", "structure", "time", "header", "payload";
+// "" for k >= NumKinds).
+func KindName(k Kind) string {
+	if k >= NumKinds {
+		return ""
+	}
+	return kindNames[k]
+}
 
 // TokenKinds writes the kind of every token of one flow's tokens (as a
 // dataset stores them: <flow> ... <end>/<cut> [<cls>] [<pad>...]) into

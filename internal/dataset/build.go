@@ -805,13 +805,6 @@ func checkTarget(dir string) error {
 	return nil
 }
 
-func countDropped(r fileResult, what string) int {
-	if r.err != nil {
-		return 0
-	}
-	return r.dropped(what)
-}
-
 // buildFile tokenizes one capture: flows that pass the filters go to the
 // worker's temp file through write.
 func buildFile(ctx context.Context, in InputFileRoot, worker int, o BuildOptions, lab *labeler,

@@ -37,7 +37,7 @@ func flowJSD(a, b *side) []float64 {
 }
 
 func featureHist(s *side, j int) []float64 {
-	bins := metric.FlowFeatureBins[j]
+	bins := metric.FlowFeatureBin(j)
 	h := make([]float64, bins.Cells())
 	for i := 0; i < s.flows(); i++ {
 		h[bins.Index(s.row(i)[j])]++

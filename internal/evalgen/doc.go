@@ -21,21 +21,26 @@
 //
 // Report (JSON keys in parentheses; the first version's keys are fixed,
 // later versions only add keys):
+//
 //   - header_jsd: Jensen-Shannon divergence (bits, 0 = same, 1 = disjoint)
 //     per header field (HeaderFields: ports, addresses, IP length, TTL, TCP
 //     flags and window, IP protocol, inter-arrival time) and "mean" of the
 //     paper's six;
+//
 //   - flow_jsd: JSD of each k-fingerprinting flow feature on its published
-//     bins (metric.FlowFeatureBins) and "mean" of the paper's six;
+//     bins (metric.FlowFeatureBin) and "mean" of the paper's six;
+//
 //   - discriminator_f1 (_std): macro F1 of a random forest telling real from
 //     generated flows on the flow features, over Seeds runs of n = min(real
 //     flows, generated flows, MaxFlows) flows per side, 30% held out (0.5 =
 //     indistinguishable);
+//
 //   - validity.real / validity.generated: packets and flows that decode,
 //     IPv4 and TCP/UDP checksums, TCP flows that start with a SYN and
 //     complete the handshake before data, ACKs that acknowledge no more
 //     than the peer sent, and (tshark on) tshark's expert-info verdicts on
 //     one multi-section pcapng stream per side (pcap.MultiWriter);
+//
 //   - memorization (with training captures): exact duplicates of a flow's
 //     payload sequence (SHA-256 of direction, length and bytes of every
 //     payload) in the training flows, and the distance of each flow's
@@ -51,9 +56,11 @@
 //     B (generated_vs_b), and their ratio, metric by metric: 1 = as close
 //     as two halves of real traffic, the best a generator can be expected
 //     to reach with this much data;
+//
 //   - classes (version 2, Options.Labels "file" or "dir", named as dataset
 //     build names them): per class present on both sides, the comparison,
 //     its own floor and the TCP handshake shares;
+//
 //   - memorization.membership_* (version 2): as many training as held-out
 //     real flows, each with its distance to the nearest generated flow;
 //     membership_auc = P(a training flow is closer than a held-out one),

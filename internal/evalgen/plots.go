@@ -27,11 +27,11 @@ func (r *Report) WritePlots(dir string) error {
 		case "src_addr", "dst_addr":
 			h = catHist2(real.hdr.addr[f], gen.hdr.addr[f], netip.Addr.String, func(a, b netip.Addr) bool { return a.Less(b) })
 		case "length":
-			h = binHist2(metric.LengthBins, real.hdr.length, gen.hdr.length)
+			h = binHist2(lengthBins, real.hdr.length, gen.hdr.length)
 		case "tcp_window":
-			h = binHist2(metric.WindowBins, real.hdr.window, gen.hdr.window)
+			h = binHist2(windowBins, real.hdr.window, gen.hdr.window)
 		case "iat":
-			h = binHist2(metric.TimeBins, real.hdr.iat, gen.hdr.iat)
+			h = binHist2(timeBins, real.hdr.iat, gen.hdr.iat)
 		default:
 			label := func(v uint16) string { return strconv.Itoa(int(v)) }
 			if f == "tcp_flags" {
@@ -46,8 +46,8 @@ func (r *Report) WritePlots(dir string) error {
 		}
 	}
 	for j, name := range metric.FlowFeatureNames {
-		h := binHist2(metric.FlowFeatureBins[j], featureHist(real, j), featureHist(gen, j))
-		h.Title, h.XLabel, h.Of = "flow feature "+name, metric.FlowFeatureBins[j].Name, "flows"
+		h := binHist2(metric.FlowFeatureBin(j), featureHist(real, j), featureHist(gen, j))
+		h.Title, h.XLabel, h.Of = "flow feature "+name, metric.FlowFeatureBin(j).Name, "flows"
 		h.Value = fmt.Sprintf("JSD %.4f bits", r.FlowJSD.Get(name))
 		if err := plotIfAny(filepath.Join(dir, "flow_"+name+".png"), h); err != nil {
 			return err
@@ -60,8 +60,8 @@ func (r *Report) WritePlots(dir string) error {
 var headerAxis = map[string]string{
 	"sport": "source port (number)", "dport": "destination port (number)",
 	"src_addr": "source address", "dst_addr": "destination address",
-	"length": metric.LengthBins.Name, "ttl": "TTL / hop limit (hops)",
-	"tcp_flags": "TCP flags", "tcp_window": metric.WindowBins.Name,
+	"length": lengthBins.Name, "ttl": "TTL / hop limit (hops)",
+	"tcp_flags": "TCP flags", "tcp_window": windowBins.Name,
 	"ip_proto": "IP protocol (number)", "iat": "inter-arrival time (s)",
 }
 

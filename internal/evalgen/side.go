@@ -17,6 +17,10 @@ var HeaderFields = []string{"sport", "dport", "src_addr", "dst_addr", "length", 
 // PaperHeaderFields is how many of HeaderFields the paper's mean covers.
 const PaperHeaderFields = 6
 
+// The published bins of the binned header fields (read per packet: kept
+// here once).
+var lengthBins, windowBins, timeBins = metric.LengthBins(), metric.WindowBins(), metric.TimeBins()
+
 // headerHist holds one side's header-field histograms.
 type headerHist struct {
 	cat    map[string]map[uint16]float64 // sport, dport, ttl, tcp_flags, ip_proto
@@ -28,8 +32,8 @@ type headerHist struct {
 
 func newHeaderHist() *headerHist {
 	h := &headerHist{cat: map[string]map[uint16]float64{}, addr: map[string]map[netip.Addr]float64{},
-		length: make([]float64, metric.LengthBins.Cells()), window: make([]float64, metric.WindowBins.Cells()),
-		iat: make([]float64, metric.TimeBins.Cells())}
+		length: make([]float64, lengthBins.Cells()), window: make([]float64, windowBins.Cells()),
+		iat: make([]float64, timeBins.Cells())}
 	for _, f := range []string{"sport", "dport", "ttl", "tcp_flags", "ip_proto"} {
 		h.cat[f] = map[uint16]float64{}
 	}
@@ -113,7 +117,7 @@ func (s *side) foldPacket(st *flowState, l *packet.Layers, data []byte, ts int64
 	v := &s.val
 	h := s.hdr
 	if !first {
-		h.iat[metric.TimeBins.Index(float64(ts-st.lastTs)/1e9)]++
+		h.iat[timeBins.Index(float64(ts-st.lastTs)/1e9)]++
 	}
 	if own {
 		st.lastTs = ts
@@ -135,7 +139,7 @@ func (s *side) foldPacket(st *flowState, l *packet.Layers, data []byte, ts int64
 		h.cat["ttl"][uint16(data[l.TTLOff])]++
 	}
 	if l.IPTotalLen > 0 {
-		h.length[metric.LengthBins.Index(float64(l.IPTotalLen))]++
+		h.length[lengthBins.Index(float64(l.IPTotalLen))]++
 	}
 	h.cat["ip_proto"][uint16(l.Proto)]++
 	if l.IPVersion == 4 && l.IPCsumOff >= 0 && l.NetOff >= 0 && l.NetOff+l.IPHdrLen <= len(data) {
@@ -173,7 +177,7 @@ func (s *side) foldPacket(st *flowState, l *packet.Layers, data []byte, ts int64
 	}
 	if l.Proto == packet.ProtoTCP && l.TCPHdrLen >= 20 && l.L4Off >= 0 && l.L4Off+20 <= len(data) {
 		h.cat["tcp_flags"][uint16(l.TCPFlags)]++
-		h.window[metric.WindowBins.Index(float64(binary.BigEndian.Uint16(data[l.L4Off+14:])))]++
+		h.window[windowBins.Index(float64(binary.BigEndian.Uint16(data[l.L4Off+14:])))]++
 		if own && st.isTCP {
 			st.tcp.add(l, data, c2s, first)
 		}

@@ -2,29 +2,53 @@ package metric
 
 import (
 	"math"
+	"slices"
 	"strconv"
 )
 
-// The published bin edges of the generation report (see doc.go). They are
-// package variables so that reports and plots share one definition; treat
-// them as constants.
+// The published bin edges of the generation report (see doc.go): one
+// definition for reports and plots, handed out as copies (LengthBins(), ...)
+// so that no caller can change what every report publishes.
 var (
-	// LengthBins: IP packet length in bytes, 32-byte steps up to 1536.
-	LengthBins = Bins{Name: "packet length (bytes)", Edges: linearEdges(0, 32, 48)}
-	// WindowBins: raw (unscaled) TCP window field, 1024-wide steps up to 65536.
-	WindowBins = Bins{Name: "TCP window (raw field)", Edges: linearEdges(0, 1024, 64)}
-	// TimeBins: seconds; 0, then quarter decades from 1 us to 100 s.
-	TimeBins = Bins{Name: "seconds", Edges: timeEdges()}
-	// CountBins: packet counts and orderings; 0..8 by 1, then four steps per
+	// lengthBins: IP packet length in bytes, 32-byte steps up to 1536.
+	lengthBins = Bins{Name: "packet length (bytes)", Edges: linearEdges(0, 32, 48)}
+	// windowBins: raw (unscaled) TCP window field, 1024-wide steps up to 65536.
+	windowBins = Bins{Name: "TCP window (raw field)", Edges: linearEdges(0, 1024, 64)}
+	// timeBins: seconds; 0, then quarter decades from 1 us to 100 s.
+	timeBins = Bins{Name: "seconds", Edges: timeEdges()}
+	// countBins: packet counts and orderings; 0..8 by 1, then four steps per
 	// octave (8, 10, 12, 14, 16, 20, 24, 28, 32, 40, ...) up to 131072.
-	CountBins = Bins{Name: "packets", Edges: countEdges()}
-	// FractionBins: 0 to 1 by 0.05; the last cell [1, 1.05) holds exactly 1.
-	FractionBins = Bins{Name: "fraction", Edges: linearEdges(0, 0.05, 21)}
-	// ConcentrationBins: outgoing packets per chunk of 20, 0 to 21 by 1.
-	ConcentrationBins = Bins{Name: "outgoing packets per 20", Edges: linearEdges(0, 1, 21)}
-	// ByteBins: bytes; 0, then half octaves 2^(j/2) from 1 B to 2^34 B (16 GiB).
-	ByteBins = Bins{Name: "bytes", Edges: byteEdges()}
+	countBins = Bins{Name: "packets", Edges: countEdges()}
+	// fractionBins: 0 to 1 by 0.05; the last cell [1, 1.05) holds exactly 1.
+	fractionBins = Bins{Name: "fraction", Edges: linearEdges(0, 0.05, 21)}
+	// concentrationBins: outgoing packets per chunk of 20, 0 to 21 by 1.
+	concentrationBins = Bins{Name: "outgoing packets per 20", Edges: linearEdges(0, 1, 21)}
+	// byteBins: bytes; 0, then half octaves 2^(j/2) from 1 B to 2^34 B (16 GiB).
+	byteBins = Bins{Name: "bytes", Edges: byteEdges()}
 )
+
+func (b Bins) clone() Bins { b.Edges = slices.Clone(b.Edges); return b }
+
+// LengthBins: IP packet length in bytes, 32-byte steps up to 1536.
+func LengthBins() Bins { return lengthBins.clone() }
+
+// WindowBins: raw (unscaled) TCP window field, 1024-wide steps up to 65536.
+func WindowBins() Bins { return windowBins.clone() }
+
+// TimeBins: seconds; 0, then quarter decades from 1 us to 100 s.
+func TimeBins() Bins { return timeBins.clone() }
+
+// CountBins: packet counts and orderings (see countBins).
+func CountBins() Bins { return countBins.clone() }
+
+// FractionBins: 0 to 1 by 0.05.
+func FractionBins() Bins { return fractionBins.clone() }
+
+// ConcentrationBins: outgoing packets per chunk of 20.
+func ConcentrationBins() Bins { return concentrationBins.clone() }
+
+// ByteBins: bytes in half octaves.
+func ByteBins() Bins { return byteBins.clone() }
 
 // linearEdges returns n+1 edges start, start+step, ..., start+n*step.
 func linearEdges(start, step float64, n int) []float64 {

@@ -112,24 +112,3 @@ func Report(labels, preds []int, k int, names []string) (ClassReport, error) {
 	}
 	return r, nil
 }
-
-// BinaryF1 is the F1 score of the positive class 1 in a two-class problem
-// (scikit-learn's f1_score default, average="binary"), 0 when there are no
-// true or predicted positives.
-func BinaryF1(labels, preds []int) float64 {
-	tp, fp, fn := 0, 0, 0
-	for i := range min(len(labels), len(preds)) {
-		switch {
-		case labels[i] == 1 && preds[i] == 1:
-			tp++
-		case labels[i] != 1 && preds[i] == 1:
-			fp++
-		case labels[i] == 1 && preds[i] != 1:
-			fn++
-		}
-	}
-	if tp == 0 {
-		return 0
-	}
-	return 2 * float64(tp) / float64(2*tp+fp+fn)
-}

@@ -12,8 +12,7 @@
 // precision 0, a class without support has recall 0, F1 is 0 when precision
 // and recall are both 0, and the macro averages run over the classes that
 // occur among the labels or the predictions (scikit-learn's default label
-// set); classes that occur in neither are left out. BinaryF1 is the F1 of
-// class 1 (scikit-learn's average="binary").
+// set); classes that occur in neither are left out.
 //
 // # Jensen-Shannon divergence
 //
@@ -30,15 +29,15 @@
 // The edges below are the whole definition; they are the package variables of
 // the same names and never change without a new report version.
 //
-//	LengthBins (bytes), 49 edges: 0, 32, 64, ..., 1536 (step 32).
-//	WindowBins (raw TCP window field), 65 edges: 0, 1024, ..., 65536 (step 1024).
-//	TimeBins (seconds), 34 edges: 0, then 10^(k/4) for k = -24..8:
+//	lengthBins (bytes), 49 edges: 0, 32, 64, ..., 1536 (step 32).
+//	windowBins (raw TCP window field), 65 edges: 0, 1024, ..., 65536 (step 1024).
+//	timeBins (seconds), 34 edges: 0, then 10^(k/4) for k = -24..8:
 //	  0, 1e-06, 1.778e-06, 3.162e-06, 5.623e-06, 1e-05, ..., 10, 17.78, 31.62, 56.23, 100.
-//	CountBins (packets), 65 edges: 0, 1, ..., 7, then 2^j * {1, 1.25, 1.5, 1.75}
+//	countBins (packets), 65 edges: 0, 1, ..., 7, then 2^j * {1, 1.25, 1.5, 1.75}
 //	  for j = 3..16, then 131072: 0..7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, ..., 114688, 131072.
-//	FractionBins, 22 edges: 0, 0.05, ..., 1, 1.05 (the cell [1, 1.05) holds exactly 1).
-//	ConcentrationBins, 22 edges: 0, 1, ..., 21.
-//	ByteBins (bytes), 69 edges: 0, then round(2^(j/2)) for j = 1..68, i.e.
+//	fractionBins, 22 edges: 0, 0.05, ..., 1, 1.05 (the cell [1, 1.05) holds exactly 1).
+//	concentrationBins, 22 edges: 0, 1, ..., 21.
+//	byteBins (bytes), 69 edges: 0, then round(2^(j/2)) for j = 1..68, i.e.
 //	  0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, ..., 2^34 (half octaves).
 //
 // # Header fields (trafficgpt eval generate)
@@ -48,12 +47,12 @@
 //
 //	sport, dport     TCP/UDP ports, categorical
 //	src_addr, dst_addr IP addresses (v4 or v6 text form), categorical
-//	length           IP packet length (IPv4 total length, IPv6 40 + payload length), LengthBins
+//	length           IP packet length (IPv4 total length, IPv6 40 + payload length), lengthBins
 //	ttl              IPv4 TTL or IPv6 hop limit, categorical (0..255)
 //	tcp_flags        the TCP flags byte, categorical
-//	tcp_window       raw TCP window field, WindowBins
+//	tcp_window       raw TCP window field, windowBins
 //	ip_proto         transport protocol number after IPv6 extension headers, categorical
-//	iat              time since the previous packet of the same flow, seconds, TimeBins
+//	iat              time since the previous packet of the same flow, seconds, timeBins
 //
 // The header mean is over the paper's six: sport, dport, src_addr, dst_addr,
 // length, ttl.
@@ -65,16 +64,16 @@
 // unless the flow package says otherwise), in this order with these JSON
 // names and bins:
 //
-//	incoming_packets          number of incoming packets          CountBins
-//	fraction_outgoing         outgoing / all                      FractionBins
-//	fraction_incoming         incoming / all                      FractionBins
-//	std_outgoing_order        population std of the 0-based positions of outgoing packets (0 if none)  CountBins
-//	outgoing_packets          number of outgoing packets          CountBins
-//	alternative_concentration outgoing packets per chunk of 20 packets, averaged over the chunks  ConcentrationBins
-//	duration                  last - first timestamp, seconds     TimeBins
-//	bytes_outgoing            sum of outgoing packet sizes        ByteBins
-//	bytes_incoming            sum of incoming packet sizes        ByteBins
-//	mean_iat                  duration / (packets - 1), 0 for one packet   TimeBins
+//	incoming_packets          number of incoming packets          countBins
+//	fraction_outgoing         outgoing / all                      fractionBins
+//	fraction_incoming         incoming / all                      fractionBins
+//	std_outgoing_order        population std of the 0-based positions of outgoing packets (0 if none)  countBins
+//	outgoing_packets          number of outgoing packets          countBins
+//	alternative_concentration outgoing packets per chunk of 20 packets, averaged over the chunks  concentrationBins
+//	duration                  last - first timestamp, seconds     timeBins
+//	bytes_outgoing            sum of outgoing packet sizes        byteBins
+//	bytes_incoming            sum of incoming packet sizes        byteBins
+//	mean_iat                  duration / (packets - 1), 0 for one packet   timeBins
 //
 // The first six are the k-fingerprinting features of the TrafficGPT paper
 // (Hayes & Danezis, USENIX Security 2016) and the flow mean is over them.

@@ -42,21 +42,26 @@ var FlowFeatureNames = [NumFlowFeatures]string{
 	"bytes_incoming", "mean_iat",
 }
 
-// FlowFeatureBins are the shared bins of each flow feature's JSD, by index.
-var FlowFeatureBins = [NumFlowFeatures]Bins{
-	withName(CountBins, "incoming packets"),
-	withName(FractionBins, "fraction of outgoing packets"),
-	withName(FractionBins, "fraction of incoming packets"),
-	withName(CountBins, "std of outgoing packet positions"),
-	withName(CountBins, "outgoing packets"),
-	withName(ConcentrationBins, "outgoing packets per chunk of 20"),
-	withName(TimeBins, "flow duration (s)"),
-	withName(ByteBins, "outgoing bytes"),
-	withName(ByteBins, "incoming bytes"),
-	withName(TimeBins, "mean inter-arrival time (s)"),
+// flowFeatureBins are the shared bins of each flow feature's JSD, by index.
+// FlowFeatureBin hands out copies.
+var flowFeatureBins = [NumFlowFeatures]Bins{
+	withName(countBins, "incoming packets"),
+	withName(fractionBins, "fraction of outgoing packets"),
+	withName(fractionBins, "fraction of incoming packets"),
+	withName(countBins, "std of outgoing packet positions"),
+	withName(countBins, "outgoing packets"),
+	withName(concentrationBins, "outgoing packets per chunk of 20"),
+	withName(timeBins, "flow duration (s)"),
+	withName(byteBins, "outgoing bytes"),
+	withName(byteBins, "incoming bytes"),
+	withName(timeBins, "mean inter-arrival time (s)"),
 }
 
 func withName(b Bins, name string) Bins { b.Name = name; return b }
+
+// FlowFeatureBin is (a copy of) the published bins of flow feature j (in
+// FlowFeatureNames order).
+func FlowFeatureBin(j int) Bins { return flowFeatureBins[j].clone() }
 
 // ConcentrationChunk is k-fingerprinting's chunk length for the
 // concentration features.

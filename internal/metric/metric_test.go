@@ -89,16 +89,6 @@ func TestReportJSONAndErrors(t *testing.T) {
 	}
 }
 
-func TestBinaryF1(t *testing.T) {
-	// tp=1 fp=1 fn=1: F1 = 2/4.
-	if got := BinaryF1([]int{1, 1, 0, 0}, []int{1, 0, 1, 0}); !near(got, 0.5) {
-		t.Errorf("BinaryF1 = %v, want 0.5", got)
-	}
-	if got := BinaryF1([]int{0, 0}, []int{0, 0}); got != 0 {
-		t.Errorf("no positives: %v", got)
-	}
-}
-
 func TestJSD(t *testing.T) {
 	// p=[1,0], q=[1/2,1/2], m=[3/4,1/4]:
 	// KL(p|m) = log2(4/3); KL(q|m) = 1/2 log2(2/3) + 1/2 log2(2);
@@ -166,18 +156,18 @@ func TestBins(t *testing.T) {
 }
 
 func TestPublishedBins(t *testing.T) {
-	for _, b := range append([]Bins{LengthBins, WindowBins, TimeBins, CountBins, FractionBins, ConcentrationBins, ByteBins}, FlowFeatureBins[:]...) {
+	for _, b := range append([]Bins{lengthBins, windowBins, timeBins, countBins, fractionBins, concentrationBins, byteBins}, flowFeatureBins[:]...) {
 		for i := 1; i < len(b.Edges); i++ {
 			if !(b.Edges[i] > b.Edges[i-1]) {
 				t.Errorf("%s: edges not increasing at %d: %v", b.Name, i, b.Edges)
 			}
 		}
 	}
-	if FractionBins.Index(1) != FractionBins.Cells()-2 {
+	if fractionBins.Index(1) != fractionBins.Cells()-2 {
 		t.Errorf("fraction 1 should fall in the last regular cell")
 	}
-	if LengthBins.Edges[len(LengthBins.Edges)-1] != 1536 || TimeBins.Edges[1] != 1e-6 || TimeBins.Edges[len(TimeBins.Edges)-1] != 100 {
-		t.Errorf("published edges changed: length %v time %v", LengthBins.Edges, TimeBins.Edges)
+	if lengthBins.Edges[len(lengthBins.Edges)-1] != 1536 || timeBins.Edges[1] != 1e-6 || timeBins.Edges[len(timeBins.Edges)-1] != 100 {
+		t.Errorf("published edges changed: length %v time %v", lengthBins.Edges, timeBins.Edges)
 	}
 }
 

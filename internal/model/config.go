@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
 )
 
 // Attention kinds of Config.Attention.
@@ -28,8 +30,8 @@ const (
 // AttentionKinds lists the values of Config.Attention.
 var AttentionKinds = []string{AttentionLinear, AttentionQuadratic, AttentionRetention, AttentionRWKV}
 
-// DefaultVocab is the codec's vocabulary size.
-const DefaultVocab = 512
+// DefaultVocab is the codec's vocabulary size (the model reads codec tokens).
+const DefaultVocab = codec.VocabSize
 
 // ErrConfig is wrapped by every configuration validation error.
 var ErrConfig = errors.New("model: invalid config")

@@ -15,8 +15,9 @@ type Hyper struct {
 	Beta1, Beta2, Eps, WeightDecay float64
 }
 
-// DefaultHyper is b1 0.9, b2 0.95, eps 1e-8, weight decay 0.1.
-var DefaultHyper = Hyper{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1}
+// DefaultHyper is b1 0.9, b2 0.95, eps 1e-8, weight decay 0.1 (a value, so
+// no caller can change everyone's defaults).
+func DefaultHyper() Hyper { return Hyper{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1} }
 
 // Segment is a range [Offset, Offset+Size) of the parameter slab; Decay says
 // whether weight decay applies to it. Elements outside every segment get no

@@ -35,7 +35,7 @@ func TestAdamWMatchesFloat64Reference(t *testing.T) {
 		h    Hyper
 		segs []Segment
 	}{
-		{"default, decay on first segment", DefaultHyper, []Segment{{0, 5, true}, {5, 3, false}}},
+		{"default, decay on first segment", DefaultHyper(), []Segment{{0, 5, true}, {5, 3, false}}},
 		{"no decay", Hyper{0.9, 0.999, 1e-8, 0}, []Segment{{0, 8, true}}},
 		{"strong decay, middle segment", Hyper{0.8, 0.95, 1e-6, 0.5}, []Segment{{2, 4, true}}},
 	}
@@ -84,7 +84,7 @@ func TestAdamWStateRoundTripIsExact(t *testing.T) {
 	const n = 100
 	segs := []Segment{{0, 60, true}, {60, 40, false}}
 	mk := func() *AdamW {
-		o, err := NewAdamW(n, segs, DefaultHyper)
+		o, err := NewAdamW(n, segs, DefaultHyper())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestAdamWStateRoundTripIsExact(t *testing.T) {
 		}
 	}
 	// Bad states are errors, not panics.
-	small, _ := NewAdamW(n-1, nil, DefaultHyper)
+	small, _ := NewAdamW(n-1, nil, DefaultHyper())
 	for name, bad := range map[string][]byte{
 		"other size": blob,
 		"truncated":  blob[:len(blob)-1],
@@ -202,7 +202,7 @@ func TestClipGlobalNorm(t *testing.T) {
 
 func BenchmarkAdamWUpdate(b *testing.B) {
 	const n = 4 << 20
-	o, _ := NewAdamW(n, []Segment{{0, n, true}}, DefaultHyper)
+	o, _ := NewAdamW(n, []Segment{{0, n, true}}, DefaultHyper())
 	p, g := make([]float32, n), make([]float32, n)
 	for i := range g {
 		g[i] = float32(i%13) * 1e-3

@@ -27,17 +27,6 @@ func pow10(r Resolution) uint64 {
 	return p
 }
 
-// TicksPerSecond is 10^n or 2^n, or 0 when that does not fit a uint64.
-func (r Resolution) TicksPerSecond() uint64 {
-	if r.IsBinary() {
-		if r.Exp() > 63 {
-			return 0
-		}
-		return 1 << uint(r.Exp())
-	}
-	return pow10(r)
-}
-
 // TicksToNanos converts ticks of r to nanoseconds, rounding down and
 // saturating at math.MaxInt64.
 func (r Resolution) TicksToNanos(ticks uint64) int64 {

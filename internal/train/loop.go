@@ -36,7 +36,7 @@ type Metrics struct {
 	BitsPerToken float64 `json:"bits_per_token"`
 	// BitsPerByte is over header and payload targets only.
 	BitsPerByte float64 `json:"bits_per_byte_token"`
-	// KindLoss is the mean loss per target kind (codec.KindNames), for the
+	// KindLoss is the mean loss per target kind (codec.KindName), for the
 	// kinds present.
 	KindLoss   map[string]float64 `json:"kind_loss"`
 	KindTokens map[string]int64   `json:"kind_tokens"`
@@ -401,8 +401,8 @@ func Evaluate(m *model.Model, ld Loader, init []byte, batches, B, T int, tok, tg
 		if cnt[k] == 0 {
 			continue
 		}
-		met.KindLoss[codec.KindNames[k]] = sum[k] / float64(cnt[k])
-		met.KindTokens[codec.KindNames[k]] = cnt[k]
+		met.KindLoss[codec.KindName(codec.Kind(k))] = sum[k] / float64(cnt[k])
+		met.KindTokens[codec.KindName(codec.Kind(k))] = cnt[k]
 		all += sum[k]
 		met.Tokens += cnt[k]
 	}

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -174,24 +173,28 @@ type LogLine struct {
 	Valid        *Metrics `json:"valid,omitempty"`
 }
 
-// ReadLog reads dir's train.jsonl (a torn last line is ignored).
+// ReadLog reads dir's train.jsonl. A torn last line (no newline, not JSON:
+// the run stopped while writing it) is ignored; any other line that is not
+// JSON is an error naming the line (classify.ReadLog has the same rule).
 func ReadLog(dir string) ([]LogLine, error) {
-	f, err := os.Open(filepath.Join(dir, LogFile))
+	b, err := os.ReadFile(filepath.Join(dir, LogFile))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []LogLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
+	for n := 1; len(b) > 0; n++ {
+		line, rest, complete := bytes.Cut(b, []byte{'\n'})
+		b = rest
 		var l LogLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			continue
+		if err := json.Unmarshal(line, &l); err != nil {
+			if !complete {
+				break // a torn last line: the run was stopped while writing it
+			}
+			return out, fmt.Errorf("%s: line %d: %w", LogFile, n, err)
 		}
 		out = append(out, l)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // rewriteLog keeps the lines up to step (inclusive) and returns them.

@@ -15,6 +15,10 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/optim"
 )
 
+// This file holds what a pre-training run is: its Options and their checks,
+// the model directory's files, and Run, the library's entry point (the step
+// loop is in loop.go, checkpoints and the log in state.go, data in data.go).
+
 // Errors of Run; each is wrapped with the details.
 var (
 	ErrOptions    = errors.New("train: bad options")
@@ -218,7 +222,7 @@ func Run(ctx context.Context, job Job) (*Result, error) {
 	for _, p := range m.ParamInfos() {
 		segs = append(segs, optim.Segment{Offset: p.Offset, Size: p.Size, Decay: p.Decay})
 	}
-	h := optim.DefaultHyper
+	h := optim.DefaultHyper()
 	h.WeightDecay = o.WeightDecay
 	opt, err := optim.NewAdamW(m.ParamCount(), segs, h)
 	if err != nil {
