@@ -30,6 +30,7 @@ type generateOptions struct {
 	promptPackets      int
 	addresses          string
 	noCopy             string
+	timeSampling       string
 	threads            int
 	gen                sample.Options
 	write              sample.WriteOptions
@@ -59,6 +60,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.gen.Batch, "batch", 8, "flows generated in parallel")
 	fs.BoolVar(&o.gen.FreePayloads, "free-payloads", false, "do not hold DNS, MQTT, TLS and SSH payloads to their grammars (the model's bytes alone; tshark may flag them)")
 	fs.IntVar(&o.gen.Refill, "refill", -1, "a row whose flow ended takes the next flow while its position is below this (-1: the model's training context; 0: every flow from a fresh state)")
+	fs.StringVar(&o.timeSampling, "time-sampling", "full", "time tokens: full (the model's distribution: temperature 1, no top-k/top-p) or same (as the other tokens)")
 	fs.StringVar(&o.noCopy, "no-copy", "", "dataset directory (or \"model\": the model's training dataset): sample a flow again when a packet repeats 64 bytes of a training payload")
 	fs.IntVar(&o.gen.CopyRetries, "no-copy-retries", 4, "with --no-copy: new samples of a copying flow before it is left out")
 	fs.Float64Var(&o.write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
@@ -95,6 +97,13 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if err := o.gen.Sampling.Validate(); err != nil {
 		return usageError("%v", err)
+	}
+	switch o.timeSampling {
+	case "full":
+		o.gen.TimeSampling = &sample.Sampling{Temperature: 1}
+	case "same":
+	default:
+		return usageError("--time-sampling must be full or same, not %q", o.timeSampling)
 	}
 	switch o.addresses {
 	case "auto":

@@ -514,6 +514,12 @@ func (r *rules) constrain(allowed []bool) {
 	}
 }
 
+// inTime reports whether the next token is part of a packet's time (its
+// magnitude or number bytes).
+func (r *rules) inTime() bool {
+	return r.phase == pFlags || r.phase == pTimeMag || r.phase == pTimeBytes
+}
+
 // tcpShaped reports whether the TCP shape rules apply to the current
 // packet's flow (doc.go, "TCP shape").
 func (r *rules) tcpShaped() bool {

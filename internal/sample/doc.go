@@ -26,7 +26,10 @@
 // generation rules below narrow that set further, and Picker draws from the
 // logits restricted to the set (tokens outside it get probability 0, i.e.
 // logit -inf) after temperature, top-k, then top-p (Sampling). Temperature
-// 0 is greedy. Flow i draws from its own PCG stream rand.NewPCG(Seed, i);
+// 0 is greedy. A packet's time tokens (magnitude and number bytes) are
+// drawn with Options.TimeSampling when set (the command's default: the
+// model's full distribution, temperature 1 without top-k or top-p, so
+// that the inter-arrival times keep their tails). Flow i draws from its own PCG stream rand.NewPCG(Seed, i);
 // a flow depends on the seed, its index, and (through the row it lands in,
 // the flows before it in that row with Refill, and BLAS rounding with the
 // batch size) on Batch and Refill, never on timing: the same options give

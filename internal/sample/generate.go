@@ -44,6 +44,12 @@ type Options struct {
 	// the last FIN acknowledged, or RST, closed in time for MaxPackets and
 	// MaxTokens. 0: off; real captures measure 1 for both (doc.go).
 	Handshake, Close float64
+	// TimeSampling, when set, draws the time tokens (each packet's
+	// inter-arrival magnitude and number bytes) instead of Sampling: the
+	// command's default is the model's full distribution (temperature 1,
+	// no top-k or top-p), since truncating it cuts the tails of the
+	// inter-arrival times (long gaps, bursts) that real traffic has.
+	TimeSampling *Sampling
 	// NoCopy, when set, checks every finished flow against the training
 	// payloads (doc.go, "Copies"): a flow with a packet that repeats
 	// ShingleLen bytes of a training payload is sampled again from a new
@@ -198,6 +204,13 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	}
 	V := codec.VocabSize
 	pick := Picker{S: o.Sampling}
+	timePick := &pick
+	if o.TimeSampling != nil {
+		if err := o.TimeSampling.Validate(); err != nil {
+			return stats, err
+		}
+		timePick = &Picker{S: *o.TimeSampling}
+	}
 	allowed := make([]bool, V)
 	st, err := m.NewState(B)
 	if err != nil {
@@ -247,7 +260,11 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 				rw.r.promptEnd = len(toks) == len(rw.forced) && f.Prompt >= 0
 				rw.g.Allowed(allowed)
 				rw.r.constrain(allowed)
-				id := pick.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
+				p := &pick
+				if rw.r.inTime() {
+					p = timePick
+				}
+				id := p.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
 				if id < 0 {
 					return stats, fmt.Errorf("sample: flow %d: no token allowed after %d tokens", f.Index, len(toks))
 				}

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,5 +119,34 @@ func TestTCPShape(t *testing.T) {
 				t.Errorf("tshark: %d packets with error-level expert info: %v", errs, experts)
 			}
 		})
+	}
+}
+
+// TestTimeSampling: TimeSampling draws the time tokens apart from the
+// others: with greedy sampling every flow of a model is the same, with
+// times drawn at temperature 1 the flows' first gaps differ.
+func TestTimeSampling(t *testing.T) {
+	m := tinyModel(t, 6)
+	gaps := func(ts *Sampling) map[string]bool {
+		o := Options{Seed: 2, Batch: 4, MaxPackets: 2, Label: -1, TimeSampling: ts}
+		_, _, flows := generatePcap(t, m, 6, o, WriteOptions{Seed: 2})
+		seen := map[string]bool{}
+		for _, f := range flows {
+			var g []uint64
+			if _, err := codec.DecodeFlow(f.Tokens, 0, func(p codec.Packet) error {
+				g = append(g, p.Ticks)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			seen[fmt.Sprint(g)] = true
+		}
+		return seen
+	}
+	if g := gaps(nil); len(g) != 1 {
+		t.Fatalf("greedy: %d different time sequences, want 1: %v", len(g), g)
+	}
+	if g := gaps(&Sampling{Temperature: 1}); len(g) < 2 {
+		t.Fatalf("times drawn at temperature 1: %d different time sequences: %v", len(g), g)
 	}
 }
