@@ -452,7 +452,7 @@ func TestPretrainedPathMatchesScratch(t *testing.T) {
 	ft := tinyJob(t, ds)
 	ft.Options.Epochs, ft.Options.LR = 1, 1e-3
 	ft.Options.FromScratch, ft.Pretrained = false, prePath
-	ft.Options.ProbeFirst = false // the same random head as from scratch, not a probe's
+	ft.Options.ProbeFirst = false    // the same random head as from scratch, not a probe's
 	ft.Options.Pool = model.PoolLast // and the same head input as from scratch
 	if _, err := Finetune(ctx, ft); err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ func TestPyTorchReference(t *testing.T) {
 		name    string
 		cfg     Config
 		B, T    int
-		classes int    // > 0: compare the classifier's probabilities at clsPos
+		classes int // > 0: compare the classifier's probabilities at clsPos
 		clsPos  []int32
 		goLogit []float32
 	}
