@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ type generateOptions struct {
 	addresses          string
 	noCopy             string
 	timeSampling       string
+	starts             string
 	threads            int
 	gen                sample.Options
 	write              sample.WriteOptions
@@ -63,6 +65,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.timeSampling, "time-sampling", "full", "time tokens: full (the model's distribution: temperature 1, no top-k/top-p) or same (as the other tokens)")
 	fs.StringVar(&o.noCopy, "no-copy", "", "dataset directory (or \"model\": the model's training dataset): sample a flow again when a packet repeats 64 bytes of a training payload")
 	fs.IntVar(&o.gen.CopyRetries, "no-copy-retries", 4, "with --no-copy: new samples of a copying flow before it is left out")
+	fs.StringVar(&o.starts, "starts", "", "flow start times like this capture's: gaps between flow starts drawn from its own (instead of Poisson at --rate)")
 	fs.Float64Var(&o.write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
 	fs.StringVar(&o.addresses, "addresses", "auto", "auto: replace the addresses/ports the model left zero (masked) by the scheme; scheme: replace all of generated flows")
 	fs.IntVar(&o.threads, "threads", 0, "BLAS threads (0: all CPUs)")
@@ -118,6 +121,26 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	o.write.Seed = o.gen.Seed
 	return runGenerate(ctx, o, stdout, stderr)
+}
+
+// readStartGaps reads the flow start gaps of a capture.
+func readStartGaps(ctx context.Context, path string, fc flow.Config) ([]uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var starts []int64
+	if _, err := codec.EncodeFlows(ctx, f, codec.EncodeOptions{Flow: fc, View: codec.View{MaxPackets: 1}}, func(ef *codec.EncodedFlow) error {
+		starts = append(starts, ef.FirstNs)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(starts) < 2 {
+		return nil, fmt.Errorf("%s: %d flows, need 2 for a gap between starts", path, len(starts))
+	}
+	return sample.StartGaps(starts), nil
 }
 
 // readPrompts takes the first k packets of up to n flows of a capture
@@ -193,6 +216,13 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "generate: --no-copy: %d distinct %d-byte windows of %d payload bytes in %d flows of %s\n",
 			x.Len(), sample.ShingleLen, x.Payload, x.Flows, dir)
 		o.gen.NoCopy = x
+	}
+	if o.starts != "" {
+		gaps, err := readStartGaps(ctx, o.starts, o.flow)
+		if err != nil {
+			return fmt.Errorf("--starts: %w", err)
+		}
+		o.write.StartGaps = gaps
 	}
 	out, err := atomicfile.Create(o.out, atomicfile.Options{Stdout: stdout, Inputs: []string{o.prompt, o.model}})
 	if err != nil {

@@ -158,8 +158,11 @@
 //
 // Start times: flow i starts at Epoch (default 2026-01-01T00:00:00Z) plus
 // the sum of i+1 exponential gaps of mean 1/Rate seconds (default 10 flows
-// per second), drawn from rand.NewPCG(Seed, 2^64-1) in index order; packet
-// times are the start plus the generated inter-arrival times.
+// per second), drawn from rand.NewPCG(Seed, 2^64-1) in index order; with
+// WriteOptions.StartGaps (the command's --starts CAPTURE: the gaps between
+// consecutive flow starts of a real capture, StartGaps) each gap is one of
+// those instead, drawn uniformly, so arrivals keep the real bursts and
+// lulls. Packet times are the start plus the generated inter-arrival times.
 //
 // Addresses (per flow, oriented client -> server by the first packet, which
 // is client -> server by definition): with AddrAuto the fields the model

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/packet"
@@ -34,6 +35,11 @@ type WriteOptions struct {
 	Rate       float64 // flow arrivals per second (Poisson); default 10
 	Epoch      uint64  // first arrival is after this, in microseconds; default DefaultEpoch
 	Addressing Addressing
+	// StartGaps, when not empty, are the gaps between consecutive flow
+	// starts of a real capture (microseconds): each generated gap is one
+	// of them, drawn uniformly (a bootstrap of the real arrival process,
+	// bursts included); Rate is then unused.
+	StartGaps []uint64
 }
 
 // WriteStats count what a Writer wrote.
@@ -96,8 +102,9 @@ func (h *pktHeap) Pop() any {
 }
 
 // NewWriter writes the pcap header to w and draws the start times of n
-// flows: exponential gaps of mean 1/Rate seconds from Epoch, in flow index
-// order, from the PCG stream (Seed, 2^64-1) (flows use (Seed, index)).
+// flows: exponential gaps of mean 1/Rate seconds (or gaps drawn from
+// StartGaps) from Epoch, in flow index order, from the PCG stream (Seed,
+// 2^64-1) (flows use (Seed, index)).
 func NewWriter(w io.Writer, n int, o WriteOptions) (*Writer, error) {
 	if o.Rate == 0 {
 		o.Rate = 10
@@ -116,7 +123,11 @@ func NewWriter(w io.Writer, n int, o WriteOptions) (*Writer, error) {
 	starts := make([]uint64, n)
 	t := float64(o.Epoch)
 	for i := range starts {
-		t += rng.ExpFloat64() / o.Rate * 1e6
+		if len(o.StartGaps) > 0 {
+			t += float64(o.StartGaps[rng.IntN(len(o.StartGaps))])
+		} else {
+			t += rng.ExpFloat64() / o.Rate * 1e6
+		}
 		starts[i] = uint64(t)
 	}
 	return &Writer{pw: pw, o: o, starts: starts, done: make([]bool, n), svc: map[svcKey]int{}}, nil
@@ -340,4 +351,16 @@ func (w *Writer) Close() error {
 		return err
 	}
 	return w.pw.Flush()
+}
+
+// StartGaps returns the gaps (microseconds) between consecutive flow starts
+// (each flow's first packet, in nanoseconds), in time order.
+func StartGaps(startsNs []int64) []uint64 {
+	s := slices.Clone(startsNs)
+	slices.Sort(s)
+	var gaps []uint64
+	for i := 1; i < len(s); i++ {
+		gaps = append(gaps, uint64(s[i]-s[i-1])/1000)
+	}
+	return gaps
 }

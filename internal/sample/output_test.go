@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -118,5 +119,32 @@ func TestWriterErrors(t *testing.T) {
 	}
 	if err := w.AddFlow(&Flow{Index: 3}); err == nil {
 		t.Error("index out of range accepted")
+	}
+}
+
+// TestStartGaps: with StartGaps the writer's gaps between flow starts are
+// drawn from them (each gap one of the given values), in index order.
+func TestStartGaps(t *testing.T) {
+	gaps := StartGaps([]int64{5_000_000, 1_000_000, 1_002_000, 9_000_000})
+	want := []uint64{2, 3998, 4000}
+	if !slices.Equal(gaps, want) {
+		t.Fatalf("gaps %v, want %v", gaps, want)
+	}
+	w, err := NewWriter(io.Discard, 50, WriteOptions{Seed: 3, StartGaps: gaps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := uint64(DefaultEpoch)
+	seen := map[uint64]bool{}
+	for i := 0; i < 50; i++ {
+		g := w.Start(i) - prev
+		if !slices.Contains(want, g) {
+			t.Fatalf("flow %d: gap %d not one of %v", i, g, want)
+		}
+		seen[g] = true
+		prev = w.Start(i)
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("gaps drawn %v, want all of %v", seen, want)
 	}
 }
