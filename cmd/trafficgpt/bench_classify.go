@@ -209,6 +209,12 @@ func benchClassifyRows(ctx context.Context, o benchOptions, stdout io.Writer, ad
 	if err != nil || len(specs) == 0 {
 		return err
 	}
+	if _, err := os.Stat(o.classifyInput); err != nil && !o.classifyOnly {
+		// The default input is the repository's demo captures: elsewhere
+		// the other rows still run.
+		add("classify", "skipped", fmt.Sprintf("(no captures: %v; --classify-input DIR)", err))
+		return nil
+	}
 	crows, ncap, err := benchClassify(ctx, specs, o.classifyInput, o.repeats)
 	if err != nil {
 		return err
