@@ -62,7 +62,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	o.configs = strings.Split(configs, ",")
 	if o.quick {
-		o.ctx, o.genPos, o.configs = 1024, 2000, []string{"small"}
+		o.ctx, o.genPos, o.configs, o.repeats = 1024, 2000, []string{"small"}, 1
 	}
 	return runBench(ctx, o, stdout, stderr)
 }
