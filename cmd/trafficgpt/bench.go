@@ -147,7 +147,7 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	// same flows at batch 1 and batch 8.
 	flows := 32
 	if o.quick {
-		flows = 8
+		flows = 4
 	}
 	var rate [2]float64
 	for i, batch := range []int{1, 8} {

@@ -101,7 +101,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 			"--data", p("data-classify"), "--json", p("eval-classify.json"), "--plots", p("plots-classify")}, "eval-classify.log"},
 		{"classify a capture", []string{"classify", "--model", p("classifier"), "--format", "csv", captures[0]}, "classified.csv"},
 		{"generate a capture", []string{"generate", "--model", pre, "-n", nflows, "-o", p("generated.pcap"),
-			"--max-packets", "12", "--seed", seed, "--tokens", p("generated.tgt")}, "generate.log"},
+			"--max-packets", "12", "--max-tokens", "2048", "--seed", seed, "--tokens", p("generated.tgt")}, "generate.log"},
 		{"evaluate the generated capture against the real one", []string{"eval generate", "--real", o.input,
 			"--generated", p("generated.pcap"), "--json", p("eval-generate.json"), "--plots", p("plots-generate"),
 			"--seeds", "3"}, "eval-generate.log"},
