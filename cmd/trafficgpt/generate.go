@@ -15,6 +15,7 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 	"github.com/trafficgpt/trafficgpt/internal/sample"
 	"github.com/trafficgpt/trafficgpt/internal/train"
 )
@@ -33,6 +34,7 @@ type generateOptions struct {
 	noCopy             string
 	timeSampling       string
 	starts             string
+	lengths            string
 	threads            int
 	gen                sample.Options
 	write              sample.WriteOptions
@@ -65,6 +67,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.timeSampling, "time-sampling", "full", "time tokens: full (the model's distribution: temperature 1, no top-k/top-p) or same (as the other tokens)")
 	fs.StringVar(&o.noCopy, "no-copy", "", "dataset directory (or \"model\": the model's training dataset): sample a flow again when a packet repeats 64 bytes of a training payload")
 	fs.IntVar(&o.gen.CopyRetries, "no-copy-retries", 4, "with --no-copy: new samples of a copying flow before it is left out")
+	fs.StringVar(&o.lengths, "lengths", "", "flow lengths like this capture's: each flow's packet limit drawn from the packet counts of its flows (capped by --max-packets; TCP flows close in time)")
 	fs.StringVar(&o.starts, "starts", "", "flow start times like this capture's: gaps between flow starts drawn from its own (instead of Poisson at --rate)")
 	fs.Float64Var(&o.write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
 	fs.StringVar(&o.addresses, "addresses", "auto", "auto: replace the addresses/ports the model left zero (masked) by the scheme; scheme: replace all of generated flows")
@@ -143,6 +146,32 @@ func readStartGaps(ctx context.Context, path string, fc flow.Config) ([]uint64, 
 	return sample.StartGaps(starts), nil
 }
 
+// readPacketCounts reads the packet counts of the flows of a capture or of
+// every capture in a folder (sample.ReadPacketCounts).
+func readPacketCounts(ctx context.Context, path string, fc flow.Config) ([]int, error) {
+	ins, err := pcap.Find([]string{path})
+	if err != nil {
+		return nil, err
+	}
+	var all []int
+	for _, in := range ins {
+		f, err := openInput(in.Path)
+		if err != nil {
+			return nil, err
+		}
+		counts, err := sample.ReadPacketCounts(ctx, f, fc)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in.Path, err)
+		}
+		all = append(all, counts...)
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("%s: no flows to draw packet counts from", path)
+	}
+	return all, nil
+}
+
 // readPrompts takes the first k packets of up to n flows of a capture
 // (sample.ReadPrompts).
 func readPrompts(ctx context.Context, path string, k, n, label int, fc flow.Config) ([][]codec.Token, int, error) {
@@ -216,6 +245,16 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "generate: --no-copy: %d distinct %d-byte windows of %d payload bytes in %d flows of %s\n",
 			x.Len(), sample.ShingleLen, x.Payload, x.Flows, dir)
 		o.gen.NoCopy = x
+	}
+	if o.lengths != "" {
+		if o.prompt != "" {
+			return usageError("--lengths and --prompt: a prompt's packets may exceed a drawn length; use one of them")
+		}
+		counts, err := readPacketCounts(ctx, o.lengths, o.flow)
+		if err != nil {
+			return fmt.Errorf("--lengths: %w", err)
+		}
+		o.gen.Lengths = counts
 	}
 	if o.starts != "" {
 		gaps, err := readStartGaps(ctx, o.starts, o.flow)

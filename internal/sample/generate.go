@@ -20,6 +20,11 @@ type Options struct {
 	// MaxPackets > 0 ends a flow after that many packets (prompt packets
 	// included); 0 means no limit.
 	MaxPackets int
+	// Lengths, when not empty, are packet counts of real flows (e.g.
+	// ReadPacketCounts of a capture of the class): each flow draws one as
+	// its own packet limit (capped by MaxPackets), so generated flows end
+	// no later than real ones do and TCP flows close in time for it.
+	Lengths []int
 	// MaxTokens > 0 ends a flow at the first packet boundary after that
 	// many tokens (the packet being generated is finished first, up to its
 	// transport header); 0 means no limit.
@@ -143,11 +148,12 @@ func newRow(idx, attempt int, o *Options) *row {
 	f := &Flow{Index: idx, Prompt: -1, Attempt: attempt}
 	rw := &row{flow: f, g: codec.NewGrammar(maxBodyTokens), active: true,
 		rng: rand.New(rand.NewPCG(o.Seed, uint64(idx)|uint64(attempt)<<48))}
-	rw.g.MaxPackets = o.MaxPackets
+	maxPackets := packetBudget(o.Lengths, o.MaxPackets, rw.rng.IntN)
+	rw.g.MaxPackets = maxPackets
 	rw.r = newRules(rw.g)
 	rw.r.maxTokens = o.MaxTokens
 	rw.r.appChecked, rw.r.free = o.FreePayloads, o.FreePayloads
-	rw.r.maxPackets = o.MaxPackets
+	rw.r.maxPackets = maxPackets
 	// A share strictly between 0 and 1 takes one draw from the flow's
 	// stream; 0 and 1 take none.
 	draw := func(p float64) bool { return p >= 1 || p > 0 && rw.rng.Float64() < p }
@@ -184,6 +190,11 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	}
 	if o.CopyRetries < 0 {
 		return stats, fmt.Errorf("%w: copy retries %d must be >= 0", ErrOptions, o.CopyRetries)
+	}
+	for _, n := range o.Lengths {
+		if n < 1 {
+			return stats, fmt.Errorf("%w: packet count %d in lengths must be >= 1", ErrOptions, n)
+		}
 	}
 	if o.MaxPackets < 0 || o.MaxTokens < 0 || o.Refill < 0 {
 		return stats, fmt.Errorf("%w: max packets %d, max tokens %d and refill %d must be >= 0", ErrOptions, o.MaxPackets, o.MaxTokens, o.Refill)

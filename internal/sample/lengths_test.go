@@ -1,0 +1,111 @@
+package sample
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
+)
+
+// flowPackets counts the packets of a generated flow.
+func flowPackets(t *testing.T, f *Flow) int {
+	t.Helper()
+	n := 0
+	if _, err := codec.DecodeFlow(f.Tokens, 0, func(codec.Packet) error { n++; return nil }); err != nil {
+		t.Fatalf("flow %d: %v", f.Index, err)
+	}
+	return n
+}
+
+// TestLengths: with Options.Lengths every flow of a random model (which
+// left alone runs to MaxPackets) ends within the packet count it drew, the
+// draws depend on the seed only, and they follow the given counts (both
+// values of {1, 6} appear as limits).
+func TestLengths(t *testing.T) {
+	m := tinyModel(t, 3)
+	gen := func(lengths []int, seed uint64) []int {
+		o := Options{Sampling: Sampling{Temperature: 1}, Seed: seed, Batch: 4, MaxPackets: 30, Label: -1,
+			Handshake: 1, Close: 1, Lengths: lengths}
+		pc, _, flows := generatePcap(t, m, 24, o, WriteOptions{Seed: seed})
+		checkPackets(t, pc)
+		counts := make([]int, len(flows))
+		for _, f := range flows {
+			counts[f.Index] = flowPackets(t, f)
+		}
+		return counts
+	}
+	free := gen(nil, 7)
+	if slices.Max(free) <= 6 {
+		t.Fatalf("without lengths the random model's flows are short already (%v): the test cannot fail", free)
+	}
+	got := gen([]int{1, 6}, 7)
+	ones, sixes := 0, 0
+	for i, n := range got {
+		if n > 6 {
+			t.Errorf("flow %d: %d packets, more than any drawn limit", i, n)
+		}
+		if n == 1 {
+			ones++
+		}
+		if n > 1 {
+			sixes++
+		}
+	}
+	if ones == 0 || sixes == 0 {
+		t.Errorf("packet counts %v: both limits 1 and 6 should occur among 24 flows", got)
+	}
+	if again := gen([]int{1, 6}, 7); !slices.Equal(again, got) {
+		t.Errorf("same seed, other packet counts: %v then %v", got, again)
+	}
+	if _, err := Generate(context.Background(), m, 2, Options{Sampling: Sampling{Temperature: 1}, Label: -1, Lengths: []int{0}}, func(*Flow) error { return nil }); err == nil {
+		t.Error("a packet count of 0 in Lengths was accepted")
+	}
+}
+
+// TestReadPacketCounts reads the packet counts of a shipped capture's
+// flows: each >= 1, summing to the capture's records (but the few that
+// belong to no flow).
+func TestReadPacketCounts(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "demo", "dns.pcap")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := ReadPacketCounts(context.Background(), bytes.NewReader(data), flow.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range counts {
+		if n < 1 {
+			t.Fatalf("a flow of %d packets", n)
+		}
+		total += n
+	}
+	pr, err := pcap.NewReader(bytes.NewReader(data), pcap.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := 0
+	for {
+		if _, err := pr.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		records++
+	}
+	if total > records || total < records-5 || len(counts) < 2 { // a record outside any flow (ARP) is not counted
+		t.Errorf("%d flows with %d packets in all; the capture has %d records", len(counts), total, records)
+	}
+	if _, err := ReadPacketCounts(context.Background(), bytes.NewReader([]byte("not a capture")), flow.DefaultConfig()); err == nil {
+		t.Error("a file that is no capture gave packet counts")
+	}
+}
