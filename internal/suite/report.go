@@ -29,10 +29,15 @@ type Report struct {
 	Notes         []string      `json:"notes,omitempty"`
 	Tasks         []*TaskReport `json:"tasks"`
 	Runs          []Run1        `json:"runs"`
-	Summary       []Cell        `json:"summary"`
-	Started       string        `json:"started"`
-	Seconds       float64       `json:"seconds"`
-	Complete      bool          `json:"complete"` // false while running or after an error
+	// Other holds the runs of the earlier OUT/suite.json that lie outside
+	// this invocation (other tasks, budgets or seeds, from --tasks,
+	// --budgets, --seeds): kept, so that OUT accumulates, and not in the
+	// tables; a later invocation that covers them reuses them.
+	Other    []Run1  `json:"other_runs,omitempty"`
+	Summary  []Cell  `json:"summary"`
+	Started  string  `json:"started"`
+	Seconds  float64 `json:"seconds"`
+	Complete bool    `json:"complete"` // false while running or after an error
 }
 
 // TaskReport describes one task's dataset.

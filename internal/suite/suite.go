@@ -71,6 +71,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if !o.Fresh {
 		previous = readRuns(filepath.Join(o.Out, "suite.json"))
 	}
+	r.Other = outside(previous, s)
 	total := len(s.Tasks) * len(s.Budgets) * len(s.Seeds) * len(methods)
 	done := 0
 	start := time.Now()
@@ -630,7 +631,21 @@ func readRuns(path string) []Run1 {
 	if json.Unmarshal(b, &r) != nil || r.Format != ReportFormat {
 		return nil
 	}
-	return r.Runs
+	return append(r.Runs, r.Other...)
+}
+
+// outside returns the runs whose task, budget or seed this spec does not
+// run.
+func outside(runs []Run1, s *Spec) []Run1 {
+	var out []Run1
+	for _, p := range runs {
+		in := slices.ContainsFunc(s.Tasks, func(t Task) bool { return t.Name == p.Task }) &&
+			slices.Contains(s.Budgets, p.Budget) && slices.Contains(s.Seeds, p.Seed)
+		if !in {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func fileSHA256(path string) (string, error) {

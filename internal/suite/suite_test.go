@@ -272,6 +272,24 @@ func TestSuiteReusesEarlierRuns(t *testing.T) {
 	if !slices.Equal(third.Methods, []string{Forest, KNN, Scratch}) || len(third.Runs) != 3 {
 		t.Fatalf("third run (k-NN only): methods %v, %d runs, want the forest and scratch rows kept", third.Methods, len(third.Runs))
 	}
+	// Another budget alone: the budget-5 runs are kept outside the tables
+	// and are reused when budget 5 is asked for again.
+	other := spec(Forest)
+	other.Budgets = []Budget{20}
+	fourth, err := Run(context.Background(), Options{Spec: other, Out: out, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fourth.Runs) != 1 || fourth.Runs[0].Budget != 20 || len(fourth.Other) != 3 {
+		t.Fatalf("budget 20 alone: %d runs, %d other runs; want 1 and the 3 of budget 5 kept", len(fourth.Runs), len(fourth.Other))
+	}
+	fifth, err := Run(context.Background(), Options{Spec: spec(KNN), Out: out, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fifth.Runs) != 3 || !fifth.Runs[0].Reused || len(fifth.Other) != 1 {
+		t.Fatalf("budget 5 again: %+v (%d other), want its 3 runs back and budget 20's kept", fifth.Runs, len(fifth.Other))
+	}
 	fresh, err := Run(context.Background(), Options{Spec: spec(KNN), Out: out, Jobs: 2, Fresh: true})
 	if err != nil {
 		t.Fatal(err)
