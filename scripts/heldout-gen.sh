@@ -19,6 +19,12 @@
 #   LABELS [dir]  CONFIG [small]  TIME [25m]  STEPS [2000]  CTX [1024]
 #   MAXTOK [4096: flows cut to 4096 tokens in training]  SHARE [0.35]
 #   TOPK [40]  SEED [1]  EVAL_ARGS [extra flags for eval generate]
+#   LENGTHS [1: each generated flow's packet limit drawn from its class's
+#           flows in A (generate --lengths); 0: the model ends flows alone]
+#   CLASSES [all: generate and compare only these classes (space-separated),
+#           e.g. leave out bulk transfers whose real flows run to thousands
+#           of packets, longer than generation can follow on a CPU]
+#   SKIP_TRAIN [0; 1: reuse OUT/model (and OUT/A, OUT/B) of an earlier run]
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -28,6 +34,7 @@ fi
 data=$1 out=$2
 LABELS=${LABELS:-dir} CONFIG=${CONFIG:-small} TIME=${TIME:-25m} STEPS=${STEPS:-2000} CTX=${CTX:-1024}
 MAXTOK=${MAXTOK:-4096} SHARE=${SHARE:-0.35} TOPK=${TOPK:-40} SEED=${SEED:-1} EVAL_ARGS=${EVAL_ARGS:-}
+LENGTHS=${LENGTHS:-1} CLASSES=${CLASSES:-} SKIP_TRAIN=${SKIP_TRAIN:-0}
 case $LABELS in dir|file) ;; *) echo "heldout-gen.sh: LABELS must be dir or file, not $LABELS" >&2; exit 2 ;; esac
 [ -e "$data" ] || { echo "heldout-gen.sh: $data: no such file or folder" >&2; exit 2; }
 mkdir -p "$out"
@@ -43,6 +50,7 @@ if [ -z "$tg" ]; then
   fi
 fi
 
+if [ "$SKIP_TRAIN" != 1 ]; then
 echo "== split $data into halves by flow (seed $SEED)"
 rm -rf "$out/A" "$out/B"
 "$tg" split -a "$out/A" -b "$out/B" --seed "$SEED" "$data"
@@ -57,6 +65,10 @@ rm -rf "$out/model"
 "$tg" pretrain --data "$out/ds" -o "$out/model" --config "$CONFIG" --steps "$STEPS" --ctx "$CTX" \
   --time-limit "$TIME" --seed "$SEED"
 
+else
+  [ -d "$out/model" ] && [ -d "$out/A" ] && [ -d "$out/B" ] || { echo "heldout-gen.sh: SKIP_TRAIN=1 needs $out/model, $out/A and $out/B" >&2; exit 2; }
+fi
+
 echo "== generate $SHARE of A's flows per class"
 rm -rf "$out/gen"
 mkdir -p "$out/gen"
@@ -67,22 +79,42 @@ classes() {
     find "$out/A" -type f -printf '%f\n' | sed 's/\.[^.]\{1,8\}$//; s/\.[^.]\{1,8\}$//' | sort -u
   fi
 }
-for class in $(classes); do
+[ -n "$CLASSES" ] || CLASSES=$(classes)
+real=() train=()
+for class in $CLASSES; do
   if [ "$LABELS" = dir ]; then
     src=("$out/A/$class") dst=$out/gen/$class/gen.pcap
   else
     mapfile -t src < <(find "$out/A" -type f -name "$class.*")
     dst=$out/gen/$class.pcap
+    mapfile -t -O "${#real[@]}" real < <(find "$out/B" -type f -name "$class.*")
+    train+=("${src[@]}")
   fi
   flows=$("$tg" flows --format csv "${src[@]}" | tail -n +2 | wc -l)
   n=$(awk -v f="$flows" -v s="$SHARE" 'BEGIN { n = int(f * s + 0.5); print (n < 1 ? 1 : n) }')
   mkdir -p "$(dirname "$dst")"
   echo "   $class: $n of $flows flows"
-  "$tg" generate --model "$out/model" --label "$class" -n "$n" --top-k "$TOPK" --seed "$SEED" -o "$dst"
+  lengths=()
+  if [ "$LENGTHS" = 1 ]; then
+    for f in "${src[@]}"; do lengths+=(--lengths "$f"); done
+    [ "$LABELS" = dir ] || lengths=(--lengths "${src[0]}")
+  fi
+  "$tg" generate --model "$out/model" --label "$class" -n "$n" --top-k "$TOPK" --seed "$SEED" "${lengths[@]}" -o "$dst"
 done
 
+if [ "$LABELS" = dir ]; then
+  # The class is the first folder under each argument: compare with the
+  # chosen classes' folders only, hard-linked under one root per half.
+  rm -rf "$out/cmp"
+  for class in $CLASSES; do
+    mkdir -p "$out/cmp/B" "$out/cmp/A"
+    cp -al "$out/B/$class" "$out/cmp/B/$class"
+    cp -al "$out/A/$class" "$out/cmp/A/$class"
+  done
+  real=("$out/cmp/B") train=("$out/cmp/A")
+fi
 echo "== compare generated flows with half B (training side: A)"
 # shellcheck disable=SC2086
-"$tg" eval generate --real "$out/B" --generated "$out/gen" --train "$out/A" --labels "$LABELS" \
+"$tg" eval generate --real "${real[@]}" --generated "$out/gen" --train "${train[@]}" --labels "$LABELS" \
   --floor-seed "$SEED" --json "$out/report.json" $EVAL_ARGS | tee "$out/report.txt"
 echo "report: $out/report.json, $out/report.txt"
