@@ -1,22 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 	"github.com/trafficgpt/trafficgpt/internal/sample"
 )
 
@@ -82,20 +78,16 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	// Tokenizer against tcpdump's copy rate on the same file.
 	capture := o.capture
 	if capture == "" {
-		capture = largestCapture("testdata/demo", "../shared/data/dev-v1/generated")
+		capture = pcap.Largest("testdata/demo", "../shared/data/dev-v1/generated")
 	}
 	if capture != "" {
 		data, err := os.ReadFile(capture)
 		if err != nil {
 			return err
 		}
-		best := time.Duration(1 << 62)
-		for i := 0; i < 5; i++ {
-			t0 := time.Now()
-			if _, err := codec.Tokenize(ctx, bytes.NewReader(data), io.Discard, codec.TokenizeOptions{}); err != nil {
-				return fmt.Errorf("%s: %w", capture, err)
-			}
-			best = min(best, time.Since(t0))
+		best, err := codec.BenchTokenize(ctx, data, 5)
+		if err != nil {
+			return fmt.Errorf("%s: %w", capture, err)
 		}
 		mbs := float64(len(data)) / best.Seconds() / 1e6
 		add("tokenize", fmt.Sprintf("%.0f MB/s", mbs), fmt.Sprintf("(%s, %.1f MB, lossless check on, 1 core)", filepath.Base(capture), float64(len(data))/1e6))
@@ -128,7 +120,7 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 		if err != nil {
 			return usageError("%v", err)
 		}
-		tps, gfl, err := benchTrainStep(c, o.ctx)
+		tps, gfl, err := model.BenchTrainStep(c, o.ctx)
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", name, err)
 		}
@@ -137,7 +129,7 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	}
 	// Recurrent generation: cost per token near the start and far out.
 	c, _ := model.Preset("small")
-	near, far, err := benchGenerate(ctx, c, 100, o.genPos)
+	near, far, err := model.BenchStep(ctx, c, 100, o.genPos)
 	if err != nil {
 		return err
 	}
@@ -151,7 +143,7 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	}
 	var rate [2]float64
 	for i, batch := range []int{1, 8} {
-		st, err := benchSampling(ctx, c, batch, flows)
+		st, err := sample.Bench(ctx, c, batch, flows)
 		if err != nil {
 			return err
 		}
@@ -163,131 +155,6 @@ func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) err
 	if err := benchClassifyRows(ctx, o, nil, add, &rows); err != nil {
 		return err
 	}
-	add("peak memory", fmt.Sprintf("%.0f MB", float64(peakRSSBytes())/1e6), "(VmHWM of this process)")
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "benchmark\tresult\tnote\n")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.what, r.value, r.note)
-	}
-	return tw.Flush()
-}
-
-// benchTrainStep times forward+backward at batch 1 and context T (one
-// warm-up step, then the best of two).
-func benchTrainStep(c model.Config, T int) (tokensPerSec, gflops float64, err error) {
-	c.Dropout = 0
-	m, err := model.New(c, 1)
-	if err != nil {
-		return 0, 0, err
-	}
-	m.Allocate(1, T)
-	r := rand.New(rand.NewPCG(1, 2))
-	tok, tgt := make([]int32, T), make([]int32, T)
-	for i := range tok {
-		tok[i] = int32(r.IntN(256))
-		tgt[i] = int32(r.IntN(256))
-	}
-	best := time.Duration(1 << 62)
-	for i := 0; i < 3; i++ {
-		t0 := time.Now()
-		m.ZeroGrad()
-		if _, err := m.Forward(tok, tgt, 1, T); err != nil {
-			return 0, 0, err
-		}
-		if err := m.Backward(); err != nil {
-			return 0, 0, err
-		}
-		if i > 0 {
-			best = min(best, time.Since(t0))
-		}
-	}
-	tps := float64(T) / best.Seconds()
-	return tps, model.TrainFLOPsPerToken(c, T) * tps / 1e9, nil
-}
-
-// benchGenerate measures Step's rate at two positions: two states are
-// advanced to near and far, then timed in alternating rounds of 16 tokens
-// (128 tokens each in all), so that a change of machine load or clock
-// speed during the run affects both alike.
-func benchGenerate(ctx context.Context, c model.Config, near, far int) (float64, float64, error) {
-	m, err := model.New(c, 1)
-	if err != nil {
-		return 0, 0, err
-	}
-	tok := []int32{7}
-	states := make([]*model.State, 2)
-	for i, at := range []int{near, far} {
-		if states[i], err = m.NewState(1); err != nil {
-			return 0, 0, err
-		}
-		for pos := 0; pos < at; pos++ {
-			if pos&1023 == 0 && ctx.Err() != nil {
-				return 0, 0, ctx.Err()
-			}
-			if _, err := m.Step(states[i], tok); err != nil {
-				return 0, 0, err
-			}
-		}
-	}
-	const rounds, per = 8, 16
-	var spent [2]time.Duration
-	for range rounds {
-		for i, st := range states {
-			t0 := time.Now()
-			for range per {
-				if _, err := m.Step(st, tok); err != nil {
-					return 0, 0, err
-				}
-			}
-			spent[i] += time.Since(t0)
-		}
-	}
-	return rounds * per / spent[0].Seconds(), rounds * per / spent[1].Seconds(), nil
-}
-
-// benchSampling generates flows with a randomly initialised model at the
-// given batch (at most 4 packets and 600 tokens per flow, top-k 40).
-func benchSampling(ctx context.Context, c model.Config, batch, flows int) (sample.Stats, error) {
-	m, err := model.New(c, 1)
-	if err != nil {
-		return sample.Stats{}, err
-	}
-	o := sample.Options{Sampling: sample.Sampling{Temperature: 1, TopK: 40}, Seed: 1, Batch: batch,
-		MaxPackets: 4, MaxTokens: 600, Label: -1, Refill: 4096}
-	return sample.Generate(ctx, m, flows, o, func(*sample.Flow) error { return nil })
-}
-
-// largestCapture returns the largest capture file in the first folder that has one.
-func largestCapture(dirs ...string) string {
-	for _, d := range dirs {
-		files, err := captureInputs([]string{d})
-		if err != nil || len(files) == 0 {
-			continue
-		}
-		best, size := "", int64(-1)
-		for _, f := range files {
-			if fi, err := os.Stat(f); err == nil && fi.Size() > size {
-				best, size = f, fi.Size()
-			}
-		}
-		return best
-	}
-	return ""
-}
-
-// peakRSSBytes reads VmHWM from /proc/self/status.
-func peakRSSBytes() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	add("peak memory", fmt.Sprintf("%.0f MB", float64(model.PeakRSS())/1e6), "(VmHWM of this process)")
+	return printBenchTable(stdout, rows)
 }

@@ -8,36 +8,6 @@ import (
 	"testing"
 )
 
-func TestParseClassifyBench(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []classifyBenchSpec
-		bad  bool
-	}{
-		{"random:tiny:256@3", []classifyBenchSpec{{name: "random:tiny:256@3", preset: "tiny", len: 256, early: 3}}, false},
-		{"clf@5=ds,other", []classifyBenchSpec{{name: "clf@5=ds", model: "clf", data: "ds", early: 5}, {name: "other", model: "other"}}, false},
-		{"clf@x", nil, true},
-		{"random:tiny", nil, true},
-	}
-	for _, tc := range tests {
-		got, err := parseClassifyBench(tc.in)
-		if tc.bad {
-			if err == nil {
-				t.Errorf("%q: no error", tc.in)
-			}
-			continue
-		}
-		if err != nil || len(got) != len(tc.want) {
-			t.Fatalf("%q: %+v, %v", tc.in, got, err)
-		}
-		for i := range got {
-			if got[i] != tc.want[i] {
-				t.Errorf("%q: spec %d %+v, want %+v", tc.in, i, got[i], tc.want[i])
-			}
-		}
-	}
-}
-
 // TestBenchClassifyRows: the classification rows time a classifier on the
 // demo captures and write the trade-off table.
 func TestBenchClassifyRows(t *testing.T) {

@@ -110,7 +110,7 @@ func TestDemoData(t *testing.T) {
 			}
 			if !bytes.Equal(out.Bytes(), data) {
 				t.Errorf("round trip differs: %d bytes out, %d in, first difference at byte %d",
-					out.Len(), len(data), firstDiff(out.Bytes(), data[:min(len(data), out.Len())]))
+					out.Len(), len(data), firstByteDiff(out.Bytes(), data))
 			}
 			if st.Packets != r.packets || st.Flows != r.flows {
 				t.Errorf("codec finds %d packets in %d flows, labels.csv says %d in %d", st.Packets, st.Flows, r.packets, r.flows)
@@ -120,4 +120,14 @@ func TestDemoData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firstByteDiff is the index of the first byte where a and b differ.
+func firstByteDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

@@ -1,10 +1,7 @@
 package model
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,23 +30,6 @@ func bestSgemm() float64 {
 		best = max(best, blas.MeasureGFLOPS(1024, time.Second))
 	}
 	return best
-}
-
-// peakRSS reads VmHWM (peak resident set) of this process in bytes.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return -1
 }
 
 // benchConfig is a preset, optionally with another attention family:
@@ -133,7 +113,7 @@ func benchTrain(b *testing.B, c Config, T int) {
 	b.ReportMetric(gflops, "GFLOP/s")
 	b.ReportMetric(ref, "sgemm-GFLOP/s")
 	b.ReportMetric(100*gflops/ref, "%sgemm")
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peakRSS-MB")
+	b.ReportMetric(float64(PeakRSS())/(1<<20), "peakRSS-MB")
 	b.ReportMetric(float64(m.ActivationBytes(1, T))/(1<<20), "acts-MB")
 }
 

@@ -132,3 +132,22 @@ func fileLooksLikeCapture(path string) bool {
 	n, _ := io.ReadFull(f, head[:])
 	return LooksLikeCapture(head[:n])
 }
+
+// Largest is the largest capture file (FindAll) in the first of dirs that
+// holds one ("" when none does).
+func Largest(dirs ...string) string {
+	for _, d := range dirs {
+		ins, _, err := FindAll([]string{d})
+		if err != nil || len(ins) == 0 {
+			continue
+		}
+		best, size := "", int64(-1)
+		for _, in := range ins {
+			if fi, err := os.Stat(in.Path); err == nil && fi.Size() > size {
+				best, size = in.Path, fi.Size()
+			}
+		}
+		return best
+	}
+	return ""
+}

@@ -65,3 +65,19 @@ func TestFind(t *testing.T) {
 		t.Errorf("stdin twice: %v", err)
 	}
 }
+
+// TestLargest: the largest capture of the first folder that has any.
+func TestLargest(t *testing.T) {
+	empty, dir := t.TempDir(), t.TempDir()
+	pcapHead := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0}
+	os.WriteFile(filepath.Join(empty, "notes.txt"), make([]byte, 100), 0o644)
+	os.WriteFile(filepath.Join(dir, "small.pcap"), pcapHead, 0o644)
+	os.WriteFile(filepath.Join(dir, "big.pcap"), append(pcapHead, make([]byte, 50)...), 0o644)
+	os.WriteFile(filepath.Join(dir, "bigger.txt"), make([]byte, 500), 0o644)
+	if got, want := Largest(filepath.Join(dir, "missing"), empty, dir), filepath.Join(dir, "big.pcap"); got != want {
+		t.Errorf("Largest = %q, want %q", got, want)
+	}
+	if got := Largest(empty); got != "" {
+		t.Errorf("Largest of a folder without captures = %q", got)
+	}
+}
