@@ -9,11 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/classify"
-	"github.com/trafficgpt/trafficgpt/internal/dataset"
-	"github.com/trafficgpt/trafficgpt/internal/metric"
 	"github.com/trafficgpt/trafficgpt/internal/plot"
 )
 
@@ -22,31 +19,26 @@ func init() {
 }
 
 type evalClassifyOptions struct {
-	model, data, split string
-	json, plots        string
-	noBaseline         bool
-	batch              int
-	baseline           classify.BaselineOptions
-	unknown            string  // dataset of classes the classifier was not trained on
-	frr                float64 // false-rejection rate the open-set rules are fitted at
+	classify.ReportOptions
+	json, plots string
 }
 
 func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o evalClassifyOptions
 	fs := newFlagSet("eval classify", "eval classify --model CLF --data DIR [--split test] [--json OUT] [--plots DIR]",
 		"trafficgpt eval classify --model clf --data ds --json report.json --plots plots/", stderr)
-	fs.StringVar(&o.model, "model", "", "classifier directory or .safetensors file")
-	fs.StringVar(&o.data, "data", "", "labelled dataset directory built with the classifier's view")
-	fs.StringVar(&o.split, "split", "test", "split to score")
+	fs.StringVar(&o.Model, "model", "", "classifier directory or .safetensors file")
+	fs.StringVar(&o.Data, "data", "", "labelled dataset directory built with the classifier's view")
+	fs.StringVar(&o.Split, "split", "test", "split to score")
 	fs.StringVar(&o.json, "json", "", "write the JSON report to `file` (- for stdout)")
 	fs.StringVar(&o.plots, "plots", "", "write confusion-matrix heat maps (PNG) into `dir`")
-	fs.BoolVar(&o.noBaseline, "no-baseline", false, "skip the random-forest baseline (it re-reads the dataset's captures)")
-	fs.IntVar(&o.batch, "batch", 32, "flows per forward pass")
-	fs.IntVar(&o.baseline.Packets, "baseline-packets", 20, "packets per flow the baseline's features look at")
-	fs.IntVar(&o.baseline.Trees, "trees", 100, "trees of the baseline's random forest")
-	fs.Uint64Var(&o.baseline.Seed, "seed", 1, "seed of the baseline's forest")
-	fs.StringVar(&o.unknown, "unknown", "", "open-set check: a dataset (the classifier's view) of classes it was not trained on; reports AUROC and rejection rates")
-	fs.Float64Var(&o.frr, "frr", 0.01, "with --unknown: false-rejection rate on the valid split at which each open-set score is thresholded")
+	fs.BoolVar(&o.NoBaseline, "no-baseline", false, "skip the random-forest baseline (it re-reads the dataset's captures)")
+	fs.IntVar(&o.Batch, "batch", 32, "flows per forward pass")
+	fs.IntVar(&o.Baseline.Packets, "baseline-packets", 20, "packets per flow the baseline's features look at")
+	fs.IntVar(&o.Baseline.Trees, "trees", 100, "trees of the baseline's random forest")
+	fs.Uint64Var(&o.Baseline.Seed, "seed", 1, "seed of the baseline's forest")
+	fs.StringVar(&o.Unknown, "unknown", "", "open-set check: a dataset (the classifier's view) of classes it was not trained on; reports AUROC and rejection rates")
+	fs.Float64Var(&o.FRR, "frr", 0.01, "with --unknown: false-rejection rate on the valid split at which each open-set score is thresholded")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -54,120 +46,29 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 	if len(pos) > 0 {
 		return usageError("unexpected arguments %v", pos)
 	}
-	if o.model == "" || o.data == "" {
+	if o.Model == "" || o.Data == "" {
 		return usageError("need --model CLF and --data DIR")
 	}
-	if o.batch < 1 {
+	if o.Batch < 1 {
 		return usageError("--batch must be >= 1")
 	}
-	if o.frr < 0 || o.frr >= 1 {
-		return usageError("--frr %v: want a rate in [0, 1)", o.frr)
+	if o.FRR < 0 || o.FRR >= 1 {
+		return usageError("--frr %v: want a rate in [0, 1)", o.FRR)
 	}
 	return runEvalClassify(ctx, o, stdout, stderr)
 }
 
-// classifyReport is the JSON report: the classifier's scores at the top
-// level (accuracy, macro_precision, macro_recall, macro_f1, per_class,
-// confusion, labels), then the context and the baseline.
-type classifyReport struct {
-	metric.ClassReport
-	Model    string                  `json:"model"`
-	Dataset  string                  `json:"dataset"`
-	Split    string                  `json:"split"`
-	Flows    int                     `json:"flows"`
-	Mode     string                  `json:"mode"`
-	Context  int                     `json:"context"`
-	Seconds  float64                 `json:"seconds"`
-	Baseline *baselineReport         `json:"baseline,omitempty"`
-	OpenSet  *classify.OpenSetReport `json:"open_set,omitempty"`
-	KNN      *baselineReport         `json:"knn_baseline,omitempty"`
-}
-
-type baselineReport struct {
-	metric.ClassReport
-	Name        string   `json:"name"`
-	Packets     int      `json:"packets"`
-	Trees       int      `json:"trees"`
-	TrainFlows  int      `json:"train_flows"`
-	Features    []string `json:"features"`
-	Seconds     float64  `json:"seconds"`
-	Explanation string   `json:"explanation"`
-}
-
-// evalClassify computes the report (the testable core of the command).
-func evalClassify(ctx context.Context, o evalClassifyOptions, stderr io.Writer) (*classifyReport, *classify.Predictions, error) {
-	c, err := classify.Load(o.model)
-	if err != nil {
-		return nil, nil, err
-	}
-	ds, err := dataset.Open(o.data)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer ds.Close()
-	mapping, err := c.CheckDataset(ds)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := ds.Split(o.split)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, w := range ds.Warnings() {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
-	}
-	t0 := time.Now()
-	pr := newProgress(stderr, "eval classify", "flows", float64(s.Len()))
-	p, err := c.Evaluate(ctx, s, mapping, o.batch, func(n int) { pr.add(float64(n), "") })
-	pr.finish()
-	if err != nil {
-		return nil, nil, err
-	}
-	rep, err := metric.Report(p.Labels, p.Preds, len(c.Labels), c.Labels)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &classifyReport{ClassReport: rep, Model: o.model, Dataset: o.data, Split: o.split, Flows: len(p.Labels),
-		Mode: c.Meta[classify.MetaMode], Context: c.Context, Seconds: time.Since(t0).Seconds()}
-	if !o.noBaseline {
-		t1 := time.Now()
-		b, err := classify.Baseline(ctx, ds, o.split, mapping, len(c.Labels), o.baseline)
-		if err != nil {
-			if classify.IsInputError(err) {
-				return nil, nil, fmt.Errorf("%w\n(the baseline needs the dataset's captures; --no-baseline skips it)", err)
-			}
-			return nil, nil, err
-		}
-		brep, err := metric.Report(b.Pred.Labels, b.Pred.Preds, len(c.Labels), c.Labels)
-		if err != nil {
-			return nil, nil, err
-		}
-		r.Baseline = &baselineReport{ClassReport: brep, Name: b.Name, Packets: b.Packets, Trees: b.Trees, TrainFlows: b.Train,
-			Features: b.Features, Seconds: time.Since(t1).Seconds(),
-			Explanation: fmt.Sprintf("random forest (%d trees) on sizes, directions and inter-arrival times of the first %d packets plus k-fingerprinting flow features over them; trained on the train split, scored on the same %s flows", b.Trees, b.Packets, o.split)}
-		krep, err := metric.Report(b.KNNPred.Labels, b.KNNPred.Preds, len(c.Labels), c.Labels)
-		if err != nil {
-			return nil, nil, err
-		}
-		r.KNN = &baselineReport{ClassReport: krep, Name: fmt.Sprintf("%d-NN on flow features", b.K), Packets: b.Packets,
-			TrainFlows: b.Train, Features: b.Features, Seconds: r.Baseline.Seconds,
-			Explanation: fmt.Sprintf("%d nearest neighbours (Euclidean, log-mapped and standardised on the train split) on the random forest's features", b.K)}
-	}
-	if o.unknown != "" {
-		unk, err := dataset.Open(o.unknown)
-		if err != nil {
-			return nil, nil, err
-		}
-		defer unk.Close()
-		if r.OpenSet, err = c.EvaluateOpenSet(ctx, ds, o.split, mapping, unk, o.frr, o.batch); err != nil {
-			return nil, nil, err
-		}
-	}
-	return r, p, nil
-}
-
 func runEvalClassify(ctx context.Context, o evalClassifyOptions, stdout, stderr io.Writer) error {
-	r, _, err := evalClassify(ctx, o, stderr)
+	var pr *progress
+	o.Warn = func(w string) { fmt.Fprintf(stderr, "warning: %s\n", w) }
+	o.Progress = func(done, total int) {
+		if pr == nil {
+			pr = newProgress(stderr, "eval classify", "flows", float64(total))
+		}
+		pr.add(float64(done)-pr.done, "")
+	}
+	r, err := classify.EvalReport(ctx, o.ReportOptions)
+	pr.finish()
 	if err != nil {
 		return err
 	}
@@ -203,7 +104,7 @@ func runEvalClassify(ctx context.Context, o evalClassifyOptions, stdout, stderr 
 	return nil
 }
 
-func printClassReport(w io.Writer, r *classifyReport) {
+func printClassReport(w io.Writer, r *classify.Report) {
 	fmt.Fprintf(w, "%s on %s (split %s, %d flows, %s, len %d)\n", r.Model, r.Dataset, r.Split, r.Flows, r.Mode, r.Context)
 	fmt.Fprintf(w, "\n%-20s %9s %9s %9s %9s\n", "", "accuracy", "macro-P", "macro-R", "macro-F1")
 	fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "classifier", r.Accuracy, r.MacroPrecision, r.MacroRecall, r.MacroF1)

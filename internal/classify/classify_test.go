@@ -3,11 +3,13 @@ package classify
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -291,6 +293,32 @@ func TestFinetuneClassifyEval(t *testing.T) {
 	n, err := c.Capture(ctx, f, CaptureOptions{Early: 1, MinPackets: 0}, func(*FlowResult) error { return nil })
 	if err != nil || n == 0 {
 		t.Errorf("--early 1: %d flows, %v", n, err)
+	}
+
+	// The report of eval classify: the same flows and scores, the
+	// baselines beside them, JSON keys as docs/formats.md has them.
+	var warned []string
+	progressed := 0
+	er, err := EvalReport(ctx, ReportOptions{Model: job.Dir, Data: ds, Split: "test", Batch: 7,
+		Baseline: BaselineOptions{Packets: 20, Trees: 20, Seed: 1}, Warn: func(s string) { warned = append(warned, s) },
+		Progress: func(done, total int) { progressed = done }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if er.MacroF1 != 1 || er.Flows != len(p.Labels) || progressed != er.Flows || er.Baseline == nil || er.KNN == nil || er.OpenSet != nil {
+		t.Errorf("report: macro-F1 %v, %d flows (progress %d), baseline %v, k-NN %v", er.MacroF1, er.Flows, progressed, er.Baseline, er.KNN)
+	}
+	if er.Baseline.MacroF1 != br.MacroF1 || er.Baseline.TrainFlows != b.Train {
+		t.Errorf("report's baseline macro-F1 %v on %d train flows, Baseline's %v on %d", er.Baseline.MacroF1, er.Baseline.TrainFlows, br.MacroF1, b.Train)
+	}
+	js, _ := json.Marshal(er)
+	for _, k := range []string{`"macro_f1":1`, `"per_class"`, `"confusion"`, `"split":"test"`, `"baseline":{`, `"knn_baseline":{`, `"train_flows"`} {
+		if !strings.Contains(string(js), k) {
+			t.Errorf("report JSON lacks %s: %s", k, js)
+		}
+	}
+	if _, err := EvalReport(ctx, ReportOptions{Model: job.Dir, Data: ds, Split: "nope", Batch: 7}); err == nil {
+		t.Error("a split the dataset lacks: no error")
 	}
 
 	// The classifier directory is not overwritten.
