@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/trafficgpt/trafficgpt/internal/classify"
 )
@@ -65,100 +60,6 @@ func cmdClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return runClassify(ctx, o, stdout, stderr)
 }
 
-// flowWriter prints one line per decided flow in the chosen format.
-type flowWriter struct {
-	format string
-	labels []string
-	bw     *bufio.Writer
-	cw     *csv.Writer
-}
-
-// classifyColumns are the CSV columns (the JSONL keys are the same).
-var classifyColumns = []string{"file", "flow_id", "community_id", "flow", "at_packet", "after_s", "decided", "label",
-	"probability", "open_set_score", "top3"}
-
-func newFlowWriter(w io.Writer, format string, labels []string) *flowWriter {
-	fw := &flowWriter{format: format, labels: labels, bw: bufio.NewWriter(w)}
-	switch format {
-	case "csv":
-		fw.cw = csv.NewWriter(fw.bw)
-		fw.cw.Write(classifyColumns)
-	case "text":
-		fmt.Fprintf(fw.bw, "%-24s %5s %-52s %4s %9s %-16s %6s  %s\n", "file", "id", "flow", "pkt", "after", "label", "prob", "top-3")
-	}
-	return fw
-}
-
-type topEntry struct {
-	Label string  `json:"label"`
-	Prob  float64 `json:"probability"`
-}
-
-func (fw *flowWriter) write(file string, r *classify.FlowResult) error {
-	var top []topEntry
-	for _, k := range classify.TopK(r.Probs, 3) {
-		top = append(top, topEntry{fw.labels[k], round4(r.Probs[k])})
-	}
-	label := "unknown"
-	if r.Class != classify.Unknown {
-		label = fw.labels[r.Class]
-	}
-	after := r.After.Seconds()
-	switch fw.format {
-	case "csv":
-		var ts []string
-		for _, t := range top {
-			ts = append(ts, fmt.Sprintf("%s:%.4f", t.Label, t.Prob))
-		}
-		return fw.cw.Write([]string{file, strconv.FormatUint(r.ID, 10), r.CommunityID, r.Key, strconv.Itoa(r.AtPacket),
-			strconv.FormatFloat(after, 'f', 6, 64), r.Why.String(), label, fmt.Sprintf("%.4f", r.Prob),
-			strconv.FormatFloat(r.Score, 'g', 6, 64), strings.Join(ts, ";")})
-	case "jsonl":
-		var buf strings.Builder
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false) // keep "->" in flow keys readable
-		err := enc.Encode(struct {
-			File        string     `json:"file"`
-			FlowID      uint64     `json:"flow_id"`
-			CommunityID string     `json:"community_id"`
-			Flow        string     `json:"flow"`
-			AtPacket    int        `json:"at_packet"`
-			After       float64    `json:"after_s"`
-			Decided     string     `json:"decided"`
-			Label       string     `json:"label"`
-			Prob        float64    `json:"probability"`
-			Score       float64    `json:"open_set_score"`
-			Top3        []topEntry `json:"top3"`
-		}{file, r.ID, r.CommunityID, r.Key, r.AtPacket, after, r.Why.String(), label, round4(r.Prob), r.Score, top})
-		if err != nil {
-			return err
-		}
-		_, err = fw.bw.WriteString(buf.String())
-		return err
-	}
-	var ts []string
-	for _, t := range top {
-		ts = append(ts, fmt.Sprintf("%s %.3f", t.Label, t.Prob))
-	}
-	_, err := fmt.Fprintf(fw.bw, "%-24s %5d %-52s %4d %8.3fs %-16s %6.4f  %s\n", file, r.ID, r.Key, r.AtPacket, after, label, r.Prob, strings.Join(ts, ", "))
-	return err
-}
-
-func (fw *flowWriter) flush() error {
-	if fw.cw != nil {
-		fw.cw.Flush()
-		if err := fw.cw.Error(); err != nil {
-			return err
-		}
-	}
-	return fw.bw.Flush()
-}
-
-func round4(x float32) float64 {
-	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'f', 4, 64), 64)
-	return v
-}
-
 func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Writer) error {
 	c, err := classify.Load(o.model)
 	if err != nil {
@@ -178,8 +79,8 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "classify: %s has no open-set rule (%s): every flow gets one of its %d classes, none is unknown (trafficgpt calibrate adds one)\n",
 			o.model, classify.OpenSetFile, len(c.Labels))
 	}
-	fw := newFlowWriter(stdout, o.format, c.Labels)
-	o.cap.Flush = fw.flush
+	fw := classify.NewResultWriter(stdout, o.format, c.Labels)
+	o.cap.Flush = fw.Flush
 	total := 0
 	var failed []string
 	pr := newProgress(stderr, "classify", "B", inputBytes(files))
@@ -189,14 +90,14 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 		total += n
 		if err != nil {
 			if ctx.Err() != nil {
-				fw.flush()
+				fw.Flush()
 				return ctx.Err()
 			}
 			fmt.Fprintf(stderr, "trafficgpt classify: %s: %v\n", path, inputHint(err, o.cap.KeepTrailing))
 			failed = append(failed, path)
 		}
 		// Results of a file are on stdout before the next one starts.
-		if err := fw.flush(); err != nil {
+		if err := fw.Flush(); err != nil {
 			return err
 		}
 	}
@@ -208,7 +109,7 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 	return nil
 }
 
-func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *flowWriter, live *liveFlags, pr *progress) (int, error) {
+func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *classify.ResultWriter, live *liveFlags, pr *progress) (int, error) {
 	f, ctx, err := openSource(ctx, path, live)
 	if err != nil {
 		return 0, err
@@ -217,5 +118,5 @@ func classifyFile(ctx context.Context, c *classify.Classifier, path string, o cl
 	if fi, err := statOf(f); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return 0, fmt.Errorf("%w: empty file", classify.ErrEmpty)
 	}
-	return c.Capture(ctx, pr.reader(f), o, func(r *classify.FlowResult) error { return fw.write(path, r) })
+	return c.Capture(ctx, pr.reader(f), o, func(r *classify.FlowResult) error { return fw.Write(path, r) })
 }
