@@ -98,34 +98,6 @@ func loadConfig(s string) (model.Config, error) {
 	return c, nil
 }
 
-// resumeDefaults fills the options not given on the command line from the
-// checkpoint's, so "--resume" alone continues the same run.
-func resumeDefaults(o *pretrainOptions, st *train.State) {
-	s := st.Options
-	t := &o.train
-	keep := func(name string, apply func()) {
-		if !o.set[name] {
-			apply()
-		}
-	}
-	keep("config", func() { t.Config = s.Config })
-	keep("dropout", func() { t.Dropout = s.Dropout })
-	keep("ctx", func() { t.Context = s.Context })
-	keep("batch", func() { t.Batch = s.Batch })
-	keep("accum", func() { t.Accum = s.Accum })
-	keep("steps", func() { t.Steps = s.Steps })
-	keep("lr", func() { t.LR = s.LR })
-	keep("min-lr", func() { t.MinLR = s.MinLR })
-	keep("warmup", func() { t.Warmup = s.Warmup })
-	keep("clip", func() { t.Clip = s.Clip })
-	keep("weight-decay", func() { t.WeightDecay = s.WeightDecay })
-	keep("eval-every", func() { t.EvalEvery = s.EvalEvery })
-	keep("eval-batches", func() { t.EvalBatches = s.EvalBatches })
-	keep("save-every", func() { t.SaveEvery = s.SaveEvery })
-	keep("seed", func() { t.Seed = s.Seed })
-	keep("threads", func() { t.Threads = s.Threads })
-}
-
 func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Writer) error {
 	// Every check comes before any work: config, dataset, checkpoint, memory.
 	cfg, err := loadConfig(o.config)
@@ -138,7 +110,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		resumeDefaults(&o, st)
+		o.train = o.train.Resume(st.Options, func(name string) bool { return o.set[name] })
 	}
 	if err := syncOptions(o.comm, &o.train); err != nil {
 		return err

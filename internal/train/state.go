@@ -221,3 +221,42 @@ func rewriteLog(dir string, step int) ([]LogLine, error) {
 func metaInt(meta map[string]string, k string) (int, error) {
 	return strconv.Atoi(meta[k])
 }
+
+// resumable are the options a resumed run takes from its checkpoint unless
+// they are given anew, by the names of the pretrain command's flags.
+var resumable = []struct {
+	name string
+	take func(dst, src *Options)
+}{
+	{"config", func(d, s *Options) { d.Config = s.Config }},
+	{"dropout", func(d, s *Options) { d.Dropout = s.Dropout }},
+	{"ctx", func(d, s *Options) { d.Context = s.Context }},
+	{"batch", func(d, s *Options) { d.Batch = s.Batch }},
+	{"accum", func(d, s *Options) { d.Accum = s.Accum }},
+	{"steps", func(d, s *Options) { d.Steps = s.Steps }},
+	{"lr", func(d, s *Options) { d.LR = s.LR }},
+	{"min-lr", func(d, s *Options) { d.MinLR = s.MinLR }},
+	{"warmup", func(d, s *Options) { d.Warmup = s.Warmup }},
+	{"clip", func(d, s *Options) { d.Clip = s.Clip }},
+	{"weight-decay", func(d, s *Options) { d.WeightDecay = s.WeightDecay }},
+	{"eval-every", func(d, s *Options) { d.EvalEvery = s.EvalEvery }},
+	{"eval-batches", func(d, s *Options) { d.EvalBatches = s.EvalBatches }},
+	{"save-every", func(d, s *Options) { d.SaveEvery = s.SaveEvery }},
+	{"seed", func(d, s *Options) { d.Seed = s.Seed }},
+	{"threads", func(d, s *Options) { d.Threads = s.Threads }},
+}
+
+// Resume is o with every option that given does not name taken from saved
+// (the checkpoint's Options), so that "--resume" alone continues the same
+// run. Options are named as the pretrain command's flags: config, dropout,
+// ctx, batch, accum, steps, lr, min-lr, warmup, clip, weight-decay,
+// eval-every, eval-batches, save-every, seed, threads. TimeLimit and
+// MemLimit belong to each invocation and stay o's.
+func (o Options) Resume(saved Options, given func(name string) bool) Options {
+	for _, r := range resumable {
+		if !given(r.name) {
+			r.take(&o, &saved)
+		}
+	}
+	return o
+}
