@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -126,26 +125,6 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return runGenerate(ctx, o, stdout, stderr)
 }
 
-// readStartGaps reads the flow start gaps of a capture.
-func readStartGaps(ctx context.Context, path string, fc flow.Config) ([]uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var starts []int64
-	if _, err := codec.EncodeFlows(ctx, f, codec.EncodeOptions{Flow: fc, View: codec.View{MaxPackets: 1}}, func(ef *codec.EncodedFlow) error {
-		starts = append(starts, ef.FirstNs)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(starts) < 2 {
-		return nil, fmt.Errorf("%s: %d flows, need 2 for a gap between starts", path, len(starts))
-	}
-	return sample.StartGaps(starts), nil
-}
-
 // readPacketCounts reads the packet counts of the flows of a capture or of
 // every capture in a folder (sample.ReadPacketCounts).
 func readPacketCounts(ctx context.Context, path string, fc flow.Config) ([]int, error) {
@@ -257,7 +236,7 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		o.gen.Lengths = counts
 	}
 	if o.starts != "" {
-		gaps, err := readStartGaps(ctx, o.starts, o.flow)
+		gaps, err := sample.ReadStartGaps(ctx, o.starts, o.flow)
 		if err != nil {
 			return fmt.Errorf("--starts: %w", err)
 		}

@@ -2,14 +2,17 @@ package sample
 
 import (
 	"container/heap"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/packet"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
@@ -351,6 +354,27 @@ func (w *Writer) Close() error {
 		return err
 	}
 	return w.pw.Flush()
+}
+
+// ReadStartGaps reads the gaps between the flow starts of the capture at
+// path (StartGaps): generated flows can start like a real capture's.
+func ReadStartGaps(ctx context.Context, path string, fc flow.Config) ([]uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var starts []int64
+	if _, err := codec.EncodeFlows(ctx, f, codec.EncodeOptions{Flow: fc, View: codec.View{MaxPackets: 1}}, func(ef *codec.EncodedFlow) error {
+		starts = append(starts, ef.FirstNs)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(starts) < 2 {
+		return nil, fmt.Errorf("%s: %d flows, need 2 for a gap between starts", path, len(starts))
+	}
+	return StartGaps(starts), nil
 }
 
 // StartGaps returns the gaps (microseconds) between consecutive flow starts

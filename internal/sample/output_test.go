@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
@@ -146,5 +147,24 @@ func TestStartGaps(t *testing.T) {
 	}
 	if len(seen) != len(want) {
 		t.Fatalf("gaps drawn %v, want all of %v", seen, want)
+	}
+}
+
+// TestReadStartGaps: a capture's gaps are as many as its flows less one,
+// and a capture of one flow has none to give.
+func TestReadStartGaps(t *testing.T) {
+	ctx := context.Background()
+	gaps, err := ReadStartGaps(ctx, "../../testdata/demo/dns.pcap", flow.DefaultConfig())
+	if err != nil || len(gaps) < 10 {
+		t.Fatalf("dns.pcap: %d gaps, %v", len(gaps), err)
+	}
+	one := filepath.Join(t.TempDir(), "one.pcap")
+	header := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0} // no packets
+	os.WriteFile(one, header, 0o644)
+	if _, err := ReadStartGaps(ctx, one, flow.DefaultConfig()); err == nil || !strings.Contains(err.Error(), "need 2") {
+		t.Errorf("capture without flows: %v", err)
+	}
+	if _, err := ReadStartGaps(ctx, filepath.Join(t.TempDir(), "missing"), flow.DefaultConfig()); err == nil {
+		t.Error("missing file: no error")
 	}
 }
