@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
 func init() {
@@ -87,20 +88,14 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr io.Writer) error {
-	var files []dataset.InputFileRoot
+	files, others, err := pcap.FindAll(o.inputs)
+	if err != nil {
+		return err
+	}
 	var total int64
-	var others []string
-	for _, in := range o.inputs {
-		found, other, err := expandInputs([]string{in})
-		if err != nil {
-			return err
-		}
-		others = append(others, other...)
-		for _, f := range found {
-			files = append(files, dataset.InputFileRoot{Path: f, Root: in})
-			if fi, err := os.Stat(f); err == nil {
-				total += fi.Size()
-			}
+	for _, f := range files {
+		if fi, err := os.Stat(f.Path); err == nil {
+			total += fi.Size()
 		}
 	}
 	if line := describeOthers(others); line != "" {
@@ -187,18 +182,9 @@ func cmdDatasetStats(ctx context.Context, args []string, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		lens := make([]int, sp.Len())
-		sum := 0
-		for i := range lens {
-			lens[i] = int(sp.Meta(i).Len)
-			sum += lens[i]
+		if l, ok := sp.Lengths(); ok {
+			fmt.Fprintf(stdout, "%-8s %8d %8d %8d %8d %8.0f\n", name, l.P50, l.P90, l.P99, l.Max, l.Mean)
 		}
-		sort.Ints(lens)
-		if len(lens) == 0 {
-			continue
-		}
-		q := func(p float64) int { return lens[min(len(lens)-1, int(p*float64(len(lens))))] }
-		fmt.Fprintf(stdout, "%-8s %8d %8d %8d %8d %8.0f\n", name, q(0.5), q(0.9), q(0.99), lens[len(lens)-1], float64(sum)/float64(len(lens)))
 	}
 	for _, w := range ds.Warnings() {
 		fmt.Fprintf(stdout, "warning: %s\n", w)

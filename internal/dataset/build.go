@@ -240,8 +240,9 @@ func presplitName(root, path string) string {
 	return strings.Split(rel, string(filepath.Separator))[0]
 }
 
-// InputFileRoot pairs an expanded file with the input argument it came from.
-type InputFileRoot struct{ Path, Root string }
+// InputFileRoot pairs an expanded file with the input argument it came from
+// (pcap.FindAll finds them).
+type InputFileRoot = pcap.Input
 
 // part is the output of pass 1 over some of the input files: per-file
 // results, the kept flows, and the token files holding their tokens. A build

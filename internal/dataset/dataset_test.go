@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
@@ -153,6 +154,41 @@ func TestBuildByFile(t *testing.T) {
 		if len(m.Splits[name].PerClass) != 3 {
 			t.Errorf("split %s has classes %v", name, m.Splits[name].PerClass)
 		}
+	}
+}
+
+// TestSplitLengths: the summary of a split's token lengths agrees with
+// its flows, and the split's tokens are their sum.
+func TestSplitLengths(t *testing.T) {
+	files := inputsOf(t, demoRoot, "dns.pcap", "mqtt.pcap")
+	dir := filepath.Join(t.TempDir(), "ds")
+	if _, err := Build(context.Background(), dir, files, BuildOptions{Labels: "file", Group: "flow", Seed: 1,
+		Split: []SplitFrac{{"train", 0.8}, {"test", 0.2}}}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	sp, err := ds.Split("train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := sp.Lengths()
+	if !ok {
+		t.Fatal("train split: no lengths")
+	}
+	var lens []int
+	for i := range sp.Len() {
+		lens = append(lens, int(sp.Meta(i).Len))
+	}
+	slices.Sort(lens)
+	n := len(lens)
+	want := Lengths{P50: lens[n/2], P90: lens[int(0.9*float64(n))], P99: lens[int(0.99*float64(n))], Max: lens[n-1],
+		Mean: float64(sp.Tokens()) / float64(n)}
+	if l != want || !(l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max) {
+		t.Errorf("lengths %+v, want %+v", l, want)
 	}
 }
 

@@ -231,6 +231,30 @@ func (s *Split) Tokens() int64 { return int64(s.sh.tokens) }
 // Meta returns flow i's index entry.
 func (s *Split) Meta(i int) FlowMeta { return s.sh.index[i] }
 
+// Lengths summarises the token lengths of a split's flows.
+type Lengths struct {
+	P50, P90, P99, Max int
+	Mean               float64
+}
+
+// Lengths reads the flows' token lengths from the shard index (no flow is
+// read); ok is false for an empty split. Pq is the length at rank
+// floor(q*n) of the n sorted lengths.
+func (s *Split) Lengths() (l Lengths, ok bool) {
+	lens := make([]int, s.Len())
+	sum := 0
+	for i := range lens {
+		lens[i] = int(s.Meta(i).Len)
+		sum += lens[i]
+	}
+	if len(lens) == 0 {
+		return l, false
+	}
+	sort.Ints(lens)
+	q := func(p float64) int { return lens[min(len(lens)-1, int(p*float64(len(lens))))] }
+	return Lengths{P50: q(0.5), P90: q(0.9), P99: q(0.99), Max: lens[len(lens)-1], Mean: float64(sum) / float64(len(lens))}, true
+}
+
 // Labels names the label ids.
 func (s *Split) Labels() []string { return s.labels }
 
