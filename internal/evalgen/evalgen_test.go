@@ -81,6 +81,20 @@ func TestRunGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("report differs from %s:\n got: %s\nwant: %s", golden, got, want)
 	}
+	// The tables eval generate prints, without its times (the file was
+	// checked equal to the command's output before WriteText moved here).
+	goldenText := filepath.Join("..", "..", "testdata", "golden", "eval-generate-demo.txt")
+	var text bytes.Buffer
+	rep.ReadTime = 0
+	rep.WriteText(&text, goldenOptions(), 0)
+	if *update {
+		if err := os.WriteFile(goldenText, text.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want, err := os.ReadFile(goldenText); err != nil || !bytes.Equal(text.Bytes(), want) {
+		t.Errorf("text report differs from %s (%v):\n got: %s\nwant: %s", goldenText, err, text.Bytes(), want)
+	}
 }
 
 // TestPcapngStreamGolden pins the bytes of the multi-section pcapng stream
