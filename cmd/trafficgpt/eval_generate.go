@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/evalgen"
 )
 
@@ -87,41 +84,6 @@ func cmdEvalGenerate(ctx context.Context, args []string, stdout, stderr io.Write
 	return runEvalGenerate(ctx, opts, stdout, stderr)
 }
 
-// spreadMultiFlags rewrites "--real a b --generated c" into "--real a
-// --real b --generated c", so that a shell glob can follow a flag.
-func spreadMultiFlags(args []string, names ...string) []string {
-	isMulti := func(a string) (string, bool) {
-		n := strings.TrimLeft(a, "-")
-		if n == a || strings.Contains(n, "=") {
-			return "", false
-		}
-		for _, m := range names {
-			if n == m {
-				return a, true
-			}
-		}
-		return "", false
-	}
-	var out []string
-	for i := 0; i < len(args); i++ {
-		flagArg, ok := isMulti(args[i])
-		if !ok {
-			out = append(out, args[i])
-			continue
-		}
-		n := 0
-		for i+1 < len(args) && (!strings.HasPrefix(args[i+1], "-") || args[i+1] == stdinName) {
-			i++
-			out = append(out, flagArg, args[i])
-			n++
-		}
-		if n == 0 {
-			out = append(out, flagArg) // let the flag package report the missing value
-		}
-	}
-	return out
-}
-
 func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stderr io.Writer) error {
 	start := time.Now()
 	// "-" (one side's capture on standard input) is read once into a
@@ -169,17 +131,5 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 		table = stderr // stdout carries the JSON alone
 	}
 	rep.WriteText(table, eo, time.Since(start))
-	if opts.JSON == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if opts.JSON == "-" {
-		_, err = stdout.Write(b)
-		return err
-	}
-	return atomicfile.WriteFile(opts.JSON, b)
+	return writeJSON(opts.JSON, rep, stdout)
 }

@@ -2,6 +2,11 @@ package main
 
 import (
 	"bytes"
+	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -85,4 +90,81 @@ func isHelpArg(a string) bool {
 		return true
 	}
 	return false
+}
+
+// Flag groups that several commands share.
+
+// addFlowFlags registers the flow-assembly flags shared by several commands.
+func addFlowFlags(fs interface {
+	DurationVar(*time.Duration, string, time.Duration, string)
+}, cfg *flow.Config) {
+	*cfg = flow.DefaultConfig()
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "a flow ends after this long without packets")
+	fs.DurationVar(&cfg.TCPCloseGrace, "tcp-close-grace", cfg.TCPCloseGrace, "after RST or FIN both ways, a TCP flow ends after this long without packets")
+}
+
+// viewFlags registers the flags that choose a codec view.
+type viewFlags struct {
+	mask       string
+	headerOnly bool
+	maxPayload int
+	maxPackets int
+	maxTokens  int
+}
+
+func (v *viewFlags) register(fs *flag.FlagSet, defMask string) {
+	fs.StringVar(&v.mask, "mask", defMask, "masking profile: none, addr, addr+ports, all, or a +list of addr,ports,mac,ttl,ipid")
+	fs.BoolVar(&v.headerOnly, "header-only", false, "keep no transport payload")
+	fs.IntVar(&v.maxPayload, "max-payload", 0, "keep at most this many payload bytes per packet (0: all)")
+	fs.IntVar(&v.maxPackets, "max-packets", 0, "keep at most this many packets per flow (0: all)")
+	fs.IntVar(&v.maxTokens, "max-tokens", 0, "keep at most this many tokens per flow (0: all)")
+}
+
+func (v *viewFlags) view() (codec.View, error) {
+	m, err := codec.ParseMask(v.mask)
+	if err != nil {
+		return codec.View{}, usageError("%v", err)
+	}
+	if v.maxPayload < 0 || v.maxPackets < 0 || v.maxTokens < 0 {
+		return codec.View{}, usageError("view limits must not be negative")
+	}
+	if v.maxTokens > 0 && v.maxTokens < 8 {
+		return codec.View{}, usageError("--max-tokens %d is too small for a flow header and a packet", v.maxTokens)
+	}
+	return codec.View{Mask: m, HeaderOnly: v.headerOnly, MaxPayload: v.maxPayload, MaxPackets: v.maxPackets, MaxTokens: v.maxTokens}, nil
+}
+
+// spreadMultiFlags rewrites "--real a b --generated c" into "--real a
+// --real b --generated c", so that a shell glob can follow a flag.
+func spreadMultiFlags(args []string, names ...string) []string {
+	isMulti := func(a string) (string, bool) {
+		n := strings.TrimLeft(a, "-")
+		if n == a || strings.Contains(n, "=") {
+			return "", false
+		}
+		for _, m := range names {
+			if n == m {
+				return a, true
+			}
+		}
+		return "", false
+	}
+	var out []string
+	for i := 0; i < len(args); i++ {
+		flagArg, ok := isMulti(args[i])
+		if !ok {
+			out = append(out, args[i])
+			continue
+		}
+		n := 0
+		for i+1 < len(args) && (!strings.HasPrefix(args[i+1], "-") || args[i+1] == stdinName) {
+			i++
+			out = append(out, flagArg, args[i])
+			n++
+		}
+		if n == 0 {
+			out = append(out, flagArg) // let the flag package report the missing value
+		}
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -25,37 +24,6 @@ type flowsOptions struct {
 	view         codec.View
 	flow         flow.Config
 	live         liveFlags
-}
-
-// viewFlags registers the flags that choose a codec view.
-type viewFlags struct {
-	mask       string
-	headerOnly bool
-	maxPayload int
-	maxPackets int
-	maxTokens  int
-}
-
-func (v *viewFlags) register(fs *flag.FlagSet, defMask string) {
-	fs.StringVar(&v.mask, "mask", defMask, "masking profile: none, addr, addr+ports, all, or a +list of addr,ports,mac,ttl,ipid")
-	fs.BoolVar(&v.headerOnly, "header-only", false, "keep no transport payload")
-	fs.IntVar(&v.maxPayload, "max-payload", 0, "keep at most this many payload bytes per packet (0: all)")
-	fs.IntVar(&v.maxPackets, "max-packets", 0, "keep at most this many packets per flow (0: all)")
-	fs.IntVar(&v.maxTokens, "max-tokens", 0, "keep at most this many tokens per flow (0: all)")
-}
-
-func (v *viewFlags) view() (codec.View, error) {
-	m, err := codec.ParseMask(v.mask)
-	if err != nil {
-		return codec.View{}, usageError("%v", err)
-	}
-	if v.maxPayload < 0 || v.maxPackets < 0 || v.maxTokens < 0 {
-		return codec.View{}, usageError("view limits must not be negative")
-	}
-	if v.maxTokens > 0 && v.maxTokens < 8 {
-		return codec.View{}, usageError("--max-tokens %d is too small for a flow header and a packet", v.maxTokens)
-	}
-	return codec.View{Mask: m, HeaderOnly: v.headerOnly, MaxPayload: v.maxPayload, MaxPackets: v.maxPackets, MaxTokens: v.maxTokens}, nil
 }
 
 func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -158,11 +126,7 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 					}
 					return writeErr
 				}
-				rec := flow.Record{
-					FlowID: ef.ID, File: path, StartNs: ef.FirstNs, EndNs: ef.LastNs, Res: ef.Res,
-					Key: ef.Key, FirstAToB: ef.FirstAToB, Counts: ef.Counts, Tokens: ef.NumTokens,
-					EndReason: ef.Reason, CommunityID: ef.CommunityID,
-				}
+				rec := ef.Record(path)
 				switch o.format {
 				case "csv":
 					writeErr = cw.Write(rec.Fields())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
 
@@ -51,7 +53,7 @@ func describeOthers(others []string) string {
 // openInput opens a capture, archive or table input: "-" is standard input
 // (read once, streaming; closing it is a no-op), anything else a file.
 func openInput(path string) (io.ReadCloser, error) {
-	if path == stdinName {
+	if path == atomicfile.Stdout {
 		return io.NopCloser(stdin), nil
 	}
 	return os.Open(path)
@@ -116,4 +118,22 @@ func needInputs(args []string, what string) error {
 		return usageError("need %s", what)
 	}
 	return nil
+}
+
+// writeJSON writes v as indented JSON to path: "-" is stdout, "" nothing,
+// anything else a file that appears whole (atomicfile).
+func writeJSON(path string, v any, stdout io.Writer) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if path == atomicfile.Stdout {
+		_, err = stdout.Write(b)
+		return err
+	}
+	return atomicfile.WriteFile(path, b)
 }

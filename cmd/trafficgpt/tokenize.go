@@ -23,15 +23,6 @@ type tokenizeOptions struct {
 	live         liveFlags
 }
 
-// addFlowFlags registers the flow-assembly flags shared by several commands.
-func addFlowFlags(fs interface {
-	DurationVar(*time.Duration, string, time.Duration, string)
-}, cfg *flow.Config) {
-	*cfg = flow.DefaultConfig()
-	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "a flow ends after this long without packets")
-	fs.DurationVar(&cfg.TCPCloseGrace, "tcp-close-grace", cfg.TCPCloseGrace, "after RST or FIN both ways, a TCP flow ends after this long without packets")
-}
-
 func cmdTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o tokenizeOptions
 	fs := newFlagSet("tokenize", "tokenize IN|--interface IF -o OUT.tgt", "trafficgpt tokenize capture.pcapng -o capture.tgt   |   trafficgpt tokenize --interface eth0 --duration 1m -o live.tgt", stderr)

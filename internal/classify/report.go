@@ -3,6 +3,8 @@ package classify
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
@@ -128,4 +130,82 @@ func EvalReport(ctx context.Context, o ReportOptions) (*Report, error) {
 		}
 	}
 	return r, nil
+}
+
+// WriteText writes the report as the tables eval classify prints: scores
+// beside the baselines', per class, the confusion matrix, the open set.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "%s on %s (split %s, %d flows, %s, len %d)\n", r.Model, r.Dataset, r.Split, r.Flows, r.Mode, r.Context)
+	fmt.Fprintf(w, "\n%-20s %9s %9s %9s %9s\n", "", "accuracy", "macro-P", "macro-R", "macro-F1")
+	fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "classifier", r.Accuracy, r.MacroPrecision, r.MacroRecall, r.MacroF1)
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "baseline (forest)", b.Accuracy, b.MacroPrecision, b.MacroRecall, b.MacroF1)
+	}
+	if b := r.KNN; b != nil {
+		fmt.Fprintf(w, "%-20s %9.4f %9.4f %9.4f %9.4f\n", "baseline (k-NN)", b.Accuracy, b.MacroPrecision, b.MacroRecall, b.MacroF1)
+	}
+	fmt.Fprintf(w, "\nper class (classifier%s):\n", map[bool]string{true: " | baseline F1", false: ""}[r.Baseline != nil])
+	fmt.Fprintf(w, "  %-22s %9s %9s %9s %8s", "class", "precision", "recall", "F1", "support")
+	if r.Baseline != nil {
+		fmt.Fprintf(w, " %11s", "baseline F1")
+	}
+	fmt.Fprintln(w)
+	for i, s := range r.PerClass {
+		if s.Support == 0 && columnSum(r.Confusion, i) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "  %-22s %9.4f %9.4f %9.4f %8d", s.Label, s.Precision, s.Recall, s.F1, s.Support)
+		if r.Baseline != nil {
+			fmt.Fprintf(w, " %11.4f", r.Baseline.PerClass[i].F1)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nconfusion (rows: true, columns: predicted):\n")
+	var idx []int
+	for i := range r.Labels {
+		if r.PerClass[i].Support > 0 || columnSum(r.Confusion, i) > 0 {
+			idx = append(idx, i)
+		}
+	}
+	fmt.Fprintf(w, "  %-14s", "")
+	for _, j := range idx {
+		fmt.Fprintf(w, " %7s", abbrev(r.Labels[j], 7))
+	}
+	fmt.Fprintln(w)
+	for _, i := range idx {
+		fmt.Fprintf(w, "  %-14s", abbrev(r.Labels[i], 14))
+		for _, j := range idx {
+			fmt.Fprintf(w, " %7d", r.Confusion[i][j])
+		}
+		fmt.Fprintln(w)
+	}
+	if os := r.OpenSet; os != nil {
+		fmt.Fprintf(w, "\nopen set: %d known %s flows vs %d flows of classes never trained on (%s)\n", os.KnownFlows, r.Split, os.UnknownFlows, os.Unknown)
+		fmt.Fprintf(w, "  %-12s %-13s %7s %11s %11s %9s %9s\n", "score", "rule", "AUROC", "unknown rej", "known rej", "macro-F1", "closed F1")
+		for _, x := range os.Results {
+			fmt.Fprintf(w, "  %-12s %-13s %7.4f %10.1f%% %10.1f%% %9.4f %9.4f\n", x.Method, x.Source, x.AUROC, 100*x.RejectedUnknown,
+				100*x.RejectedKnown, x.MacroF1, x.ClosedMacroF1)
+		}
+		fmt.Fprintf(w, "  (fit: threshold at %.1f%% false rejections on the valid split; macro-F1 counts rejected known flows as wrong)\n", 100*os.Results[0].FRR)
+	}
+	fmt.Fprintf(w, "\n(%.1fs for the classifier", r.Seconds)
+	if r.Baseline != nil {
+		fmt.Fprintf(w, ", %.1fs for the baseline: %d train flows, %d features", r.Baseline.Seconds, r.Baseline.TrainFlows, len(r.Baseline.Features))
+	}
+	fmt.Fprintln(w, ")")
+}
+
+func columnSum(m [][]int, j int) int {
+	s := 0
+	for _, row := range m {
+		s += row[j]
+	}
+	return s
+}
+
+func abbrev(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(s[:n-1]) + "~"
 }

@@ -237,3 +237,13 @@ func EncodeFlows(ctx context.Context, src io.Reader, opts EncodeOptions, fn func
 	})
 	return st, err
 }
+
+// Record is the flow's row in a listing of file's flows (flow.Record: the
+// columns of trafficgpt flows).
+func (ef *EncodedFlow) Record(file string) flow.Record {
+	return flow.Record{
+		FlowID: ef.ID, File: file, StartNs: ef.FirstNs, EndNs: ef.LastNs, Res: ef.Res,
+		Key: ef.Key, FirstAToB: ef.FirstAToB, Counts: ef.Counts, Tokens: ef.NumTokens,
+		EndReason: ef.Reason, CommunityID: ef.CommunityID,
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/flow"
 )
 
 // TestVerifyFiles: the demo captures (one of them gzipped) round-trip, a
@@ -102,5 +104,28 @@ func TestBenchTokenize(t *testing.T) {
 	}
 	if _, err := BenchTokenize(context.Background(), []byte("no capture"), 1); err == nil {
 		t.Error("BenchTokenize of no capture: no error")
+	}
+}
+
+// TestEncodedFlowRecord: a flow's listing row carries its id, times,
+// tokens and Community ID, one field per column.
+func TestEncodedFlowRecord(t *testing.T) {
+	f, err := os.Open("../../testdata/demo/dns.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	_, err = EncodeFlows(context.Background(), f, EncodeOptions{Flow: flow.DefaultConfig(), CountOnly: true}, func(ef *EncodedFlow) error {
+		r := ef.Record("dns.pcap")
+		if r.FlowID != ef.ID || r.File != "dns.pcap" || r.Tokens != ef.NumTokens || r.StartNs > r.EndNs || r.CommunityID == "" ||
+			r.EndReason != ef.Reason || len(r.Fields()) != len(flow.RecordColumns) {
+			t.Errorf("flow %d: record %+v", ef.ID, r)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("%d flows, %v", n, err)
 	}
 }
