@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
@@ -131,7 +129,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	el := time.Since(t0).Seconds()
 	fmt.Fprintf(stdout, "%s: %d files (%d skipped), %.1f MB in %.1fs (%.1f MB/s), %d groups\n",
 		o.out, len(m.Inputs), len(m.Skipped), float64(total)/1e6, el, float64(total)/1e6/el, m.Groups)
-	printStats(stdout, m)
+	m.WriteStats(stdout)
 	if len(m.Skipped) > 0 {
 		return unreadableError(len(m.Skipped), len(m.Skipped)+len(m.Inputs))
 	}
@@ -155,7 +153,7 @@ func cmdDatasetMerge(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: merged %d parts\n", out, len(pos))
-	printStats(stdout, m)
+	m.WriteStats(stdout)
 	return nil
 }
 
@@ -174,7 +172,7 @@ func cmdDatasetStats(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer ds.Close()
 	m := ds.Manifest()
-	printStats(stdout, m)
+	m.WriteStats(stdout)
 	// Token-length percentiles per split, read from the shard indices.
 	fmt.Fprintf(stdout, "\n%-8s %8s %8s %8s %8s %8s\n", "split", "p50", "p90", "p99", "max", "mean")
 	for _, name := range m.SplitNames() {
@@ -190,50 +188,4 @@ func cmdDatasetStats(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
 	return nil
-}
-
-// printStats prints flows, packets and tokens per split and class, the
-// dropped counts and the leakage audit.
-func printStats(w io.Writer, m *dataset.Manifest) {
-	fmt.Fprintf(w, "%-8s %-24s %8s %10s %12s\n", "split", "class", "flows", "packets", "tokens")
-	for _, name := range m.SplitNames() {
-		si := m.Splits[name]
-		fmt.Fprintf(w, "%-8s %-24s %8d %10d %12d\n", name, "(all)", si.Flows, si.Packets, si.Tokens)
-		var classes []string
-		for c := range si.PerClass {
-			classes = append(classes, c)
-		}
-		sort.Strings(classes)
-		for _, c := range classes {
-			fmt.Fprintf(w, "%-8s %-24s %8d\n", "", c, si.PerClass[c])
-		}
-	}
-	d := m.Dropped
-	fmt.Fprintf(w, "dropped: %d unlabelled, %d too short, %d duplicates, %d over the class cap; %d files skipped\n",
-		d.Unlabelled, d.TooShort, d.Duplicates, d.OverCap, len(m.Skipped))
-	a := m.Audit
-	verdict := "clean"
-	if !a.Clean {
-		verdict = "LEAKS"
-	}
-	fmt.Fprintf(w, "audit: %s: %d files, %d connections in more than one split; also there: %d 5-tuples at other times, %d payloads (>= %d bytes)",
-		verdict, a.FilesAcrossSplits, a.KeysAcrossSplits, a.KeysReused, a.PayloadsAcrossSplits, dataset.MinAuditPayload)
-	if len(a.PayloadsPerClass) > 0 {
-		var per []string
-		for c, n := range a.PayloadsPerClass {
-			per = append(per, fmt.Sprintf("%s %d", c, n))
-		}
-		sort.Strings(per)
-		fmt.Fprintf(w, " (per class: %s)", strings.Join(per[:min(len(per), 12)], ", "))
-		if len(per) > 12 {
-			fmt.Fprintf(w, ", ...")
-		}
-	}
-	fmt.Fprintln(w)
-	for _, x := range m.Warnings {
-		fmt.Fprintf(w, "WARNING: %s\n", x)
-	}
-	if len(m.Labels) > 0 {
-		fmt.Fprintf(w, "labels (%d): %s\n", len(m.Labels), strings.Join(m.Labels[:min(len(m.Labels), 20)], ", "))
-	}
 }
