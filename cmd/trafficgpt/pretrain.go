@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
@@ -76,24 +75,16 @@ func cmdPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // loadConfig resolves --config: a preset name or a JSON file.
 func loadConfig(s string) (model.Config, error) {
-	if c, err := model.Preset(s); err == nil {
-		return c, nil
-	}
-	b, err := os.ReadFile(s)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(s, "./") {
-			return model.Config{}, usageError("--config %q: not a preset (%s) nor a file", s, strings.Join(model.PresetNames(), ", "))
-		}
-		return model.Config{}, fmt.Errorf("--config: %w", err)
-	}
-	var c model.Config
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return model.Config{}, fmt.Errorf("--config %s: %w", s, err)
-	}
-	if err := c.Validate(); err != nil {
-		return model.Config{}, fmt.Errorf("--config %s: %w", s, err)
+	c, err := model.LoadConfig(s)
+	var unknown *model.UnknownConfigError
+	var pathErr *fs.PathError
+	switch {
+	case errors.As(err, &unknown):
+		return c, usageError("--config %v", err)
+	case errors.As(err, &pathErr):
+		return c, fmt.Errorf("--config: %w", err)
+	case err != nil:
+		return c, fmt.Errorf("--config %w", err)
 	}
 	return c, nil
 }
@@ -152,7 +143,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 			if s.Valid != nil {
 				pr.finish()
 				fmt.Fprintf(stderr, "step %d/%d  %s  valid %s  (%s)\n", s.Step, s.Steps, fmtLoss("train", s.Loss, s.Step),
-					fmtMetrics(s.Valid), s.Elapsed.Round(time.Second))
+					s.Valid.String(), s.Elapsed.Round(time.Second))
 				return
 			}
 			pr.add(1, fmt.Sprintf("step %d/%d loss %.3f lr %.2g %.0f tok/s", s.Step, s.Steps, s.Loss, s.LR, s.TokensPerSec))
@@ -181,7 +172,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "  train loss %.4f (last step)\n", res.TrainLoss)
 	if v := res.Valid; v != nil {
-		fmt.Fprintf(stdout, "  valid %s\n", fmtMetrics(v))
+		fmt.Fprintf(stdout, "  valid %s\n", v.String())
 	}
 	fmt.Fprintf(stdout, "  throughput %.0f tokens/s = %.1f GFLOP/s (%.3g GFLOP/token) = %.2f of sgemm (%.1f GFLOP/s, 1024^3, best probe of this run, %s)\n",
 		res.TokensPerSec, gflops, res.FLOPsPerToken/1e9, gflops/max(sgemm, 1e-9), sgemm, model.Backend())
@@ -206,28 +197,4 @@ func fmtLoss(what string, l float64, step int) string {
 		return what + " -"
 	}
 	return fmt.Sprintf("%s %.4f", what, l)
-}
-
-// fmtMetrics is one line: loss, perplexity, bits and the per-kind losses.
-func fmtMetrics(m *train.Metrics) string {
-	var kinds []string
-	for k := range m.KindLoss {
-		kinds = append(kinds, k)
-	}
-	sort.Slice(kinds, func(i, j int) bool { return kindOrder(kinds[i]) < kindOrder(kinds[j]) })
-	var b strings.Builder
-	fmt.Fprintf(&b, "loss %.4f ppl %.2f %.3f bits/token %.3f bits/byte-token; by kind:", m.Loss, m.Perplexity, m.BitsPerToken, m.BitsPerByte)
-	for _, k := range kinds {
-		fmt.Fprintf(&b, " %s %.3f", k, m.KindLoss[k])
-	}
-	return b.String()
-}
-
-func kindOrder(k string) int {
-	for i := range codec.NumKinds {
-		if codec.KindName(i) == k {
-			return int(i)
-		}
-	}
-	return int(codec.NumKinds)
 }

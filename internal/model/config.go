@@ -1,9 +1,13 @@
 package model
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
+	"strings"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 )
@@ -180,4 +184,39 @@ func (c Config) Validate() error {
 		return bad("rope_base %g must be > 1", c.RopeBase)
 	}
 	return nil
+}
+
+// UnknownConfigError is LoadConfig's error for a name that is neither a
+// preset nor a file.
+type UnknownConfigError struct{ Name string }
+
+func (e *UnknownConfigError) Error() string {
+	return fmt.Sprintf("%q: not a preset (%s) nor a file", e.Name, strings.Join(PresetNames(), ", "))
+}
+
+// LoadConfig resolves a preset name or a config JSON file (unknown fields
+// are errors; the config is validated). A name that is no preset and looks
+// like no path is an *UnknownConfigError; a file that cannot be read, the
+// read error; a bad file's error starts with its name.
+func LoadConfig(s string) (Config, error) {
+	if c, err := Preset(s); err == nil {
+		return c, nil
+	}
+	b, err := os.ReadFile(s)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(s, "./") {
+			return Config{}, &UnknownConfigError{s}
+		}
+		return Config{}, err
+	}
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", s, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", s, err)
+	}
+	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
@@ -485,4 +486,17 @@ func (r *runner) plot() error {
 		r.warn(fmt.Sprintf("loss plot: %v", err))
 	}
 	return nil
+}
+
+// String is the metrics on one line: loss, perplexity, bits and the
+// losses per kind in codec order.
+func (m *Metrics) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "loss %.4f ppl %.2f %.3f bits/token %.3f bits/byte-token; by kind:", m.Loss, m.Perplexity, m.BitsPerToken, m.BitsPerByte)
+	for k := range codec.NumKinds {
+		if l, ok := m.KindLoss[codec.KindName(k)]; ok {
+			fmt.Fprintf(&b, " %s %.3f", codec.KindName(k), l)
+		}
+	}
+	return b.String()
 }

@@ -33,3 +33,15 @@ func TestResumeOptions(t *testing.T) {
 			len(resumable), reflect.TypeOf(Options{}).NumField())
 	}
 }
+
+// TestMetricsString: one line, the kinds in codec order (not the map's).
+func TestMetricsString(t *testing.T) {
+	m := &Metrics{Loss: 1.23456, Perplexity: 3.4372, BitsPerToken: 1.7811, BitsPerByte: 2.5,
+		KindLoss: map[string]float64{"payload": 2.1, "structure": 0.05, "header": 1.5, "time": 3}}
+	want := "loss 1.2346 ppl 3.44 1.781 bits/token 2.500 bits/byte-token; by kind: structure 0.050 time 3.000 header 1.500 payload 2.100"
+	for range 5 {
+		if got := m.String(); got != want {
+			t.Fatalf("String() = %q\nwant       %q", got, want)
+		}
+	}
+}
