@@ -31,14 +31,15 @@ func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.BoolVar(&o.run.Fresh, "fresh", false, "ignore the runs of an earlier OUT/suite.json (default: take matching runs from it and keep its other methods' rows)")
 	fs.BoolVar(&o.run.Keep, "keep", false, "keep each budget's dataset and classifiers under OUT/TASK/work")
 	fs.IntVar(&o.run.Jobs, "j", runtime.GOMAXPROCS(0), "files tokenized in parallel when building the task datasets")
-	seeds := fs.String("seeds", "", "override the spec's seeds (comma-separated)")
-	budgets := fs.String("budgets", "", "override the spec's label budgets (comma-separated flows per class, or all)")
-	tasks := fs.String("tasks", "", "run only these tasks (comma-separated names)")
-	config := fs.String("config", "", "override the spec's from-scratch architecture without --base (a model preset)")
-	length := fs.Int("len", 0, "override the spec's tokens per flow the networks see")
-	epochs := fs.Int("epochs", 0, "override the spec's fine-tuning epochs")
-	timeLimit := fs.Duration("time-limit", -1, "override the spec's time limit per network run (0: none)")
-	methods := fs.String("methods", "", "override the spec's methods (comma-separated: "+strings.Join(suite.AllMethods, ",")+")")
+	var ov suite.Overrides
+	fs.StringVar(&ov.Seeds, "seeds", "", "override the spec's seeds (comma-separated)")
+	fs.StringVar(&ov.Budgets, "budgets", "", "override the spec's label budgets (comma-separated flows per class, or all)")
+	fs.StringVar(&ov.Tasks, "tasks", "", "run only these tasks (comma-separated names)")
+	fs.StringVar(&ov.Config, "config", "", "override the spec's from-scratch architecture without --base (a model preset)")
+	fs.IntVar(&ov.Len, "len", 0, "override the spec's tokens per flow the networks see")
+	fs.IntVar(&ov.Epochs, "epochs", 0, "override the spec's fine-tuning epochs")
+	fs.DurationVar(&ov.TimeLimit, "time-limit", -1, "override the spec's time limit per network run (0: none)")
+	fs.StringVar(&ov.Methods, "methods", "", "override the spec's methods (comma-separated: "+strings.Join(suite.AllMethods, ",")+")")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -51,20 +52,8 @@ func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if err := s.Override(*seeds, *budgets, *tasks, *methods); err != nil {
+	if err := s.Override(ov); err != nil {
 		return usageError("%v", err)
-	}
-	if *config != "" {
-		s.Config = *config
-	}
-	if *length > 0 {
-		s.Len = *length
-	}
-	if *epochs > 0 {
-		s.Epochs = *epochs
-	}
-	if *timeLimit >= 0 {
-		s.TimeLimit = suite.Duration(*timeLimit)
 	}
 	if o.run.Quick {
 		s.Quick()

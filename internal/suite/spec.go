@@ -167,9 +167,7 @@ func ReadSpec(path string) (*Spec, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrSpec, path, err)
 	}
-	if s.Name == "" {
-		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	}
+	defaultTo(&s.Name, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
 	// Absolute paths: the datasets record them, and the forest's features
 	// re-read the captures from wherever the suite (or a rerun) is started.
 	dir, err := filepath.Abs(filepath.Dir(path))
@@ -209,27 +207,13 @@ func (s *Spec) normalize() error {
 			return fmt.Errorf("unknown method %q (have %s)", m, strings.Join(AllMethods, ", "))
 		}
 	}
-	if s.Len == 0 {
-		s.Len = 256
-	}
-	if s.Epochs == 0 {
-		s.Epochs = 5
-	}
-	if s.Patience == 0 {
-		s.Patience = 2
-	}
-	if s.Batch == 0 {
-		s.Batch = 16
-	}
-	if s.Config == "" {
-		s.Config = "small"
-	}
-	if s.Packets == 0 {
-		s.Packets = 20
-	}
-	if s.Trees == 0 {
-		s.Trees = 100
-	}
+	defaultTo(&s.Len, 256)
+	defaultTo(&s.Epochs, 5)
+	defaultTo(&s.Patience, 2)
+	defaultTo(&s.Batch, 16)
+	defaultTo(&s.Config, "small")
+	defaultTo(&s.Packets, 20)
+	defaultTo(&s.Trees, 100)
 	if len(s.KValues) == 0 {
 		s.KValues = []int{3, 5, 9, 15, 25}
 	}
@@ -264,29 +248,26 @@ func (s *Spec) normalize() error {
 		if t.Split == "" && !t.Presplit {
 			t.Split = "train=0.6,valid=0.2,test=0.2"
 		}
-		if t.Group == "" {
-			t.Group = "file"
-		}
-		if t.Seed == 0 {
-			t.Seed = 1
-		}
-		if t.MinPackets == 0 {
-			t.MinPackets = 1
-		}
-		if t.MinPerClass == 0 {
-			t.MinPerClass = 1
-		}
-		if t.Mask == "" {
-			t.Mask = "addr+ports"
-		}
-		if t.LabelColumn == "" {
-			t.LabelColumn = "app"
-		}
+		defaultTo(&t.Group, "file")
+		defaultTo(&t.Seed, 1)
+		defaultTo(&t.MinPackets, 1)
+		defaultTo(&t.MinPerClass, 1)
+		defaultTo(&t.Mask, "addr+ports")
+		defaultTo(&t.LabelColumn, "app")
 		if _, err := t.BuildOptions(); err != nil {
 			return fmt.Errorf("task %s: %v", t.Name, err)
 		}
 	}
 	return nil
+}
+
+// defaultTo sets *v to d when it is the zero value (the field was not in
+// the spec).
+func defaultTo[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
 }
 
 // Quick shrinks the spec for a smoke run: the first seed, budgets 5, 20
@@ -328,9 +309,32 @@ func (t *Task) BuildOptions() (dataset.BuildOptions, error) {
 	return o, nil
 }
 
-// Override replaces the seeds, budgets and methods, and keeps only the
-// named tasks, from comma-separated lists (empty: unchanged).
-func (s *Spec) Override(seeds, budgets, tasks, methods string) error {
+// Overrides change a spec for one run (eval suite's flags). The lists are
+// comma-separated; an empty list, a zero number, an empty Config and a
+// negative TimeLimit leave the spec's value.
+type Overrides struct {
+	Seeds, Budgets, Tasks, Methods string
+	Config                         string // from-scratch architecture (a model preset)
+	Len, Epochs                    int
+	TimeLimit                      time.Duration // 0: none
+}
+
+// Override replaces the seeds, budgets, methods, config, length, epochs and
+// time limit given in o, and keeps only the tasks it names.
+func (s *Spec) Override(o Overrides) error {
+	seeds, budgets, tasks, methods := o.Seeds, o.Budgets, o.Tasks, o.Methods
+	if o.Config != "" {
+		s.Config = o.Config
+	}
+	if o.Len > 0 {
+		s.Len = o.Len
+	}
+	if o.Epochs > 0 {
+		s.Epochs = o.Epochs
+	}
+	if o.TimeLimit >= 0 {
+		s.TimeLimit = Duration(o.TimeLimit)
+	}
 	if seeds != "" {
 		s.Seeds = nil
 		for _, f := range strings.Split(seeds, ",") {
