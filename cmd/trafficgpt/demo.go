@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trafficgpt/trafficgpt/internal/classify"
 	"github.com/trafficgpt/trafficgpt/internal/train"
 )
 
@@ -139,17 +140,7 @@ func lastLines(s string, n int) string {
 
 // demoSummary prints one screen: scores, rates and where everything is.
 func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Duration) error {
-	var cls struct {
-		MacroF1  float64 `json:"macro_f1"`
-		Accuracy float64 `json:"accuracy"`
-		Baseline *struct {
-			MacroF1 float64 `json:"macro_f1"`
-		} `json:"baseline"`
-		KNN *struct {
-			MacroF1 float64 `json:"macro_f1"`
-			Name    string  `json:"name"`
-		} `json:"knn_baseline"`
-	}
+	var cls classify.Report
 	if err := readJSON(p("eval-classify.json"), &cls); err != nil {
 		return err
 	}

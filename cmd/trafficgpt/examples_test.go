@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,28 +57,12 @@ func toPcapng(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := pcap.NewReader(bytes.NewReader(b), pcap.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
+	recs, err := pcap.ReadPackets(bytes.NewReader(b))
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("%s: %d packets, %v", src, len(recs), err)
 	}
 	var out bytes.Buffer
-	w, err := pcap.NewPacketWriter(&out, pcap.Framing{Format: pcap.FormatPcapng, Resolution: pcap.Micro}, r.LinkType(), 65535)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec.Kind == pcap.KindPacket {
-			w.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data)
-		}
-	}
-	if err := w.Flush(); err != nil {
+	if err := pcap.WritePackets(&out, pcap.Framing{Format: pcap.FormatPcapng, Resolution: pcap.Micro}, recs[0].LinkType, 65535, recs); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(dst, out.Bytes(), 0o644); err != nil {

@@ -32,24 +32,9 @@ func demoClassDirs(t *testing.T, parts int, classes ...string) (root string, fil
 		if err != nil {
 			t.Fatal(err)
 		}
-		var recs []*pcap.Record
-		r, err := pcap.NewReader(bytes.NewReader(data), pcap.ReaderOptions{})
+		recs, err := pcap.ReadPackets(bytes.NewReader(data))
 		if err != nil {
 			t.Fatal(err)
-		}
-		for {
-			rec, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rec.Kind == pcap.KindPacket {
-				c := *rec
-				c.Data = append([]byte(nil), rec.Data...)
-				recs = append(recs, &c)
-			}
 		}
 		dir := filepath.Join(root, class)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -57,16 +42,10 @@ func demoClassDirs(t *testing.T, parts int, classes ...string) (root string, fil
 		}
 		for i := 0; i < parts; i++ {
 			var buf bytes.Buffer
-			pw, err := pcap.NewPacketWriter(&buf, pcap.Framing{Format: pcap.FormatPcap, Resolution: recs[0].Resolution}, recs[0].LinkType, 262144)
-			if err != nil {
+			part := recs[i*len(recs)/parts : (i+1)*len(recs)/parts]
+			if err := pcap.WritePackets(&buf, pcap.Framing{Format: pcap.FormatPcap, Resolution: recs[0].Resolution}, recs[0].LinkType, 262144, part); err != nil {
 				t.Fatal(err)
 			}
-			for _, rec := range recs[i*len(recs)/parts : (i+1)*len(recs)/parts] {
-				if err := pw.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data); err != nil {
-					t.Fatal(err)
-				}
-			}
-			pw.Flush()
 			p := filepath.Join(dir, fmt.Sprintf("part%d.pcap", i))
 			if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)

@@ -9,13 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"image/png"
-	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -439,37 +437,18 @@ func cutCapture(t *testing.T, name string, parts int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := pcap.NewReader(bytes.NewReader(data), pcap.ReaderOptions{})
+	recs, err := pcap.ReadPackets(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var recs []pcap.Record
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec.Kind == pcap.KindPacket {
-			c := *rec
-			c.Data = slices.Clone(rec.Data)
-			recs = append(recs, c)
-		}
 	}
 	dir := t.TempDir()
 	var out []string
 	for i := 0; i < parts; i++ {
 		var buf bytes.Buffer
-		pw, err := pcap.NewPacketWriter(&buf, pcap.Framing{Format: pcap.FormatPcap, Resolution: recs[0].Resolution}, recs[0].LinkType, 262144)
-		if err != nil {
+		part := recs[i*len(recs)/parts : (i+1)*len(recs)/parts]
+		if err := pcap.WritePackets(&buf, pcap.Framing{Format: pcap.FormatPcap, Resolution: recs[0].Resolution}, recs[0].LinkType, 262144, part); err != nil {
 			t.Fatal(err)
 		}
-		for _, rec := range recs[i*len(recs)/parts : (i+1)*len(recs)/parts] {
-			pw.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data)
-		}
-		pw.Flush()
 		p := filepath.Join(dir, fmt.Sprintf("part%d.pcap", i))
 		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)

@@ -151,24 +151,12 @@ func testPacketWriterReproduces(t *testing.T, path string) {
 			t.Fatal(err)
 		}
 		snap := r.u32(hdr.Raw[16:])
-		var out bytes.Buffer
-		pw, err := NewPacketWriter(&out, r.Framing(), r.LinkType(), snap)
+		recs, err := ReadPackets(bytes.NewReader(in))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for {
-			rec, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := pw.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := pw.Flush(); err != nil {
+		var out bytes.Buffer
+		if err := WritePackets(&out, r.Framing(), r.LinkType(), snap, recs); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(out.Bytes(), in) {

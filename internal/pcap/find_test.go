@@ -1,6 +1,8 @@
 package pcap
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -79,5 +81,42 @@ func TestLargest(t *testing.T) {
 	}
 	if got := Largest(empty); got != "" {
 		t.Errorf("Largest of a folder without captures = %q", got)
+	}
+}
+
+// TestReadWritePackets: a demo capture written again as pcapng holds the
+// same packets, and as classic pcap (tcpdump's framing and snap length)
+// the same bytes.
+func TestReadWritePackets(t *testing.T) {
+	in, err := os.ReadFile("../../testdata/demo/dns.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ReadPackets(bytes.NewReader(in))
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("%d packets, %v", len(recs), err)
+	}
+	var ng, classic bytes.Buffer
+	if err := WritePackets(&ng, Framing{Format: FormatPcapng, Resolution: recs[0].Resolution}, recs[0].LinkType, 65535, recs); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadPackets(bytes.NewReader(ng.Bytes()))
+	if err != nil || len(back) != len(recs) {
+		t.Fatalf("pcapng: %d packets of %d, %v", len(back), len(recs), err)
+	}
+	for i := range recs {
+		if back[i].Timestamp != recs[i].Timestamp || back[i].OrigLen != recs[i].OrigLen || !bytes.Equal(back[i].Data, recs[i].Data) {
+			t.Fatalf("pcapng packet %d differs", i)
+		}
+	}
+	snap := binary.LittleEndian.Uint32(in[16:20])
+	if err := WritePackets(&classic, Framing{Format: FormatPcap, Resolution: recs[0].Resolution}, recs[0].LinkType, snap, recs); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(classic.Bytes(), in) {
+		t.Error("classic pcap written again differs from the file")
+	}
+	if _, err := ReadPackets(bytes.NewReader([]byte("not a capture"))); err == nil {
+		t.Error("not a capture: no error")
 	}
 }

@@ -187,3 +187,44 @@ func (pw *PacketWriter) WritePacket(ts uint64, origLen uint32, data []byte) erro
 
 // Flush writes any buffered bytes to the underlying writer.
 func (pw *PacketWriter) Flush() error { return pw.w.Flush() }
+
+// ReadPackets reads the packet records of a capture, each with a copy of
+// its data (the other records are skipped).
+func ReadPackets(r io.Reader) ([]Record, error) {
+	pr, err := NewReader(r, ReaderOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var recs []Record
+	for {
+		rec, err := pr.Next()
+		if err == io.EOF {
+			return recs, nil
+		}
+		if err != nil {
+			return recs, err
+		}
+		if rec.Kind == KindPacket {
+			c := *rec
+			c.Data = append([]byte(nil), rec.Data...)
+			c.Raw = nil
+			recs = append(recs, c)
+		}
+	}
+}
+
+// WritePackets writes packets (their times, original lengths and data) as
+// one capture in framing f: a classic pcap cut into parts, or a capture
+// written again as pcapng.
+func WritePackets(w io.Writer, f Framing, linkType, snaplen uint32, recs []Record) error {
+	pw, err := NewPacketWriter(w, f, linkType, snaplen)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := pw.WritePacket(rec.Timestamp, rec.OrigLen, rec.Data); err != nil {
+			return err
+		}
+	}
+	return pw.Flush()
+}
