@@ -29,10 +29,12 @@ type Report struct {
 	Notes         []string      `json:"notes,omitempty"`
 	Tasks         []*TaskReport `json:"tasks"`
 	Runs          []Run1        `json:"runs"`
-	// Other holds the runs of the earlier OUT/suite.json that lie outside
-	// this invocation (other tasks, budgets or seeds, from --tasks,
-	// --budgets, --seeds): kept, so that OUT accumulates, and not in the
-	// tables; a later invocation that covers them reuses them.
+	// Other holds the runs of the earlier OUT/suite.json not (yet) in
+	// Runs: while running, every earlier run not taken again, so that an
+	// interrupted invocation loses none; once complete, those outside this
+	// invocation (other tasks, budgets or seeds, from --tasks, --budgets,
+	// --seeds). Not in the tables; an invocation that covers them reuses
+	// them.
 	Other    []Run1  `json:"other_runs,omitempty"`
 	Summary  []Cell  `json:"summary"`
 	Started  string  `json:"started"`

@@ -71,7 +71,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if !o.Fresh {
 		previous = readRuns(filepath.Join(o.Out, "suite.json"))
 	}
-	r.Other = outside(previous, s)
+	// Until a run is taken again (reused, kept, or its task's rows
+	// written), it waits in Other: an interrupted run loses nothing.
+	r.Other = slices.Clone(previous)
 	total := len(s.Tasks) * len(s.Budgets) * len(s.Seeds) * len(methods)
 	done := 0
 	start := time.Now()
@@ -108,6 +110,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	r.Complete = true
+	r.Other = outside(r.Other, s)
 	flush()
 	if err := writeMarkdown(filepath.Join(o.Out, "suite.md"), r); err != nil {
 		return r, err
@@ -225,7 +228,7 @@ func (ts *taskRun) run(ctx context.Context, step func(string)) error {
 					if run.Task == ts.t.Name && run.Seed == seed && run.Budget == prevBudget {
 						run.Budget = b
 						run.SameAs = prevBudget.String()
-						ts.r.Runs = append(ts.r.Runs, run)
+						ts.r.add(run)
 						step(fmt.Sprintf("%s budget %s seed %d %s (same flows as budget %s)", ts.t.Name, b, seed, run.Method, prevBudget))
 					}
 				}
@@ -243,7 +246,7 @@ func (ts *taskRun) run(ctx context.Context, step func(string)) error {
 		if p.Task == ts.t.Name && p.DatasetHash == ts.tr.DatasetHash && !slices.Contains(ts.methods, p.Method) &&
 			slices.Contains(ts.s.Seeds, p.Seed) && slices.Contains(ts.s.Budgets, p.Budget) {
 			p.Reused = true
-			ts.r.Runs = append(ts.r.Runs, p)
+			ts.r.add(p)
 		}
 	}
 	return nil
@@ -327,7 +330,7 @@ func (ts *taskRun) budget(ctx context.Context, seed uint64, b Budget, keep []int
 		run.Method = m
 		run.Settings = ts.settings(m)
 		if p, ok := ts.reuse(run); ok {
-			ts.r.Runs = append(ts.r.Runs, p)
+			ts.r.add(p)
 			step(fmt.Sprintf("%s budget %s seed %d %s: test macro-F1 %.3f (from the earlier report)", ts.t.Name, b, seed, m, p.TestF1))
 			continue
 		}
@@ -349,7 +352,7 @@ func (ts *taskRun) budget(ctx context.Context, seed uint64, b Budget, keep []int
 			return fmt.Errorf("budget %s seed %d %s: %w", b, seed, m, err)
 		}
 		run.Seconds = time.Since(t0).Seconds()
-		ts.r.Runs = append(ts.r.Runs, run)
+		ts.r.add(run)
 		step(fmt.Sprintf("%s budget %s seed %d %s: test macro-F1 %.3f", ts.t.Name, b, seed, m, run.TestF1))
 	}
 	return nil
@@ -632,6 +635,16 @@ func readRuns(path string) []Run1 {
 		return nil
 	}
 	return append(r.Runs, r.Other...)
+}
+
+// add appends a run to the report and takes its earlier copy, if any,
+// out of Other.
+func (r *Report) add(run Run1) {
+	r.Runs = append(r.Runs, run)
+	r.Other = slices.DeleteFunc(r.Other, func(p Run1) bool {
+		return p.Task == run.Task && p.Budget == run.Budget && p.Seed == run.Seed && p.Method == run.Method &&
+			p.DatasetHash == run.DatasetHash && p.Settings == run.Settings
+	})
 }
 
 // outside returns the runs whose task, budget or seed this spec does not

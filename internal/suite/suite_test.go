@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -289,6 +290,24 @@ func TestSuiteReusesEarlierRuns(t *testing.T) {
 	}
 	if len(fifth.Runs) != 3 || !fifth.Runs[0].Reused || len(fifth.Other) != 1 {
 		t.Fatalf("budget 5 again: %+v (%d other), want its 3 runs back and budget 20's kept", fifth.Runs, len(fifth.Other))
+	}
+	// Interrupted after its first run (a new 1-NN run): every earlier run
+	// is still in suite.json, in runs or other_runs.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := Run(ctx, Options{Spec: spec(NN1, Forest, KNN, Scratch), Out: out, Jobs: 2,
+		Progress: func(done, total int, what string) { cancel() }}); err == nil {
+		t.Fatal("the interrupted run returned no error")
+	}
+	kept := readRuns(filepath.Join(out, "suite.json"))
+	have := map[string]int{}
+	for _, run := range kept {
+		have[fmt.Sprintf("%s/%s", run.Budget, run.Method)]++
+	}
+	for _, k := range []string{"5/forest", "5/knn", "5/scratch", "20/forest", "5/1nn"} {
+		if have[k] != 1 {
+			t.Errorf("after the interruption suite.json holds %d runs of %s (%v), want 1", have[k], k, have)
+		}
 	}
 	fresh, err := Run(context.Background(), Options{Spec: spec(KNN), Out: out, Jobs: 2, Fresh: true})
 	if err != nil {
