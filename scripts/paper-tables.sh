@@ -4,22 +4,36 @@
 # short vs long pre-training context, the fine-tuning length sweep, and
 # training speed and memory per context.
 #
-# usage: scripts/paper-tables.sh [-s] [-p PRESET] [-t TOKENS] [-v VARIANTS]
-#                                [-c CTXS] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
+# usage: scripts/paper-tables.sh [-s] [-p PRESET] [-t TOKENS] [-v VARIANTS] [-c CTXS] [-C CTXS]
+#          [-w CTX] [-P DIRS] [-b BATCH] [-e EPOCHS] [-k FLOWS] [-T TOKENS] [-L DURATION]
+#          [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
 #   DATA  captures, labelled by folder (DATA/<class>/...) or by file name
 #   OUT   output directory (created; must be empty): OUT/tables.md, OUT/sweep.png,
 #         every run under OUT/runs, OUT/speed, logs under OUT/logs
 #   -s    smoke test: tiny model, contexts 256/512, 4,096 tokens (about a minute)
-#   -p    model preset (default small; paper is the paper's 24 x 512 shape)
+#   -p    model preset (default small; paper is the paper's 24 x 512 shape) or config JSON
+#         (its attention key is replaced by each variant's)
 #   -t    pre-training tokens per variant and context (default 2000000: the same
 #         budget for every run, so steps = TOKENS / (batch * context))
 #   -v    attention variants (default linear,retention,rwkv; also quadratic, and
 #         retention-pure, rwkv-pure: no local softmax heads, as the paper's baselines)
-#   -c    pre-training contexts, short first (default 3072,12032)
+#   -c    pre-training contexts of the first variant, short first (default 3072,12032)
+#   -C    pre-training contexts of the other variants (default: as -c)
+#   -w    context whose models get the fine-tuning sweep, and stand beside the paper's
+#         12k column (default 12032 if among -c, else the last of -c)
+#   -P    more captures for pre-training only, comma-separated (e.g. long flows for the
+#         long contexts); classification and the real side of generation use DATA alone
+#   -b    pre-training batch (default 4)
+#   -e    fine-tuning epochs (default 4)
+#   -k    at most this many flows per class in the labelled set (default 0: all)
+#   -T    at most this many tokens per generated flow (default 0: no cap)
+#   -L    time limit of every pre-training and fine-tuning run, e.g. 6m (default none;
+#         the pre-training table gives the steps and tokens each run reached)
 #   -l    labels: dir or file (default: dir when DATA has sub-folders, else file)
 #   -g    split grouping: file or flow (default: file with -l dir, flow with -l file,
 #         where every class is one file; flow grouping can leak a session across splits)
 #   -n    flows generated per run (default 200)
+#   -j    no speed runs (the speed table stays "-")
 #   -r    seed of every step (default 1)
 #
 # Per variant V and context C: pretrain (same tokens), finetune at each length of
@@ -33,16 +47,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SMOKE=0; PRESET=small; TOKENS=2000000; VARIANTS=linear,retention,rwkv; CTXS=3072,12032
-LABELS=; GROUP=; FLOWS=200; SEED=1
-while getopts "sp:t:v:c:l:g:n:r:" opt; do
+LABELS=; GROUP=; FLOWS=200; SEED=1; CTXS2=; SWEEPCTX=; PREDATA=; BATCH=4; EPOCHS=4; PERCLASS=0
+GENTOKENS=0; LIMIT=; NOSPEED=0
+usage() { sed -n 7,45p "$0" >&2; exit 2; }
+while getopts "sp:t:v:c:C:w:P:b:e:k:T:L:jl:g:n:r:" opt; do
   case $opt in
     s) SMOKE=1 ;; p) PRESET=$OPTARG ;; t) TOKENS=$OPTARG ;; v) VARIANTS=$OPTARG ;; c) CTXS=$OPTARG ;;
+    C) CTXS2=$OPTARG ;; w) SWEEPCTX=$OPTARG ;; P) PREDATA=$OPTARG ;; b) BATCH=$OPTARG ;; e) EPOCHS=$OPTARG ;;
+    k) PERCLASS=$OPTARG ;; T) GENTOKENS=$OPTARG ;; L) LIMIT=$OPTARG ;; j) NOSPEED=1 ;;
     l) LABELS=$OPTARG ;; g) GROUP=$OPTARG ;; n) FLOWS=$OPTARG ;; r) SEED=$OPTARG ;;
-    *) sed -n 7,24p "$0" >&2; exit 2 ;;
+    *) usage ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 2 ] || { sed -n 7,24p "$0" >&2; exit 2; }
+[ $# -eq 2 ] || usage
 DATA=$1; OUT=$2
 [ -e "$DATA" ] || { echo "paper-tables: $DATA not found" >&2; exit 1; }
 if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ]; then
@@ -52,7 +70,7 @@ COMMAND="scripts/paper-tables.sh $*"
 [ "$SMOKE" = 1 ] && COMMAND="scripts/paper-tables.sh -s $*"
 
 # Sizes. LENS is the fine-tuning sweep, MAINLEN the classification table's length.
-SPEEDCTX=3072,12032,32768; LENS=32,128,256,4096; MAINLEN=256; EPOCHS=4; BATCH=4
+SPEEDCTX=3072,12032,32768; LENS=32,128,256,4096; MAINLEN=256
 MAXPKT=32; SEEDS=3; SPEEDSTEPS=4; CLSTOKENS=4096
 if [ "$SMOKE" = 1 ]; then
   PRESET=tiny; TOKENS=4096; CTXS=256,512; SPEEDCTX=256,512,1024; LENS=32,128; MAINLEN=128
@@ -63,11 +81,29 @@ if [ -z "$LABELS" ]; then
   if find "$DATA" -mindepth 1 -maxdepth 1 -type d | grep -q .; then LABELS=dir; fi
 fi
 if [ -z "$GROUP" ]; then GROUP=flow; [ "$LABELS" = dir ] && GROUP=file; fi
+[ -n "$CTXS2" ] || CTXS2=$CTXS
 IFS=, read -ra variants <<< "$VARIANTS"
 IFS=, read -ra ctxs <<< "$CTXS"
+IFS=, read -ra ctxs2 <<< "$CTXS2"
 IFS=, read -ra speedctx <<< "$SPEEDCTX"
 IFS=, read -ra lens <<< "$LENS"
-maxctx=${ctxs[${#ctxs[@]}-1]}
+predata=()
+[ -n "$PREDATA" ] && IFS=, read -ra predata <<< "$PREDATA"
+for d in "${predata[@]}"; do [ -e "$d" ] || { echo "paper-tables: $d not found" >&2; exit 1; }; done
+# Every context any run uses, short first: the tables' columns, and the
+# longest is the pre-training set's flow cap.
+allctx=$(printf '%s\n' "${ctxs[@]}" "${ctxs2[@]}" | sort -nu | paste -sd,)
+maxctx=${allctx##*,}
+if [ -z "$SWEEPCTX" ]; then
+  SWEEPCTX=${ctxs[${#ctxs[@]}-1]}
+  for c in "${ctxs[@]}"; do [ "$c" = 12032 ] && SWEEPCTX=12032; done
+fi
+limit=()
+[ -n "$LIMIT" ] && limit=(--time-limit "$LIMIT")
+gentok=()
+[ "$GENTOKENS" -gt 0 ] && gentok=(--max-tokens "$GENTOKENS")
+perclass=()
+[ "$PERCLASS" -gt 0 ] && perclass=(--max-per-class "$PERCLASS")
 
 mkdir -p "$OUT/logs" "$OUT/runs" "$OUT/speed" "$OUT/configs"
 go build -o "$OUT/trafficgpt" ./cmd/trafficgpt
@@ -91,35 +127,40 @@ step() {
 
 # Data: one pre-training set (flows up to the longest context) and one labelled set.
 step dataset-pretrain "$TG" dataset build -o "$OUT/data-pretrain" --mask addr+ports --max-tokens "$maxctx" --keep-trailing \
-  --split train=0.9,valid=0.1 --group "$GROUP" --seed "$SEED" "$DATA"
+  --split train=0.9,valid=0.1 --group "$GROUP" --seed "$SEED" "$DATA" "${predata[@]}"
 step dataset-classify "$TG" dataset build -o "$OUT/data-classify" --labels "$LABELS" --group "$GROUP" --keep-trailing \
-  --split train=0.6,valid=0.2,test=0.2 --mask addr+ports --max-tokens "$CLSTOKENS" --seed "$SEED" "$DATA"
+  --split train=0.6,valid=0.2,test=0.2 --mask addr+ports --max-tokens "$CLSTOKENS" --seed "$SEED" "${perclass[@]}" "$DATA"
 
 baseline=1
+first=1
 for v in "${variants[@]}"; do
-  cfg="$OUT/configs/$PRESET-$v.json"
+  cfg="$OUT/configs/$(basename "$PRESET" .json)-$v.json"
   "$OUT/papertables" config "$PRESET" "$v" > "$cfg"
-  for c in "${ctxs[@]}"; do
+  vctx=("${ctxs[@]}")
+  [ "$first" = 1 ] || vctx=("${ctxs2[@]}")
+  first=0
+  for c in "${vctx[@]}"; do
     run="$OUT/runs/$v-c$c"; mkdir -p "$run"
     steps=$(( TOKENS / (BATCH * c) )); [ "$steps" -ge 1 ] || steps=1
     step "pretrain-$v-c$c" "$TG" pretrain --data "$OUT/data-pretrain" -o "$run/model" --config "$cfg" \
-      --ctx "$c" --batch "$BATCH" --steps "$steps" --warmup $(( steps / 10 )) --seed "$SEED"
-    # The sweep runs on the longest context's model; the others only at MAINLEN.
+      --ctx "$c" --batch "$BATCH" --steps "$steps" --warmup $(( steps / 10 )) --seed "$SEED" "${limit[@]}"
+    # The sweep runs on the SWEEPCTX models; the others only at MAINLEN.
     for l in "${lens[@]}"; do
-      if [ "$c" != "$maxctx" ] && [ "$l" != "$MAINLEN" ]; then continue; fi
+      if [ "$c" != "$SWEEPCTX" ] && [ "$l" != "$MAINLEN" ]; then continue; fi
       step "finetune-$v-c$c-len$l" "$TG" finetune --model "$run/model" --data "$OUT/data-classify" \
-        -o "$run/cls-$l" --len "$l" --epochs "$EPOCHS" --seed "$SEED"
+        -o "$run/cls-$l" --len "$l" --epochs "$EPOCHS" --seed "$SEED" "${limit[@]}"
       nb=--no-baseline
       if [ "$baseline" = 1 ]; then nb=; baseline=0; fi
       step "eval-classify-$v-c$c-len$l" "$TG" eval classify --model "$run/cls-$l" --data "$OUT/data-classify" \
         --json "$run/cls-$l.json" $nb
     done
     step "generate-$v-c$c" "$TG" generate --model "$run/model" -n "$FLOWS" -o "$run/gen.pcap" \
-      --max-packets "$MAXPKT" --top-k 25 --seed "$SEED"
+      --max-packets "$MAXPKT" "${gentok[@]}" --top-k 25 --seed "$SEED"
     step "eval-generate-$v-c$c" "$TG" eval generate --real "$DATA" --generated "$run/gen.pcap" \
       --json "$run/gen.json" --seeds "$SEEDS"
   done
   # Speed and memory: a few steps at batch 1 per context.
+  [ "$NOSPEED" = 1 ] && continue
   for c in "${speedctx[@]}"; do
     sp="$OUT/speed/$v-c$c"
     timer=()
@@ -130,7 +171,13 @@ for v in "${variants[@]}"; do
 done
 
 name=$(basename "$DATA")
-"$OUT/papertables" tables -o "$OUT" -variants "$VARIANTS" -ctx "$CTXS" -speed-ctx "$SPEEDCTX" -lens "$LENS" \
-  -main-len "$MAINLEN" -data "$name" -desc "$LABELS labels, $GROUP-grouped splits, preset $PRESET, $TOKENS pre-training tokens per run" \
+desc="$LABELS labels, $GROUP-grouped splits, preset $PRESET, $TOKENS pre-training tokens per run at batch $BATCH"
+[ "${#predata[@]}" -gt 0 ] && desc="$desc, pre-training also on $PREDATA"
+[ "$PERCLASS" -gt 0 ] && desc="$desc, at most $PERCLASS flows per class"
+desc="$desc, fine-tuning $EPOCHS epochs"
+[ -n "$LIMIT" ] && desc="$desc, every run limited to $LIMIT"
+[ "$GENTOKENS" -gt 0 ] && desc="$desc, generated flows capped at $GENTOKENS tokens"
+"$OUT/papertables" tables -o "$OUT" -variants "$VARIANTS" -ctx "$allctx" -sweep-ctx "$SWEEPCTX" -speed-ctx "$SPEEDCTX" -lens "$LENS" \
+  -main-len "$MAINLEN" -data "$name" -desc "$desc" \
   -command "$COMMAND"
 echo "paper-tables: wrote $OUT/tables.md and $OUT/sweep.png" >&2

@@ -9,14 +9,18 @@
 //
 // tables reads the layout the script writes under OUT:
 //
+//	runs/V-cC/model/       trafficgpt pretrain (train.jsonl: steps, tokens, losses of the run)
 //	runs/V-cC/cls-L.json   trafficgpt eval classify --json (model V pre-trained at C, fine-tuned at L)
 //	runs/V-cC/gen.json     trafficgpt eval generate --json
 //	speed/V-cC/            a short pre-training run (train.jsonl), speed/V-cC.rss its peak RSS (kB)
 //
-// and writes OUT/tables.md and OUT/sweep.png. Missing runs are shown as "-".
+// and writes OUT/tables.md and OUT/sweep.png. A variant need not run at
+// every context: rows and columns are those whose runs/V-cC exists (the
+// script makes it before pre-training), and what did not finish is "-".
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -61,7 +65,8 @@ func run(args []string, stdout io.Writer) error {
 		var variants, ctxs, speedCtxs, lens string
 		fs.StringVar(&o.out, "o", "", "the script's output directory")
 		fs.StringVar(&variants, "variants", "linear,retention,rwkv", "attention variants")
-		fs.StringVar(&ctxs, "ctx", "3072,12032", "pre-training contexts (short first)")
+		fs.StringVar(&ctxs, "ctx", "3072,12032", "pre-training contexts of any variant (short first)")
+		fs.IntVar(&o.sweepCtx, "sweep-ctx", 0, "context of the models of the sweep and of the paper's 12k column (0: 12032 if in -ctx, else the last)")
 		fs.StringVar(&speedCtxs, "speed-ctx", "3072,12032,32768", "contexts of the speed table")
 		fs.StringVar(&lens, "lens", "32,128,256,4096", "fine-tuning lengths of the sweep")
 		fs.IntVar(&o.mainLen, "main-len", 256, "fine-tuning length of the classification table")
@@ -85,6 +90,14 @@ func run(args []string, stdout io.Writer) error {
 		if o.lens, err = ints(lens); err != nil {
 			return err
 		}
+		if o.sweepCtx == 0 {
+			o.sweepCtx = o.ctxs[len(o.ctxs)-1]
+			for _, c := range o.ctxs {
+				if c == 12032 {
+					o.sweepCtx = c
+				}
+			}
+		}
 		md, err := tables(o)
 		if err != nil {
 			return err
@@ -101,10 +114,21 @@ func run(args []string, stdout io.Writer) error {
 // or KIND-pure for a decay family without local softmax heads (every head
 // the family's, the same inner width), as the paper's RWKV and RetNet
 // baselines.
+//
+// preset is a preset name or a config JSON file (pretrain --config's keys).
 func variantConfig(preset, v string) (model.Config, error) {
 	c, err := model.Preset(preset)
 	if err != nil {
-		return c, err
+		b, rerr := os.ReadFile(preset)
+		if rerr != nil {
+			return c, fmt.Errorf("%w (nor a config file: %v)", err, rerr)
+		}
+		c = model.Config{}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("%s: %w", preset, err)
+		}
 	}
 	kind, pure := strings.CutSuffix(v, "-pure")
 	c.Attention = kind
@@ -150,6 +174,7 @@ type tableOptions struct {
 	ctxs, speedCtxs []int
 	lens            []int
 	mainLen         int
+	sweepCtx        int
 }
 
 // clsReport and genReport are the parts of the eval reports the tables use.
@@ -180,6 +205,28 @@ func readJSON(path string, v any) bool {
 
 func runDir(o tableOptions, v string, ctx int) string {
 	return filepath.Join(o.out, "runs", fmt.Sprintf("%s-c%d", v, ctx))
+}
+
+// ran says whether variant v has a run at context ctx (finished or not).
+func ran(o tableOptions, v string, ctx int) bool {
+	st, err := os.Stat(runDir(o, v, ctx))
+	return err == nil && st.IsDir()
+}
+
+// paperKey is the paperCls row beside variant v at context ctx: linear's
+// 12k row at the sweep context, its 3k row at the shortest context when
+// that is shorter, a decay family's row at the sweep context ("" if none).
+func paperKey(o tableOptions, v string, ctx int) string {
+	kind, _ := strings.CutSuffix(v, "-pure")
+	switch {
+	case ctx == o.sweepCtx && v == model.AttentionLinear:
+		return "linear-12k"
+	case ctx == o.ctxs[0] && ctx < o.sweepCtx && v == model.AttentionLinear:
+		return "linear-3k"
+	case ctx == o.sweepCtx && v != model.AttentionLinear:
+		return kind
+	}
+	return ""
 }
 
 func cls(o tableOptions, v string, ctx, l int) (clsReport, bool) {
@@ -283,6 +330,31 @@ func tables(o tableOptions) (string, error) {
 	w("discriminator). The paper's numbers are on its own data sets and models (750K steps on 189 GB): compare shapes\n")
 	w("and orderings, not values.\n\n")
 
+	// How much each run learned: the budget is the same in tokens, so the
+	// steps differ with the context.
+	w("## Pre-training runs (same token budget per run)\n\n| run | steps | tokens | wall (s) | last train loss | valid loss (nats/token) |\n|---|---|---|---|---|---|\n")
+	for _, v := range o.variants {
+		for _, c := range o.ctxs {
+			if !ran(o, v, c) {
+				continue
+			}
+			steps, tokens, wall, loss, valid := "-", "-", "-", "-", "-"
+			if log, err := train.ReadLog(filepath.Join(runDir(o, v, c), "model")); err == nil {
+				for _, l := range log {
+					switch {
+					case l.Kind == "train":
+						steps, tokens = strconv.Itoa(l.Step), strconv.FormatInt(l.Tokens, 10)
+						wall, loss = fmt.Sprintf("%.0f", l.Elapsed), f4(l.Loss, true)
+					case l.Kind == "valid" && l.Valid != nil:
+						valid = f4(l.Valid.Loss, true)
+					}
+				}
+			}
+			w("| %s %s | %s | %s | %s | %s | %s |\n", v, ctxName(c), steps, tokens, wall, loss, valid)
+		}
+	}
+	w("\n")
+
 	// Table I-III: classification.
 	w("## Classification macro-F1 (test split, fine-tuning length %d)\n\n", o.mainLen)
 	w("| model | ours: %s | paper: CP-iOS | paper: CP-Android | paper: ISCX-VPN-App | paper: USTC-TFC |\n|---|---|---|---|---|---|\n", name)
@@ -290,20 +362,16 @@ func tables(o tableOptions) (string, error) {
 	for _, v := range o.variants {
 		for i := len(o.ctxs) - 1; i >= 0; i-- {
 			c := o.ctxs[i]
+			if !ran(o, v, c) {
+				continue
+			}
 			r, ok := cls(o, v, c, o.mainLen)
 			if ok && r.Baseline != nil && baseline == nil {
 				x := r.Baseline.MacroF1
 				baseline = &x
 			}
-			key, _ := strings.CutSuffix(v, "-pure")
-			if v == model.AttentionLinear {
-				key = "linear-3k"
-				if i == len(o.ctxs)-1 {
-					key = "linear-12k"
-				}
-			}
-			p, okp := paperCls[key]
-			if !okp || (v != model.AttentionLinear && i != len(o.ctxs)-1) {
+			p, okp := paperCls[paperKey(o, v, c)]
+			if !okp {
 				p = [4]string{"-", "-", "-", "-"}
 			}
 			w("| %s %s | %s | %s | %s | %s | %s |\n", variantName(v), ctxName(c), f4(r.MacroF1, ok), p[0], p[1], p[2], p[3])
@@ -311,13 +379,16 @@ func tables(o tableOptions) (string, error) {
 	}
 	pb := paperCls["baseline"]
 	w("| random forest on flow features (ours) / best baseline (paper) | %s | %s | %s | %s | %s |\n\n", pf(baseline), pb[0], pb[1], pb[2], pb[3])
-	w("The paper's RWKV and RetNet rows give no context length; they stand beside our %s runs.\n\n", ctxName(o.ctxs[len(o.ctxs)-1]))
+	w("The paper's RWKV and RetNet rows give no context length; they stand beside our %s runs.\n\n", ctxName(o.sweepCtx))
 
 	// Tables IV-VI: generation.
 	gens := map[string]genReport{}
 	var cols []string
 	for _, v := range o.variants {
 		for _, c := range o.ctxs {
+			if !ran(o, v, c) {
+				continue
+			}
 			k := fmt.Sprintf("%s %s", v, ctxName(c))
 			var g genReport
 			if readJSON(filepath.Join(runDir(o, v, c), "gen.json"), &g) {
@@ -390,10 +461,12 @@ func tables(o tableOptions) (string, error) {
 		// shortest linear contexts.
 		paper := "-"
 		switch k {
-		case model.AttentionLinear + " " + ctxName(o.ctxs[len(o.ctxs)-1]):
+		case model.AttentionLinear + " " + ctxName(o.sweepCtx):
 			paper = "0.6683 +- 0.0232"
 		case model.AttentionLinear + " " + ctxName(o.ctxs[0]):
-			paper = "0.6634"
+			if o.ctxs[0] < o.sweepCtx {
+				paper = "0.6634"
+			}
 		}
 		w("| %s | %s | %s | %s | %s |\n", k, disc, paper, dec, ts)
 	}
@@ -421,7 +494,7 @@ func tables(o tableOptions) (string, error) {
 	w("\nThe paper reports no speed or memory figures. Tokens/s is the median step rate of a short pre-training\n")
 	w("run after its first step (shared machine: read ratios between rows of one run, not absolute values).\n\n")
 
-	w("## Fine-tuning length sweep (Fig. 3)\n\nmacro-F1 by fine-tuning length, model pre-trained at %s; plot: `sweep.png`.\n\n| variant | ", ctxName(o.ctxs[len(o.ctxs)-1]))
+	w("## Fine-tuning length sweep (Fig. 3)\n\nmacro-F1 by fine-tuning length, model pre-trained at %s; plot: `sweep.png`.\n\n| variant | ", ctxName(o.sweepCtx))
 	for _, l := range o.lens {
 		w("%d | ", l)
 	}
@@ -433,7 +506,7 @@ func tables(o tableOptions) (string, error) {
 	for _, v := range o.variants {
 		w("| %s | ", variantName(v))
 		for _, l := range o.lens {
-			r, ok := cls(o, v, o.ctxs[len(o.ctxs)-1], l)
+			r, ok := cls(o, v, o.sweepCtx, l)
 			w("%s | ", f4(r.MacroF1, ok))
 		}
 		w("\n")
@@ -485,7 +558,7 @@ func lastLine(s string) string {
 // sweepPlot draws macro-F1 against fine-tuning length, one line per variant.
 func sweepPlot(o tableOptions) error {
 	var series []plot.ErrSeries
-	c := o.ctxs[len(o.ctxs)-1]
+	c := o.sweepCtx
 	for _, v := range o.variants {
 		s := plot.ErrSeries{Name: variantName(v)}
 		for _, l := range o.lens {

@@ -22,8 +22,9 @@ func writeFile(t *testing.T, path, s string) {
 }
 
 // TestTables builds the script's output layout for two variants (one run
-// missing) and checks the tables carry our numbers, the paper's beside
-// them, "-" for what did not run, and that the sweep plot is written.
+// unfinished) and a third that ran at no context, and checks the tables
+// carry our numbers, the paper's beside them, "-" for what did not finish,
+// no row for what never started, and that the sweep plot is written.
 func TestTables(t *testing.T) {
 	out := t.TempDir()
 	r := func(v string, c int) string {
@@ -33,6 +34,13 @@ func TestTables(t *testing.T) {
 	writeFile(t, filepath.Join(r("linear", 512), "cls-32.json"), `{"macro_f1":0.5}`)
 	writeFile(t, filepath.Join(r("linear", 256), "cls-128.json"), `{"macro_f1":0.75}`)
 	writeFile(t, filepath.Join(r("rwkv", 512), "cls-128.json"), `{"macro_f1":0.6}`)
+	if err := os.MkdirAll(r("rwkv", 256), 0o755); err != nil { // started, never finished
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(r("linear", 512), "model", "train.jsonl"),
+		`{"kind":"train","step":1,"loss":6.2,"tokens":512,"elapsed_s":1}`+"\n"+
+			`{"kind":"train","step":2,"loss":5.5,"tokens":1024,"elapsed_s":2.4}`+"\n"+
+			`{"kind":"valid","step":2,"elapsed_s":3,"valid":{"tokens":512,"loss":5.25}}`+"\n")
 	writeFile(t, filepath.Join(r("linear", 512), "gen.json"),
 		`{"header_jsd":{"sport":0.25,"mean":0.3333},"flow_jsd":{"mean":null},"discriminator_f1":0.61,"discriminator_f1_std":0.02,
 		  "validity":{"generated":{"packet_decode_share":0.99,"tshark":{"clean_share":0.97}}}}`)
@@ -41,7 +49,7 @@ func TestTables(t *testing.T) {
 			`{"kind":"train","step":3,"tokens_per_s":200}`+"\n"+`{"kind":"train","step":4,"tokens_per_s":100}`+"\n")
 	writeFile(t, filepath.Join(out, "speed", "rwkv-c256.rss"), "Command exited with non-zero status 0\n204800\n")
 	var stdout bytes.Buffer
-	err := run([]string{"tables", "-o", out, "-variants", "linear,rwkv", "-ctx", "256,512", "-speed-ctx", "256",
+	err := run([]string{"tables", "-o", out, "-variants", "linear,rwkv,retention", "-ctx", "256,512", "-speed-ctx", "256",
 		"-lens", "32,128", "-main-len", "128", "-data", "demo"}, &stdout)
 	if err != nil {
 		t.Fatal(err)
@@ -62,9 +70,16 @@ func TestTables(t *testing.T) {
 		"| linear 512 | 0.6100 +- 0.0200 | 0.6683 +- 0.0232 | 0.9900 | 0.9700 |",
 		"| RWKV | 200 | 200 | ", // median of the steps after the first; 204800 kB
 		"| TrafficGPT (linear) | 0.5000 | 0.8123 | ",
+		"| linear 512 | 2 | 1024 | 2 | 5.5000 | 5.2500 |",
+		"| rwkv 256 | - | - | - | - | - |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("tables.md lacks %q", want)
+		}
+	}
+	for _, not := range []string{"| RetNet (retention) 512 |", "retention 512", "| linear 256 | 0"} {
+		if strings.Contains(md, not) {
+			t.Errorf("tables.md has %q", not)
 		}
 	}
 	if st, err := os.Stat(filepath.Join(out, "sweep.png")); err != nil || st.Size() == 0 {
@@ -92,6 +107,16 @@ func TestVariantConfig(t *testing.T) {
 	c, err := variantConfig("paper", "rwkv-pure")
 	if err != nil || c.LocalHeads != 0 || c.GlobalHeads != 12 || c.Attention != model.AttentionRWKV {
 		t.Fatalf("rwkv-pure: %+v, %v", c, err)
+	}
+	file := filepath.Join(t.TempDir(), "mini.json")
+	writeFile(t, file, `{"vocab":512,"layers":2,"width":64,"head_dim":16,"local_heads":2,"global_heads":2,"window":16,
+		"chunk":16,"ffn":128,"token_shift":true,"rope_base":10000,"attention":"linear","tied_embedding":true,"max_context":1024}`)
+	if c, err := variantConfig(file, "retention-pure"); err != nil || c.Width != 64 || c.GlobalHeads != 4 || c.Attention != model.AttentionRetention {
+		t.Fatalf("config file, retention-pure: %+v, %v", c, err)
+	}
+	writeFile(t, file, `{"layers":2,"widht":64}`)
+	if _, err := variantConfig(file, "linear"); err == nil {
+		t.Error("misspelt key: no error")
 	}
 	if _, err := variantConfig("paper", "linear-pure"); err == nil {
 		t.Error("linear-pure: no error")
