@@ -40,7 +40,7 @@ func TestTables(t *testing.T) {
 	writeFile(t, filepath.Join(r("linear", 512), "model", "train.jsonl"),
 		`{"kind":"train","step":1,"loss":6.2,"tokens":512,"elapsed_s":1}`+"\n"+
 			`{"kind":"train","step":2,"loss":5.5,"tokens":1024,"elapsed_s":2.4}`+"\n"+
-			`{"kind":"valid","step":2,"elapsed_s":3,"valid":{"tokens":512,"loss":5.25}}`+"\n")
+			`{"kind":"valid","step":2,"elapsed_s":3,"valid":{"tokens":512,"loss":5.25,"kind_loss":{"header":3.5}}}`+"\n")
 	writeFile(t, filepath.Join(r("linear", 512), "gen.json"),
 		`{"header_jsd":{"sport":0.25,"mean":0.3333},"flow_jsd":{"mean":null},"discriminator_f1":0.61,"discriminator_f1_std":0.02,
 		  "validity":{"generated":{"packet_decode_share":0.99,"tshark":{"clean_share":0.97}}}}`)
@@ -70,8 +70,8 @@ func TestTables(t *testing.T) {
 		"| linear 512 | 0.6100 +- 0.0200 | 0.6683 +- 0.0232 | 0.9900 | 0.9700 |",
 		"| RWKV | 200 | 200 | ", // median of the steps after the first; 204800 kB
 		"| TrafficGPT (linear) | 0.5000 | 0.8123 | ",
-		"| linear 512 | 2 | 1024 | 2 | 5.5000 | 5.2500 |",
-		"| rwkv 256 | - | - | - | - | - |",
+		"| linear 512 | 2 | 1024 | 2 | 5.5000 | 5.2500 | 3.5000 |",
+		"| rwkv 256 | - | - | - | - | - | - |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("tables.md lacks %q", want)
