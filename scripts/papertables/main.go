@@ -339,18 +339,27 @@ func tables(o tableOptions) (string, error) {
 				continue
 			}
 			steps, tokens, wall, loss, valid, header := "-", "-", "-", "-", "-", "-"
+			last, validStep := 0, 0
 			if log, err := train.ReadLog(filepath.Join(runDir(o, v, c), "model")); err == nil {
 				for _, l := range log {
 					switch {
 					case l.Kind == "train":
+						last = l.Step
 						steps, tokens = strconv.Itoa(l.Step), strconv.FormatInt(l.Tokens, 10)
 						wall, loss = fmt.Sprintf("%.0f", l.Elapsed), f4(l.Loss, true)
 					case l.Kind == "valid" && l.Valid != nil:
 						valid = f4(l.Valid.Loss, true)
 						h, ok := l.Valid.KindLoss["header"]
 						header = f4(h, ok)
+						validStep = l.Step
 					}
 				}
+			}
+			if valid != "-" && validStep != last {
+				// A run stopped by its time limit keeps its last
+				// evaluation, which may be from long before.
+				valid += fmt.Sprintf(" (step %d)", validStep)
+				header += fmt.Sprintf(" (step %d)", validStep)
 			}
 			w("| %s %s | %s | %s | %s | %s | %s | %s |\n", v, ctxName(c), steps, tokens, wall, loss, valid, header)
 		}

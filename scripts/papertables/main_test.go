@@ -37,6 +37,9 @@ func TestTables(t *testing.T) {
 	if err := os.MkdirAll(r("rwkv", 256), 0o755); err != nil { // started, never finished
 		t.Fatal(err)
 	}
+	writeFile(t, filepath.Join(r("rwkv", 512), "model", "train.jsonl"), // stopped by its time limit
+		`{"kind":"valid","step":0,"elapsed_s":1,"valid":{"tokens":512,"loss":6.25,"kind_loss":{"header":6.2}}}`+"\n"+
+			`{"kind":"train","step":1,"loss":6.2,"tokens":512,"elapsed_s":2}`+"\n")
 	writeFile(t, filepath.Join(r("linear", 512), "model", "train.jsonl"),
 		`{"kind":"train","step":1,"loss":6.2,"tokens":512,"elapsed_s":1}`+"\n"+
 			`{"kind":"train","step":2,"loss":5.5,"tokens":1024,"elapsed_s":2.4}`+"\n"+
@@ -72,6 +75,7 @@ func TestTables(t *testing.T) {
 		"| TrafficGPT (linear) | 0.5000 | 0.8123 | ",
 		"| linear 512 | 2 | 1024 | 2 | 5.5000 | 5.2500 | 3.5000 |",
 		"| rwkv 256 | - | - | - | - | - | - |",
+		"| rwkv 512 | 1 | 512 | 2 | 6.2000 | 6.2500 (step 0) | 6.2000 (step 0) |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("tables.md lacks %q", want)
