@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/classify"
+	"github.com/trafficgpt/trafficgpt/internal/evalgen"
 	"github.com/trafficgpt/trafficgpt/internal/train"
 )
 
@@ -147,9 +148,10 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 	var gen struct {
 		Header   map[string]float64 `json:"header_jsd"`
 		Flow     map[string]float64 `json:"flow_jsd"`
-		Disc     float64            `json:"discriminator_f1"`
-		DiscStd  float64            `json:"discriminator_f1_std"`
+		Disc     *float64           `json:"discriminator_f1"` // null: too few flows to run it
+		DiscStd  *float64           `json:"discriminator_f1_std"`
 		Validity map[string]struct {
+			Flows      int     `json:"flows"`
 			Packets    float64 `json:"packet_decode_share"`
 			L4         float64 `json:"l4_checksum_share"`
 			Handshakes float64 `json:"tcp_handshake_share"`
@@ -183,8 +185,12 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 	}
 	fmt.Fprintf(w, "classification (test split)   macro-F1 %.3f (accuracy %.3f, %s)   random forest %s   k-NN %s\n",
 		cls.MacroF1, cls.Accuracy, from, baseline, knn)
-	fmt.Fprintf(w, "generation                    header JSD %.3f   flow JSD %.3f   discriminator F1 %.3f +- %.3f (0.5 = indistinguishable)\n",
-		gen.Header["mean"], gen.Flow["mean"], gen.Disc, gen.DiscStd)
+	disc := fmt.Sprintf("- (%d generated flows: too few to train it, it needs %d)", gen.Validity["generated"].Flows, evalgen.MinDiscriminatorFlows)
+	if gen.Disc != nil && gen.DiscStd != nil {
+		disc = fmt.Sprintf("%.3f +- %.3f (0.5 = indistinguishable)", *gen.Disc, *gen.DiscStd)
+	}
+	fmt.Fprintf(w, "generation                    header JSD %.3f   flow JSD %.3f   discriminator F1 %s\n",
+		gen.Header["mean"], gen.Flow["mean"], disc)
 	if v, ok := gen.Validity["generated"]; ok {
 		ts := "-"
 		if v.Tshark != nil {

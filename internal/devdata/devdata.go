@@ -9,7 +9,8 @@
 // data is missing they skip, except when the environment variable CI is
 // set: then a missing file is a failure, so that CI cannot pass by
 // silently skipping its extended checks (.ci/run sets CI only when the
-// clone has ../shared beside it).
+// clone has ../shared beside it). LookPath applies the same rule to the
+// external programs such checks run (tshark): .ci/run installs them.
 //
 // Paths are relative to the test's working directory (its package folder)
 // and resolved by the operating system, as `test -d ../shared` in .ci/run
@@ -18,6 +19,7 @@ package devdata
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -65,4 +67,19 @@ func Missing(t testing.TB, p string, err error) {
 		t.Fatalf("dev data %s: %v (CI is set, so extended checks must not skip)", p, err)
 	}
 	t.Skipf("dev data not found (%v): extended check skipped", err)
+}
+
+// LookPath returns the path of an external program an extended check needs
+// (e.g. tshark). When it is not installed the test skips, or fails when CI
+// is set (.ci/run installs the tools).
+func LookPath(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if Required() {
+			t.Fatalf("%s not found (%v): CI is set, so checks that need it must not skip", name, err)
+		}
+		t.Skipf("%s not installed: check skipped", name)
+	}
+	return p
 }

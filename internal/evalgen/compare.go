@@ -45,6 +45,10 @@ func featureHist(s *side, j int) []float64 {
 	return h
 }
 
+// MinDiscriminatorFlows is the fewest flows per side the discriminator
+// runs on; with fewer its F1 is undefined (NaN, JSON null), not 0.
+const MinDiscriminatorFlows = 10
+
 // discriminate trains a random forest to tell real (class 0) from generated
 // (class 1) flows on the flow features, once per seed: each run samples n =
 // min(real flows, generated flows, MaxFlows) flows per side, holds out 30% of
@@ -52,7 +56,7 @@ func featureHist(s *side, j int) []float64 {
 // (0.5 = chance on this balanced split, 1 = always told apart).
 func discriminate(real, gen *side, opts Options, stage string) (f1s []float64, n int, err error) {
 	n = min(real.flows(), gen.flows(), opts.MaxFlows)
-	if n < 10 {
+	if n < MinDiscriminatorFlows {
 		return nil, n, nil
 	}
 	nTest := max(1, n*3/10)

@@ -39,7 +39,9 @@
 //     IPv4 and TCP/UDP checksums, TCP flows that start with a SYN and
 //     complete the handshake before data, ACKs that acknowledge no more
 //     than the peer sent, and (tshark on) tshark's expert-info verdicts on
-//     one multi-section pcapng stream per side (pcap.MultiWriter);
+//     one multi-section pcapng stream per side (pcap.MultiWriter), read by
+//     one tshark process (internal/tshark, the driver generation's
+//     validation shares);
 //
 //   - memorization (with training captures): exact duplicates of a flow's
 //     payload sequence (SHA-256 of direction, length and bytes of every
@@ -59,7 +61,10 @@
 //
 //   - classes (version 2, Options.Labels "file" or "dir", named as dataset
 //     build names them): per class present on both sides, the comparison,
-//     its own floor and the TCP handshake shares;
+//     its own floor and the TCP handshake shares, and (version 3, tshark
+//     on) tshark's verdicts on the class's real and generated packets
+//     (tshark_real, tshark_generated: clean share and malformed packets
+//     per protocol when the classes are protocols);
 //
 //   - memorization.membership_* (version 2): as many training as held-out
 //     real flows, each with its distance to the nearest generated flow;

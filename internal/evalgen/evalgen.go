@@ -3,12 +3,12 @@ package evalgen
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"sync"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
+	"github.com/trafficgpt/trafficgpt/internal/tshark"
 )
 
 // Options are the inputs of Run. Zero numbers take the defaults.
@@ -132,18 +132,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 
 	// tshark reads both sides in the background while we do.
-	runTshark := opts.Tshark == "on"
-	if opts.Tshark == "auto" {
-		_, err := exec.LookPath("tshark")
-		runTshark = err == nil
+	runTshark := opts.Tshark == "on" || opts.Tshark == "auto" && tshark.Available()
+	type tsharkResult struct {
+		real, gen           *TsharkCounts
+		realClass, genClass map[string]*TsharkCounts
 	}
-	type tsharkResult struct{ real, gen *TsharkCounts }
 	tsharkDone := make(chan tsharkResult, 1)
 	if runTshark {
 		go func() {
 			var r tsharkResult
-			r.gen = tsharkExpert(ctx, paths(genFiles))
-			r.real = tsharkExpert(ctx, paths(realFiles))
+			r.gen, r.genClass = tsharkExpert(ctx, genFiles)
+			r.real, r.realClass = tsharkExpert(ctx, realFiles)
 			tsharkDone <- r
 		}()
 	}
@@ -187,6 +186,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		select {
 		case r := <-tsharkDone:
 			real.all.val.Tshark, gen.all.val.Tshark = r.real, r.gen
+			for i := range rep.Classes {
+				c := &rep.Classes[i]
+				c.TsharkReal, c.TsharkGenerated = r.realClass[c.Label], r.genClass[c.Label]
+			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

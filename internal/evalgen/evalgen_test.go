@@ -104,7 +104,7 @@ func TestPcapngStreamGolden(t *testing.T) {
 		t.Fatalf("demo captures: %v, %v", files, err)
 	}
 	h := sha256.New()
-	if err := writePcapngStream(context.Background(), h, files); err != nil {
+	if err := writePcapngStream(context.Background(), h, files, nil); err != nil {
 		t.Fatal(err)
 	}
 	const want = "ea85fbfafcd779429b2cc2469858e9f2d7e53c3e63af6afabd3649409d9fde09"
@@ -498,5 +498,44 @@ func TestCloserShare(t *testing.T) {
 		if got := closerShare(tc.a, tc.b); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("closerShare(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// TestClassTshark: tshark's verdicts are attributed to the class of the
+// file they came from: each class row counts exactly the packets of its
+// captures (the same as the whole report of that capture alone), and the
+// rows add up to the side's total.
+func TestClassTshark(t *testing.T) {
+	devdata.LookPath(t, "tshark")
+	if testing.Short() {
+		t.Skip("tshark start-up is slow")
+	}
+	files := demo("dns.pcap", "http.pcap", "mqtt.pcap")
+	rep, err := Run(context.Background(), Options{Real: files, Generated: files, Labels: "file", Seeds: 1, Trees: 5, Tshark: "on", Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Classes) != 3 {
+		t.Fatalf("%d classes", len(rep.Classes))
+	}
+	sum := 0
+	for _, c := range rep.Classes {
+		if c.TsharkReal == nil || c.TsharkGenerated == nil {
+			t.Fatalf("%s: no tshark counts", c.Label)
+		}
+		one, err := Run(context.Background(), Options{Real: demo(c.Label + ".pcap"), Generated: demo(c.Label + ".pcap"), Seeds: 1, Trees: 5, Tshark: "off", Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := one.Validity["generated"].Packets; c.TsharkGenerated.Packets != want || c.TsharkReal.Packets != want {
+			t.Errorf("%s: tshark counted %d/%d packets, the capture has %d", c.Label, c.TsharkReal.Packets, c.TsharkGenerated.Packets, want)
+		}
+		if float64(c.TsharkGenerated.CleanShr) < 0.99 {
+			t.Errorf("%s: clean share %v on real traffic", c.Label, c.TsharkGenerated.CleanShr)
+		}
+		sum += c.TsharkGenerated.Packets
+	}
+	if g := rep.Validity["generated"].Tshark; g == nil || g.Packets != sum {
+		t.Errorf("classes add up to %d packets, the side has %+v", sum, g)
 	}
 }

@@ -52,6 +52,10 @@ type ClassRow struct {
 	// before data, real and generated.
 	TCPHandshakeReal      Num `json:"tcp_handshake_share_real"`
 	TCPHandshakeGenerated Num `json:"tcp_handshake_share_generated"`
+	// tshark's verdicts on this class's packets (nil when tshark did not
+	// run; added in version 3).
+	TsharkReal      *TsharkCounts `json:"tshark_real,omitempty"`
+	TsharkGenerated *TsharkCounts `json:"tshark_generated,omitempty"`
 }
 
 // compare scores b against a (a plays "real" for the discriminator).

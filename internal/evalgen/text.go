@@ -43,6 +43,9 @@ func (rep *Report) WriteText(w io.Writer, o Options, total time.Duration) {
 		"  (random forest, %d trees, %d seeds, %d flows per side, 30%% held out)\n",
 		f(rep.DiscriminatorF1), f(rep.DiscriminatorF1Std), f(fl.DiscriminatorF1), f(fl.DiscriminatorF1Std),
 		f(fl.GeneratedVsB.DiscriminatorF1), ratioString(float64(fl.Ratio.DiscriminatorF1)), o.Trees, o.Seeds, rep.DiscriminatorFlows)
+	if rep.DiscriminatorFlows < MinDiscriminatorFlows {
+		fmt.Fprintf(w, "  (not run: %d flows per side, too few; it needs %d)\n", rep.DiscriminatorFlows, MinDiscriminatorFlows)
+	}
 	if len(rep.Classes) > 0 {
 		fmt.Fprintf(w, "\nper class (x floor: gen vs B over A vs B)%14s %14s %16s %10s %10s\n", "flows r/g", "header JSD", "flow JSD", "disc. F1", "handshake")
 		for _, c := range rep.Classes {
@@ -51,6 +54,17 @@ func (rep *Report) WriteText(w io.Writer, o Options, total time.Duration) {
 				f(Num(c.FlowJSD.Get("mean"))), ratioString(c.Floor.Ratio.FlowJSD.Get("mean")),
 				f(c.DiscriminatorF1), ratioString(float64(c.Floor.Ratio.DiscriminatorF1)),
 				f(c.TCPHandshakeReal), f(c.TCPHandshakeGenerated))
+		}
+		if rep.Classes[0].TsharkGenerated != nil {
+			fmt.Fprintf(w, "\nper class, tshark%22s %22s %22s\n", "packets r/g", "no expert error r/g", "malformed r/g")
+			for _, c := range rep.Classes {
+				r, g := c.TsharkReal, c.TsharkGenerated
+				if r == nil || g == nil {
+					continue
+				}
+				fmt.Fprintf(w, "  %-32s %7d/%-7d %10s/%-10s %9d/%-9d\n", c.Label, r.Packets, g.Packets,
+					pct(r.CleanShr), pct(g.CleanShr), r.Malformed, g.Malformed)
+			}
 		}
 	}
 	fmt.Fprintf(w, "\nvalidity%27s %20s %20s\n", "", "real (n)", "generated (n)")
@@ -99,4 +113,12 @@ func ratioString(r float64) string {
 		return "-"
 	}
 	return strconv.FormatFloat(r, 'f', 2, 64) + "x"
+}
+
+// pct prints a share as a percentage ("-" when undefined).
+func pct(v Num) string {
+	if math.IsNaN(float64(v)) {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(v), 'f', 1, 64) + "%"
 }

@@ -2,126 +2,125 @@ package evalgen
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"math"
 	"os"
-	"os/exec"
-	"strings"
 
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
+	"github.com/trafficgpt/trafficgpt/internal/tshark"
 )
 
 // tsharkExpert streams the packets of files as one multi-section pcapng
-// into tshark (one process, so its start-up cost is paid once) with
-// checksum validation on, and counts packets by expert info. A file the
-// pcap reader cannot finish contributes the packets before the error.
-func tsharkExpert(ctx context.Context, files []string) *TsharkCounts {
+// into tshark (internal/tshark: one process, so its start-up cost is paid
+// once) and counts packets by expert info, in all and per class label of
+// the files (nil without labels). A file the pcap reader cannot finish
+// contributes the packets before the error.
+func tsharkExpert(ctx context.Context, files []input) (*TsharkCounts, map[string]*TsharkCounts) {
 	res := &TsharkCounts{}
-	cmd := exec.CommandContext(ctx, "tshark", "-n", "-r", "-",
-		"-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
-		"-T", "fields", "-E", "separator=/t", "-e", "_ws.expert.severity", "-e", "_ws.expert.group")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
+	counts := make([]int, len(files)) // packets written per file
+	var verdicts []tshark.Verdict
+	err := tshark.Run(ctx, func(w io.Writer) error {
+		return writePcapngStream(ctx, w, paths(files), counts)
+	}, func(v tshark.Verdict) { verdicts = append(verdicts, v) })
+	if err != nil && ctx.Err() == nil {
 		res.Err = err.Error()
-		return res
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		res.Err = err.Error()
-		return res
-	}
-	var errBuf bytes.Buffer
-	cmd.Stderr = &errBuf
-	if err := cmd.Start(); err != nil {
-		res.Err = err.Error()
-		return res
-	}
-	go func() {
-		writePcapngStream(ctx, stdin, files) // an error here ends tshark's input early, which its counts show
-		stdin.Close()
-	}()
-	// Expert severities and groups are Wireshark's PI_* constants.
-	const sevError, grpChecksum, grpMalformed = "8388608", "16777216", "117440512"
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		res.Packets++
-		sev, grp, _ := strings.Cut(sc.Text(), "\t")
-		if hasItem(sev, sevError) {
-			res.Errors++
+	var byLabel map[string]*TsharkCounts
+	k := 0
+	for i, in := range files {
+		var lc *TsharkCounts
+		if in.label != "" {
+			if byLabel == nil {
+				byLabel = map[string]*TsharkCounts{}
+			}
+			if lc = byLabel[in.label]; lc == nil {
+				lc = &TsharkCounts{Err: res.Err}
+				byLabel[in.label] = lc
+			}
 		}
-		if hasItem(grp, grpMalformed) {
-			res.Malformed++
-		}
-		if hasItem(grp, grpChecksum) {
-			res.Checksum++
+		for j := 0; j < counts[i] && k < len(verdicts); j++ {
+			res.add(verdicts[k])
+			if lc != nil {
+				lc.add(verdicts[k])
+			}
+			k++
 		}
 	}
-	if err := cmd.Wait(); err != nil && ctx.Err() == nil {
-		msg := strings.TrimSpace(errBuf.String())
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = msg[i+1:]
-		}
-		res.Err = strings.TrimSpace(err.Error() + ": " + msg)
+	for ; k < len(verdicts); k++ { // not expected: tshark read more packets than were written
+		res.add(verdicts[k])
 	}
-	res.CleanShr = Num(math.NaN())
-	if res.Packets > 0 {
-		res.CleanShr = Num(1 - float64(res.Errors)/float64(res.Packets))
+	res.finish()
+	for _, lc := range byLabel {
+		lc.finish()
 	}
-	return res
+	return res, byLabel
 }
 
-func hasItem(list, item string) bool {
-	for list != "" {
-		var it string
-		it, list, _ = strings.Cut(list, ",")
-		if it == item {
-			return true
-		}
+func (c *TsharkCounts) add(v tshark.Verdict) {
+	c.Packets++
+	if v.Error {
+		c.Errors++
 	}
-	return false
+	if v.Malformed {
+		c.Malformed++
+	}
+	if v.Checksum {
+		c.Checksum++
+	}
+}
+
+func (c *TsharkCounts) finish() {
+	c.CleanShr = Num(math.NaN())
+	if c.Packets > 0 {
+		c.CleanShr = Num(1 - float64(c.Errors)/float64(c.Packets))
+	}
 }
 
 // writePcapngStream writes every packet of files into w as one pcapng
 // stream: one section per file, one interface per (section, interface) of
-// the source, nanosecond timestamps. A file that cannot be opened or read
+// the source, nanosecond timestamps; counts (nil or one per file) receive
+// the packets written of each file. A file that cannot be opened or read
 // as a capture is left out; a read error ends the file's section early.
-func writePcapngStream(ctx context.Context, w io.Writer, files []string) error {
+func writePcapngStream(ctx context.Context, w io.Writer, files []string, counts []int) error {
 	mw := pcap.NewMultiWriter(w)
-	for _, path := range files {
+	for i, path := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := copySection(mw, path); err != nil {
+		n, err := copySection(mw, path)
+		if counts != nil {
+			counts[i] = n
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return mw.Flush()
 }
 
-// copySection writes the packets of one capture as a new section of mw;
-// only errors of mw are returned.
-func copySection(mw *pcap.MultiWriter, path string) error {
+// copySection writes the packets of one capture as a new section of mw
+// and returns how many it wrote; only errors of mw are returned.
+func copySection(mw *pcap.MultiWriter, path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil
+		return 0, nil
 	}
 	defer f.Close()
 	r, err := pcap.NewReader(bufio.NewReaderSize(f, 256<<10), pcap.ReaderOptions{})
 	if err != nil {
-		return nil
+		return 0, nil
 	}
 	if err := mw.Section(); err != nil {
-		return err
+		return 0, err
 	}
+	n := 0
 	for {
 		rec, err := r.Next()
 		if err != nil {
-			return nil
+			return n, nil
 		}
 		if rec.Kind != pcap.KindPacket {
 			continue
@@ -133,9 +132,10 @@ func copySection(mw *pcap.MultiWriter, path string) error {
 		source := flow.Scope(rec.Section, rec.Interface)
 		if err := mw.WritePacket(source, rec.LinkType, ts, rec.OrigLen, rec.Data); err != nil {
 			if errors.Is(err, pcap.ErrFormat) || errors.Is(err, pcap.ErrTooLarge) {
-				return nil // this packet cannot be written: end the file's section here
+				return n, nil // this packet cannot be written: end the file's section here
 			}
-			return err
+			return n, err
 		}
+		n++
 	}
 }
