@@ -457,3 +457,81 @@ func TestMemoryBudget(t *testing.T) {
 		t.Errorf("reversible activations depend on depth")
 	}
 }
+
+// TestSaveRestoreRow: a row saved after a prefix, fed other tokens and
+// restored continues exactly as a row that never left the prefix (same
+// logits bit for bit, same position), while the other row goes on
+// untouched; for every attention family.
+func TestSaveRestoreRow(t *testing.T) {
+	cases := []struct {
+		name string
+		mut  func(*Config)
+	}{
+		{"linear", nil},
+		{"reversible", func(c *Config) { c.Reversible = true }},
+		{"quadratic", func(c *Config) { c.Attention = AttentionQuadratic; c.MaxContext = 64 }},
+		{"retention", func(c *Config) { c.Attention = AttentionRetention }},
+		{"rwkv", func(c *Config) { c.Attention = AttentionRWKV }},
+	}
+	const B, prefix, detour, after = 2, 13, 17, 12
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tinyCfg(t, tc.mut)
+			m := newModel(t, c, 5)
+			scaleParams(m, 5)
+			tok := randTokens(B*(prefix+detour+after), c.Vocab, 3)
+			V := c.Vocab
+			// ref: both rows get prefix then after; st: row 1 takes a detour
+			// after the prefix and is restored.
+			ref, _ := m.NewState(B)
+			st, _ := m.NewState(B)
+			in := make([]int32, B)
+			feed := func(s *State, i0, i1 int) []float32 {
+				in[0], in[1] = tok[2*i0], tok[2*i1+1]
+				lg, err := m.Step(s, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return lg
+			}
+			var refLogits, stLogits []float32
+			for i := 0; i < prefix; i++ {
+				feed(ref, i, i)
+				feed(st, i, i)
+			}
+			var rs RowState
+			if err := m.SaveRow(st, 1, &rs); err != nil {
+				t.Fatal(err)
+			}
+			if len(rs.f)+len(rs.Logits) != m.RowStateFloats(st) {
+				t.Fatalf("row state %d floats, RowStateFloats %d", len(rs.f)+len(rs.Logits), m.RowStateFloats(st))
+			}
+			for i := 0; i < detour; i++ {
+				feed(st, prefix+i, prefix+after+i) // row 0 goes on, row 1 wanders
+			}
+			if err := m.RestoreRow(st, 1, &rs); err != nil {
+				t.Fatal(err)
+			}
+			if st.Pos(1) != prefix {
+				t.Fatalf("restored position %d, want %d", st.Pos(1), prefix)
+			}
+			for i := 0; i < after; i++ {
+				refLogits = feed(ref, prefix+i, prefix+i)
+				// row 0 of st is detour steps ahead: compare row 1 only.
+				stLogits = feed(st, prefix+detour+i, prefix+i)
+				for k := 0; k < V; k++ {
+					if refLogits[V+k] != stLogits[V+k] {
+						t.Fatalf("step %d after restore, token %d: %g, never detoured %g", i, k, stLogits[V+k], refLogits[V+k])
+					}
+				}
+			}
+			var other RowState
+			if err := m.SaveRow(st, B, &other); !errors.Is(err, ErrShape) {
+				t.Errorf("SaveRow(%d): %v, want ErrShape", B, err)
+			}
+			if err := m.RestoreRow(st, 0, &other); !errors.Is(err, ErrShape) {
+				t.Errorf("RestoreRow of an empty RowState: %v, want ErrShape", err)
+			}
+		})
+	}
+}

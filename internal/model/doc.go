@@ -58,6 +58,9 @@
 //	                                 inference: one token per row per call
 //	st.Pos(b), m.ResetRow(st, b), st.Reset(), st.Hidden()  each row's
 //	                                 position; start row b (or all) over
+//	m.SaveRow(st, b, rs), m.RestoreRow(st, b, rs)  copy row b's state
+//	                                 (and last logits) out and back: go
+//	                                 back to before rejected tokens
 //	m.Save(path, meta), Load(path), m.LoadWeights(path), WriteTo, ReadFrom
 //	m.Train, m.Seed                  dropout switch and per-step seed
 //
@@ -96,7 +99,12 @@
 // at a time (Hidden is the final-normed (Batch, C) state of the last Step,
 // the input of the LM and classifier heads). Step reproduces Forward's
 // logits over each row's tokens since its last reset, position by position
-// (tested to 1e-4, with rows reset at different steps).
+// (tested to 1e-4, with rows reset at different steps). SaveRow copies a
+// row's state (RowStateFloats: per layer 2C + 2*SoftmaxHeads*(W+1)*D +
+// GlobalHeads*(D*D+D) floats, plus the Vocab logits) and RestoreRow puts
+// it back, so a sampler can return a row to an earlier position without
+// feeding its tokens again: the row then continues exactly as from that
+// point (tested bit for bit).
 //
 // # Checkpoints
 //

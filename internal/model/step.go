@@ -112,10 +112,37 @@ func (m *Model) ResetRow(st *State, b int) error {
 	if b < 0 || b >= st.Batch {
 		return fmt.Errorf("%w: row %d of a state of batch %d", ErrShape, b, st.Batch)
 	}
+	m.rowParts(st, b, func(part []float32) { clear(part) })
+	st.pos[b] = 0
+	return nil
+}
+
+// RowState is a copy of one row's recurrent state (SaveRow), to go back to
+// (RestoreRow): per layer the token-shift rows, the softmax heads' rings,
+// the global heads' S and z, and the position; the logits of the row's last
+// Step with them. Its size is RowStateFloats floats; one RowState is reused
+// by every SaveRow into it.
+type RowState struct {
+	f      []float32
+	pos    int
+	Logits []float32 // (Vocab) the row's logits of the Step before SaveRow
+}
+
+// RowStateFloats is the size of a RowState of m in float32s (the state
+// one row carries; SaveRow and RestoreRow copy that much).
+func (m *Model) RowStateFloats(st *State) int {
 	c := m.Config
 	C, D := c.Width, c.HeadDim
 	HS, HL := c.softmaxHeads(), c.linearHeads()
-	rows := func(s []float32, n int) { clear(s[b*n : (b+1)*n]) }
+	return c.Layers*(2*C+2*HS*st.ring*D+HL*D*D+HL*D) + c.Vocab
+}
+
+// rowParts calls fn with each per-row part of st's state for row b.
+func (m *Model) rowParts(st *State, b int, fn func(part []float32)) {
+	c := m.Config
+	C, D := c.Width, c.HeadDim
+	HS, HL := c.softmaxHeads(), c.linearHeads()
+	rows := func(s []float32, n int) { fn(s[b*n : (b+1)*n]) }
 	for l := 0; l < c.Layers; l++ {
 		rows(st.shiftA[l], C)
 		rows(st.shiftF[l], C)
@@ -124,7 +151,38 @@ func (m *Model) ResetRow(st *State, b int) error {
 		rows(st.S[l], HL*D*D)
 		rows(st.z[l], HL*D)
 	}
-	st.pos[b] = 0
+}
+
+// SaveRow copies row b's state, position and last logits into rs (reusing
+// its buffer), so that RestoreRow can bring the row back to this point:
+// a sampler going back to before a token it rejects.
+func (m *Model) SaveRow(st *State, b int, rs *RowState) error {
+	if b < 0 || b >= st.Batch {
+		return fmt.Errorf("%w: row %d of a state of batch %d", ErrShape, b, st.Batch)
+	}
+	rs.f = rs.f[:0]
+	m.rowParts(st, b, func(part []float32) { rs.f = append(rs.f, part...) })
+	V := m.Config.Vocab
+	rs.Logits = append(rs.Logits[:0], st.logits[b*V:(b+1)*V]...)
+	rs.pos = st.pos[b]
+	return nil
+}
+
+// RestoreRow puts row b back to the state SaveRow copied into rs (from any
+// row of a State of the same model); the other rows are untouched. The
+// row's next Step then computes what it would have after SaveRow.
+func (m *Model) RestoreRow(st *State, b int, rs *RowState) error {
+	if b < 0 || b >= st.Batch {
+		return fmt.Errorf("%w: row %d of a state of batch %d", ErrShape, b, st.Batch)
+	}
+	if len(rs.f)+len(rs.Logits) != m.RowStateFloats(st) {
+		return fmt.Errorf("%w: row state of %d floats, this model's rows hold %d", ErrShape, len(rs.f)+len(rs.Logits), m.RowStateFloats(st))
+	}
+	off := 0
+	m.rowParts(st, b, func(part []float32) { off += copy(part, rs.f[off:]) })
+	V := m.Config.Vocab
+	copy(st.logits[b*V:(b+1)*V], rs.Logits)
+	st.pos[b] = rs.pos
 	return nil
 }
 
