@@ -17,6 +17,7 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
 	"github.com/trafficgpt/trafficgpt/internal/sample"
 	"github.com/trafficgpt/trafficgpt/internal/train"
+	"github.com/trafficgpt/trafficgpt/internal/tshark"
 )
 
 func init() {
@@ -34,6 +35,7 @@ type generateOptions struct {
 	timeSampling       string
 	starts             string
 	lengths            string
+	validate, invalid  string
 	threads            int
 	gen                sample.Options
 	write              sample.WriteOptions
@@ -66,6 +68,9 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.timeSampling, "time-sampling", "full", "time tokens: full (the model's distribution: temperature 1, no top-k/top-p) or same (as the other tokens)")
 	fs.StringVar(&o.noCopy, "no-copy", "", "dataset directory (or \"model\": the model's training dataset): sample a flow again when a packet repeats 64 bytes of a training payload")
 	fs.IntVar(&o.gen.CopyRetries, "no-copy-retries", 4, "with --no-copy: new samples of a copying flow before it is left out")
+	fs.StringVar(&o.validate, "validate", "off", "resample what fails validation: decode (a packet our decoder rejects or that breaks the flow's IP/TCP/UDP consistency, from the state before it), tshark (decode, and whole flows with a tshark expert error or malformed packet), off")
+	fs.IntVar(&o.gen.FlowRetries, "validate-retries", 4, "with --validate: new samples of a rejected packet, and of a rejected flow, before giving up")
+	fs.StringVar(&o.invalid, "invalid", "keep", "with --validate: a flow still rejected after --validate-retries is kept (counted) or dropped")
 	fs.StringVar(&o.lengths, "lengths", "", "flow lengths like this capture's: each flow's packet limit drawn from the packet counts of its flows (capped by --max-packets; TCP flows close in time)")
 	fs.StringVar(&o.starts, "starts", "", "flow start times like this capture's: gaps between flow starts drawn from its own (instead of Poisson at --rate)")
 	fs.Float64Var(&o.write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
@@ -117,6 +122,22 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		o.write.Addressing = sample.AddrScheme
 	default:
 		return usageError("--addresses must be auto or scheme, not %q", o.addresses)
+	}
+	if o.gen.FlowRetries < 0 {
+		return usageError("--validate-retries %d must be >= 0", o.gen.FlowRetries)
+	}
+	o.gen.PacketRetries = o.gen.FlowRetries
+	switch o.validate {
+	case "off", "decode", "tshark":
+		o.gen.CheckPackets = o.validate != "off"
+	default:
+		return usageError("--validate must be decode, tshark or off, not %q", o.validate)
+	}
+	switch o.invalid {
+	case "keep", "drop":
+		o.gen.DropInvalid = o.invalid == "drop"
+	default:
+		return usageError("--invalid must be keep or drop, not %q", o.invalid)
 	}
 	if o.write.Rate <= 0 {
 		return usageError("--rate %g must be > 0", o.write.Rate)
@@ -242,6 +263,12 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		}
 		o.write.StartGaps = gaps
 	}
+	if o.validate == "tshark" {
+		if !tshark.Available() {
+			return fmt.Errorf("--validate tshark: tshark is not installed (apt-get install tshark), or use --validate decode")
+		}
+		o.gen.CheckFlow = sample.TsharkCheck(o.flows, o.write)
+	}
 	out, err := atomicfile.Create(o.out, atomicfile.Options{Stdout: stdout, Inputs: []string{o.prompt, o.model}})
 	if err != nil {
 		return err
@@ -270,6 +297,11 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 	if o.gen.NoCopy != nil {
 		fmt.Fprintf(stdout, "--no-copy: %d flows sampled again for copying %d training bytes, %d left out after %d retries\n",
 			st.Resampled, sample.ShingleLen, st.Refused, o.gen.CopyRetries)
+	}
+	if o.validate != "off" {
+		fmt.Fprintf(stderr, "generate: --validate %s: %d packets sampled again (%d still rejected), %d flows sampled again, %d flows still rejected after %d retries (%s)\n",
+			o.validate, st.PacketResamples, st.BadPackets, st.FlowResamples, st.Invalid, o.gen.FlowRetries,
+			map[bool]string{true: fmt.Sprintf("%d dropped", st.Dropped), false: "kept"}[o.gen.DropInvalid])
 	}
 	if o.tokens != "" {
 		if err := runTokenize(ctx, tokenizeOptions{in: o.out, out: o.tokens, flow: o.flow}, stdout, stderr); err != nil {

@@ -147,6 +147,50 @@
 // (Flow.Refused, Stats.Refused) and the Writer leaves it out. Copies that
 // span packets are not looked for.
 //
+// # Validation
+//
+// The grammar and rules make every flow decode and keep its headers sane;
+// what they cannot see (a payload tshark's dissector rejects on a protocol
+// with no payload grammar, or a packet that slipped past a rule) is caught
+// after sampling and sampled again (the command's --validate):
+//   - decoder level (Options.CheckPackets): when a sampled packet ends, the
+//     row decodes it (codec.FlowDecoder, then packet.Decode) and checks
+//     what the Writer relies on: IPv4 or IPv6 without VLAN tags or
+//     fragments, TCP or UDP, the IP length equal to the bytes carried, the
+//     frame within MaxFrame, the EtherType, protocol and 5-tuple of the
+//     flow's first packet (swapped for the other direction), and TCP
+//     sequence and acknowledgment numbers that continue each direction's.
+//     A rejected packet is sampled again from the state before it: at
+//     every sampled packet start the row's recurrent state and the logits
+//     its first token is drawn from are copied (model.SaveRow: per layer
+//     2C + 2*SoftmaxHeads*(W+1)*D + GlobalHeads*(D*D+D) floats plus the
+//     vocabulary, once per packet, about as much memory traffic as
+//     the row's part of one Step; nothing is fed again); on a rejection
+//     the row is restored (RestoreRow), its grammar and rules are replayed
+//     from the flow's tokens up to that point (O(flow) work, only on a
+//     rejection), and the packet's first token is drawn again from the
+//     saved logits, among packet starts and <end> (the packet before keeps
+//     its end). The flow's stream goes on, so the new draw differs. At
+//     most PacketRetries times per packet; a flow that still has a
+//     rejected packet (Flow.BadPackets) is rejected as a whole (below). A
+//     check that rejects nothing changes no flow.
+//   - flow level (Options.CheckFlow, e.g. TsharkCheck): finished flows wait
+//     in a chunk (CheckChunk, default 64; or fewer, when a row would
+//     otherwise go idle at the end) and are judged together: TsharkCheck
+//     writes each as the Writer would (addresses, checksums, times) in its
+//     own pcapng section of one stream read by one tshark process
+//     (internal/tshark: about 0.3 s of CPU per call), and a flow passes when
+//     none of its packets has an expert error or is malformed. A rejected
+//     flow is sampled again from an empty history and the stream (Seed,
+//     index | attempt<<48), after every fresh flow has started (so fresh
+//     flows land in the same rows as without validation), at most
+//     FlowRetries times; then it is kept with Flow.Invalid or, with
+//     DropInvalid, left out (Flow.Refused). Stats count every resample,
+//     rejection and drop.
+//
+// Both are deterministic: judgements are functions of the flows (the chunks
+// are cut at fixed steps), so the same options give the same capture.
+//
 // # Output (Writer)
 //
 // NewWriter(w, n, opts) writes a classic pcap header (microseconds,

@@ -64,9 +64,32 @@ type Options struct {
 	// FreePayloads turns the application payload grammars off (doc.go,
 	// "Application payloads"): payloads are then the model's alone.
 	FreePayloads bool
+	// Validation (doc.go, "Validation"). CheckPackets: a sampled packet
+	// the packet decoder rejects, or that breaks the flow's IP/TCP/UDP
+	// consistency (checkPacket), is sampled again from the row's state
+	// before it (model.SaveRow/RestoreRow), at most PacketRetries times;
+	// a flow that still has such a packet is rejected as a whole.
+	CheckPackets  bool
+	PacketRetries int
+	// CheckFlow, when set, judges finished flows CheckChunk (default 64)
+	// at a time (e.g. TsharkCheck); a rejected flow is sampled again from
+	// an empty history and a new stream, after the fresh flows, at most
+	// FlowRetries times (a flow the decoder check rejects counts the
+	// same); then it is kept with Flow.Invalid set or, with DropInvalid,
+	// left out (Flow.Refused).
+	CheckFlow   FlowCheck
+	CheckChunk  int
+	FlowRetries int
+	DropInvalid bool
 	// Progress, if set, is called after each finished flow.
 	Progress func(flows int, tokens int64)
+	// hook, in tests, narrows a row's allowed tokens after the rules.
+	hook func(rw *row, allowed []bool)
 }
+
+// FlowCheck judges finished flows: ok[i] says whether flows[i] passes. It
+// must be a function of the flows alone (generation stays deterministic).
+type FlowCheck func(ctx context.Context, flows []*Flow) (ok []bool, err error)
 
 // Flow is one generated flow.
 type Flow struct {
@@ -75,11 +98,17 @@ type Flow struct {
 	Forced int           // leading tokens that were forced (header or prompt)
 	Repeat bool          // the prompt served an earlier flow too (i >= len(Prompts))
 	Tokens []codec.Token // <flow> ... <end>; owned by the callee
-	// Attempt counts the times the flow was sampled again because it
-	// copied training payload (Options.NoCopy); Refused: it still did after
-	// CopyRetries, and is left out (Writer.AddFlow writes nothing of it).
-	Attempt int
-	Refused bool
+	// Attempt counts the times the flow was sampled again (its stream is
+	// (Seed, Index | Attempt<<48)): Copies times because it copied training
+	// payload (Options.NoCopy), Rejected times because validation rejected
+	// it. Refused: it is left out (Writer.AddFlow writes nothing of it):
+	// it still copied after CopyRetries, or it is Invalid (still rejected
+	// after FlowRetries) and Options.DropInvalid is set.
+	Attempt, Copies, Rejected int
+	Refused, Invalid          bool
+	// Packets is the number of packets; BadPackets those the decoder check
+	// still rejected after PacketRetries (Options.CheckPackets).
+	Packets, BadPackets int
 }
 
 // Stats summarise a Generate call.
@@ -92,7 +121,13 @@ type Stats struct {
 	// Resampled counts flows sampled again for copying training payload;
 	// Refused the flows left out after CopyRetries (Options.NoCopy).
 	Resampled, Refused int
-	Elapsed            time.Duration
+	// Validation: packets sampled again from the state before them
+	// (CheckPackets), packets still rejected after PacketRetries, flows
+	// sampled again (rejected by the decoder check or CheckFlow), flows
+	// still rejected after FlowRetries (Invalid), and of those the ones
+	// left out (DropInvalid).
+	PacketResamples, BadPackets, FlowResamples, Invalid, Dropped int
+	Elapsed                                                      time.Duration
 }
 
 // TokensPerSecond is the generation throughput (fed tokens per second).
@@ -135,44 +170,61 @@ func CheckPrompt(toks []codec.Token) error {
 // row is one generating flow of a batch.
 type row struct {
 	flow   *Flow
+	j      job
 	g      *codec.Grammar
 	r      *rules
 	rng    *rand.Rand
 	forced []codec.Token
 	active bool
+	pc     *packetCheck // decoder-level validation (nil: off)
 }
 
-// newRow sets up flow idx (nothing pushed yet); attempt > 0 draws from
-// the stream (Seed, idx | attempt<<48) instead of (Seed, idx).
-func newRow(idx, attempt int, o *Options) *row {
-	f := &Flow{Index: idx, Prompt: -1, Attempt: attempt}
-	rw := &row{flow: f, g: codec.NewGrammar(maxBodyTokens), active: true,
-		rng: rand.New(rand.NewPCG(o.Seed, uint64(idx)|uint64(attempt)<<48))}
+// job is one flow to sample: its index, its sample number (the stream
+// (Seed, idx | attempt<<48)), and how many earlier samples copied training
+// payload or were rejected by validation.
+type job struct{ idx, attempt, copies, rejected int }
+
+// newRow sets up the sample of job j (nothing pushed yet).
+func newRow(j job, o *Options) *row {
+	f := &Flow{Index: j.idx, Prompt: -1, Attempt: j.attempt, Copies: j.copies, Rejected: j.rejected}
+	rw := &row{flow: f, j: j, active: true,
+		rng: rand.New(rand.NewPCG(o.Seed, uint64(j.idx)|uint64(j.attempt)<<48))}
 	maxPackets := packetBudget(o.Lengths, o.MaxPackets, rw.rng.IntN)
-	rw.g.MaxPackets = maxPackets
-	rw.r = newRules(rw.g)
-	rw.r.maxTokens = o.MaxTokens
-	rw.r.appChecked, rw.r.free = o.FreePayloads, o.FreePayloads
-	rw.r.maxPackets = maxPackets
 	// A share strictly between 0 and 1 takes one draw from the flow's
 	// stream; 0 and 1 take none.
 	draw := func(p float64) bool { return p >= 1 || p > 0 && rw.rng.Float64() < p }
-	rw.r.handshake = draw(o.Handshake) && len(o.Prompts) == 0
-	rw.r.close = draw(o.Close)
+	handshake := draw(o.Handshake) && len(o.Prompts) == 0
+	close := draw(o.Close)
+	rw.g, rw.r = newFlowRules(o, maxPackets, handshake, close)
 	if len(o.Prompts) > 0 {
-		f.Prompt = idx % len(o.Prompts)
-		f.Repeat = idx >= len(o.Prompts)
+		f.Prompt = j.idx % len(o.Prompts)
+		f.Repeat = j.idx >= len(o.Prompts)
 		rw.forced = o.Prompts[f.Prompt]
 	} else {
 		rw.forced = Header(o.Label)
 	}
 	f.Forced = len(rw.forced)
+	if o.CheckPackets {
+		rw.pc = &packetCheck{}
+	}
 	return rw
+}
+
+// newFlowRules is a flow's grammar with its generation rules.
+func newFlowRules(o *Options, maxPackets int, handshake, close bool) (*codec.Grammar, *rules) {
+	g := codec.NewGrammar(maxBodyTokens)
+	g.MaxPackets = maxPackets
+	r := newRules(g)
+	r.maxTokens = o.MaxTokens
+	r.appChecked, r.free = o.FreePayloads, o.FreePayloads
+	r.maxPackets = maxPackets
+	r.handshake, r.close = handshake, close
+	return g, r
 }
 
 // Generate samples n flows from m (which must have the codec vocabulary)
 // and calls fn with each as it ends (in completion order; Flow.Index says
-// which). See doc.go for rows, refills and seeds.
+// which). See doc.go for rows, refills, validation and seeds.
 func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Flow) error) (Stats, error) {
 	var stats Stats
 	t0 := time.Now()
@@ -188,8 +240,9 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	if !(o.Handshake >= 0 && o.Handshake <= 1 && o.Close >= 0 && o.Close <= 1) {
 		return stats, fmt.Errorf("%w: handshake %g and close %g shares must be in [0, 1]", ErrOptions, o.Handshake, o.Close)
 	}
-	if o.CopyRetries < 0 {
-		return stats, fmt.Errorf("%w: copy retries %d must be >= 0", ErrOptions, o.CopyRetries)
+	if o.CopyRetries < 0 || o.PacketRetries < 0 || o.FlowRetries < 0 || o.CheckChunk < 0 {
+		return stats, fmt.Errorf("%w: copy retries %d, packet retries %d, flow retries %d and check chunk %d must be >= 0",
+			ErrOptions, o.CopyRetries, o.PacketRetries, o.FlowRetries, o.CheckChunk)
 	}
 	for _, n := range o.Lengths {
 		if n < 1 {
@@ -204,6 +257,9 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 			return stats, fmt.Errorf("%w: prompt %d does not start with <flow>", ErrOptions, i)
 		}
 	}
+	if o.CheckChunk == 0 {
+		o.CheckChunk = 64
+	}
 	B := o.Batch
 	if B <= 0 {
 		B = 8
@@ -213,130 +269,314 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 		stats.Elapsed = time.Since(t0)
 		return stats, nil
 	}
-	V := codec.VocabSize
-	pick := Picker{S: o.Sampling}
-	timePick := &pick
+	gn := &generator{ctx: ctx, m: m, o: &o, n: n, fn: fn, stats: &stats, pick: &Picker{S: o.Sampling},
+		allowed: make([]bool, codec.VocabSize), rows: make([]*row, B), in: make([]int32, B)}
+	gn.timePick = gn.pick
 	if o.TimeSampling != nil {
 		if err := o.TimeSampling.Validate(); err != nil {
 			return stats, err
 		}
-		timePick = &Picker{S: *o.TimeSampling}
+		gn.timePick = &Picker{S: *o.TimeSampling}
 	}
-	allowed := make([]bool, V)
-	st, err := m.NewState(B)
-	if err != nil {
+	if o.CheckPackets {
+		gn.snaps = make([]model.RowState, B)
+	}
+	var err error
+	if gn.st, err = m.NewState(B); err != nil {
 		return stats, err
 	}
-	in := make([]int32, B)
-	rows := make([]*row, B)
-	next := 0
-	// begin puts flow next in row b from an empty history: its first
-	// forced token is fed at the coming Step.
-	begin := func(b, idx, attempt int) error {
-		if err := m.ResetRow(st, b); err != nil {
+	err = gn.run()
+	stats.Elapsed = time.Since(t0)
+	return stats, err
+}
+
+// generator is the state of one Generate call.
+type generator struct {
+	ctx            context.Context
+	m              *model.Model
+	o              *Options
+	st             *model.State
+	n, next        int     // flows; the next fresh flow index
+	retry          []job   // flows to sample again (validation), after the fresh ones
+	pending        []*Flow // finished flows waiting for CheckFlow
+	rows           []*row
+	in             []int32
+	live           int
+	fn             func(*Flow) error
+	stats          *Stats
+	pick, timePick *Picker
+	allowed        []bool
+	snaps          []model.RowState // per row: the state before its current packet (CheckPackets)
+}
+
+// take returns the next flow to sample: fresh flows in index order, then
+// the flows validation sent back, in the order they were rejected.
+func (gn *generator) take() (job, bool) {
+	if gn.next < gn.n {
+		gn.next++
+		return job{idx: gn.next - 1}, true
+	}
+	if len(gn.retry) > 0 {
+		j := gn.retry[0]
+		gn.retry = gn.retry[1:]
+		return j, true
+	}
+	return job{}, false
+}
+
+// begin puts job j in row b from an empty history: its first forced token
+// is fed at the coming Step.
+func (gn *generator) begin(b int, j job) error {
+	if err := gn.m.ResetRow(gn.st, b); err != nil {
+		return err
+	}
+	rw := newRow(j, gn.o)
+	if err := rw.push(rw.forced[0]); err != nil {
+		return fmt.Errorf("sample: flow %d: %w", rw.flow.Index, err)
+	}
+	gn.in[b], gn.rows[b] = int32(rw.forced[0]), rw
+	return nil
+}
+
+func (gn *generator) run() error {
+	for b := range gn.rows {
+		j, _ := gn.take()
+		if err := gn.begin(b, j); err != nil {
 			return err
 		}
-		rw := newRow(idx, attempt, &o)
-		if err := rw.push(rw.forced[0]); err != nil {
-			return fmt.Errorf("sample: flow %d: %w", rw.flow.Index, err)
-		}
-		in[b], rows[b] = int32(rw.forced[0]), rw
-		return nil
+		gn.live++
 	}
-	for b := range rows {
-		if err := begin(b, next, 0); err != nil {
-			return stats, err
+	V := codec.VocabSize
+	for {
+		// Idle rows take the flows validation sent back.
+		for b, rw := range gn.rows {
+			if rw.active {
+				continue
+			}
+			j, ok := gn.take()
+			if !ok {
+				break
+			}
+			if err := gn.begin(b, j); err != nil {
+				return err
+			}
+			gn.live++
 		}
-		next++
-	}
-	for live := B; live > 0; {
-		if err := ctx.Err(); err != nil {
-			return stats, err
+		if gn.live == 0 {
+			if len(gn.pending) == 0 {
+				return nil
+			}
+			if err := gn.check(); err != nil {
+				return err
+			}
+			continue
 		}
-		logits, err := m.Step(st, in)
+		if err := gn.ctx.Err(); err != nil {
+			return err
+		}
+		logits, err := gn.m.Step(gn.st, gn.in)
 		if err != nil {
-			return stats, err
+			return err
 		}
-		stats.Steps++
-		for b, rw := range rows {
+		gn.stats.Steps++
+		for b, rw := range gn.rows {
 			if !rw.active {
 				continue
 			}
-			stats.Tokens++
-			toks, f := rw.flow.Tokens, rw.flow
-			var t codec.Token
-			if len(toks) < len(rw.forced) {
-				t = rw.forced[len(toks)]
-			} else {
-				rw.r.promptEnd = len(toks) == len(rw.forced) && f.Prompt >= 0
-				rw.g.Allowed(allowed)
-				rw.r.constrain(allowed)
-				p := &pick
-				if rw.r.inTime() {
-					p = timePick
-				}
-				id := p.Pick(logits[b*V:(b+1)*V:(b+1)*V], allowed, rw.rng)
-				if id < 0 {
-					return stats, fmt.Errorf("sample: flow %d: no token allowed after %d tokens", f.Index, len(toks))
-				}
-				t = codec.Token(id)
-				stats.Sampled++
-			}
-			if err := rw.push(t); err != nil {
-				return stats, fmt.Errorf("sample: flow %d token %d: %w", f.Index, len(toks), err)
-			}
-			in[b] = int32(t)
-			if !rw.g.Done() {
-				continue
-			}
-			if o.NoCopy != nil {
-				copied, err := o.NoCopy.Copies(f.Tokens)
-				if err != nil {
-					return stats, fmt.Errorf("sample: flow %d: %w", f.Index, err)
-				}
-				if copied && f.Attempt < o.CopyRetries {
-					stats.Resampled++
-					if err := begin(b, f.Index, f.Attempt+1); err != nil {
-						return stats, err
-					}
-					continue
-				}
-				if copied {
-					stats.Refused++
-					f.Refused = true
-				}
-			}
-			if !f.Refused {
-				stats.Flows++
-				stats.Packets += rw.g.Packets()
-			}
-			if err := fn(f); err != nil {
-				return stats, err
-			}
-			if o.Progress != nil {
-				o.Progress(stats.Flows, stats.Tokens)
-			}
-			switch {
-			case next < n && st.Pos(b) < o.Refill:
-				// The row goes on with the next flow after this one's
-				// <end> (fed now), as flows follow each other in packed
-				// training windows.
-				rows[b] = newRow(next, 0, &o)
-				next++
-			case next < n:
-				if err := begin(b, next, 0); err != nil {
-					return stats, err
-				}
-				next++
-			default:
-				rw.active = false
-				in[b] = int32(codec.PAD)
-				live--
+			gn.stats.Tokens++
+			if err := gn.advance(b, rw, logits[b*V:(b+1)*V:(b+1)*V]); err != nil {
+				return err
 			}
 		}
 	}
-	stats.Elapsed = time.Since(t0)
-	return stats, nil
+}
+
+// sample draws row rw's next token from lg under the grammar and rules;
+// startsOnly further allows only a packet start or <end> (a packet sampled
+// again from the state before it).
+func (gn *generator) sample(rw *row, lg []float32, startsOnly bool) (codec.Token, error) {
+	f, allowed := rw.flow, gn.allowed
+	rw.r.promptEnd = len(f.Tokens) == len(rw.forced) && f.Prompt >= 0
+	rw.g.Allowed(allowed)
+	rw.r.constrain(allowed)
+	if gn.o.hook != nil {
+		gn.o.hook(rw, allowed)
+	}
+	if startsOnly {
+		for t := range allowed {
+			allowed[t] = allowed[t] && (t == int(codec.PKTC2S) || t == int(codec.PKTS2C) || t == int(codec.END))
+		}
+	}
+	p := gn.pick
+	if rw.r.inTime() {
+		p = gn.timePick
+	}
+	id := p.Pick(lg, allowed, rw.rng)
+	if id < 0 {
+		return 0, fmt.Errorf("sample: flow %d: no token allowed after %d tokens", f.Index, len(f.Tokens))
+	}
+	gn.stats.Sampled++
+	return codec.Token(id), nil
+}
+
+// advance gives row b its next token from the Step's logits lg (or its
+// forced prefix), and handles the end of its packet and of its flow.
+func (gn *generator) advance(b int, rw *row, lg []float32) error {
+	f := rw.flow
+	var t codec.Token
+	sampled := len(f.Tokens) >= len(rw.forced)
+	if !sampled {
+		t = rw.forced[len(f.Tokens)]
+	} else {
+		var err error
+		if t, err = gn.sample(rw, lg, false); err != nil {
+			return err
+		}
+	}
+	for {
+		phase := rw.r.phase
+		if err := rw.push(t); err != nil {
+			return fmt.Errorf("sample: flow %d token %d: %w", f.Index, len(f.Tokens), err)
+		}
+		if rw.pc == nil {
+			break
+		}
+		again, err := gn.checkPacket(b, rw, phase, t)
+		if err != nil {
+			return err
+		}
+		if !again {
+			break
+		}
+		// The packet was rejected and the row is back before it: draw
+		// its first token again from the logits of that point.
+		if t, err = gn.sample(rw, gn.snaps[b].Logits, true); err != nil {
+			return err
+		}
+	}
+	gn.in[b] = int32(t)
+	if !rw.g.Done() {
+		return nil
+	}
+	return gn.finish(b, rw)
+}
+
+// finish handles row b's ended flow: the copy check, validation, delivery,
+// and the row's next flow.
+func (gn *generator) finish(b int, rw *row) error {
+	f, o := rw.flow, gn.o
+	if o.NoCopy != nil {
+		copied, err := o.NoCopy.Copies(f.Tokens)
+		if err != nil {
+			return fmt.Errorf("sample: flow %d: %w", f.Index, err)
+		}
+		if copied && f.Copies < o.CopyRetries {
+			gn.stats.Resampled++
+			return gn.begin(b, job{f.Index, f.Attempt + 1, f.Copies + 1, f.Rejected})
+		}
+		if copied {
+			gn.stats.Refused++
+			f.Refused = true
+		}
+	}
+	switch {
+	case f.Refused:
+		if err := gn.deliver(f); err != nil {
+			return err
+		}
+	case f.BadPackets > 0:
+		// The decoder still rejected a packet after PacketRetries.
+		if err := gn.judged(f, false); err != nil {
+			return err
+		}
+	case o.CheckFlow != nil:
+		gn.pending = append(gn.pending, f)
+		if len(gn.pending) >= o.CheckChunk {
+			if err := gn.check(); err != nil {
+				return err
+			}
+		}
+	default:
+		if err := gn.deliver(f); err != nil {
+			return err
+		}
+	}
+	switch {
+	case gn.next < gn.n && gn.st.Pos(b) < o.Refill:
+		// The row goes on with the next flow after this one's <end> (fed
+		// now), as flows follow each other in packed training windows.
+		gn.rows[b] = newRow(job{idx: gn.next}, o)
+		gn.next++
+		return nil
+	case gn.next >= gn.n && len(gn.retry) == 0 && len(gn.pending) > 0:
+		// No flow left for the row: judge the waiting ones now, so that
+		// the rejected come back while rows are still busy.
+		if err := gn.check(); err != nil {
+			return err
+		}
+	}
+	if j, ok := gn.take(); ok {
+		return gn.begin(b, j)
+	}
+	rw.active = false
+	gn.in[b] = int32(codec.PAD)
+	gn.live--
+	return nil
+}
+
+// check runs CheckFlow on the waiting flows.
+func (gn *generator) check() error {
+	flows := gn.pending
+	gn.pending = nil
+	ok, err := gn.o.CheckFlow(gn.ctx, flows)
+	if err != nil {
+		return err
+	}
+	if len(ok) != len(flows) {
+		return fmt.Errorf("sample: flow check judged %d of %d flows", len(ok), len(flows))
+	}
+	for i, f := range flows {
+		if err := gn.judged(f, ok[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// judged delivers a validated flow, or sends a rejected one back to be
+// sampled again (at most FlowRetries times), then keeps it as Invalid or,
+// with DropInvalid, leaves it out.
+func (gn *generator) judged(f *Flow, ok bool) error {
+	o := gn.o
+	if !ok && f.Rejected < o.FlowRetries {
+		gn.stats.FlowResamples++
+		gn.retry = append(gn.retry, job{f.Index, f.Attempt + 1, f.Copies, f.Rejected + 1})
+		return nil
+	}
+	if !ok {
+		f.Invalid = true
+		gn.stats.Invalid++
+		if o.DropInvalid {
+			f.Refused = true
+			gn.stats.Dropped++
+		}
+	}
+	return gn.deliver(f)
+}
+
+// deliver hands a finished flow to the caller.
+func (gn *generator) deliver(f *Flow) error {
+	if !f.Refused {
+		gn.stats.Flows++
+		gn.stats.Packets += f.Packets
+	}
+	if err := gn.fn(f); err != nil {
+		return err
+	}
+	if gn.o.Progress != nil {
+		gn.o.Progress(gn.stats.Flows, gn.stats.Tokens)
+	}
+	return nil
 }
 
 func (rw *row) push(t codec.Token) error {
@@ -345,5 +585,6 @@ func (rw *row) push(t codec.Token) error {
 	}
 	rw.r.push(t)
 	rw.flow.Tokens = append(rw.flow.Tokens, t)
+	rw.flow.Packets = rw.g.Packets()
 	return nil
 }

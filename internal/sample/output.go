@@ -165,21 +165,38 @@ func (w *Writer) AddFlow(f *Flow) error {
 		w.Stats.Refused++
 		return w.advance()
 	}
+	pkts, err := w.packets(f, true)
+	if err != nil {
+		return err
+	}
+	w.done[f.Index] = true
+	w.Stats.Flows++
+	for _, p := range pkts {
+		heap.Push(&w.pending, p)
+	}
+	return w.advance()
+}
+
+// packets decodes f and gives its packets their addresses, checksums and
+// times (count: add the rewritten packets to Stats).
+func (w *Writer) packets(f *Flow, count bool) ([]pendingPkt, error) {
+	if f.Index < 0 || f.Index >= len(w.starts) {
+		return nil, fmt.Errorf("sample: flow index %d out of range", f.Index)
+	}
 	start := w.starts[f.Index]
 	var pkts []pendingPkt
-	var res pcap.Resolution
 	hdr, err := codec.DecodeFlow(f.Tokens, 0, func(p codec.Packet) error {
 		pkts = append(pkts, pendingPkt{ts: p.Ticks, flow: f.Index, seq: len(pkts), c2s: p.C2S, orig: p.OrigLen,
 			data: append([]byte(nil), p.Data...)})
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sample: flow %d does not decode: %w", f.Index, err)
+		return nil, fmt.Errorf("sample: flow %d does not decode: %w", f.Index, err)
 	}
 	if hdr.LinkType != 1 {
-		return fmt.Errorf("sample: flow %d: link type %d, the output is Ethernet", f.Index, hdr.LinkType)
+		return nil, fmt.Errorf("sample: flow %d: link type %d, the output is Ethernet", f.Index, hdr.LinkType)
 	}
-	res = hdr.Resolution
+	res := hdr.Resolution
 	var fa flowAddrs
 	var l packet.Layers
 	for i := range pkts {
@@ -189,16 +206,28 @@ func (w *Writer) AddFlow(f *Flow) error {
 		if i == 0 {
 			w.plan(&fa, f, &l, p.data)
 		}
-		if w.rewrite(&fa, &l, p.data, p.c2s) {
+		if w.rewrite(&fa, &l, p.data, p.c2s) && count {
 			w.Stats.Rewritten++
 		}
 	}
-	w.done[f.Index] = true
-	w.Stats.Flows++
-	for _, p := range pkts {
-		heap.Push(&w.pending, p)
+	return pkts, nil
+}
+
+// Render calls fn with each packet of f as AddFlow would write it
+// (timestamp in microseconds, original length, bytes valid during the
+// call), in flow order, without writing or queueing anything; the server
+// numbering of the Writer's scheme advances as with AddFlow.
+func (w *Writer) Render(f *Flow, fn func(ts uint64, origLen uint32, data []byte) error) error {
+	pkts, err := w.packets(f, false)
+	if err != nil {
+		return err
 	}
-	return w.advance()
+	for _, p := range pkts {
+		if err := fn(p.ts, p.orig, p.data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // advance writes the queued packets that no flow still to come can precede.

@@ -214,7 +214,7 @@ func TestAppChoice(t *testing.T) {
 	}{{"dns.pcap", false, "dns-tcp"}, {"mqtt.pcap", false, "mqtt"}, {"ssh.pcap", false, "ssh"}, {"http.pcap", false, ""},
 		{"mqtt.pcap", true, ""}} {
 		p := demoPrompts(t, tc.capture, 1)[0]
-		rw := newRow(0, 0, &Options{Prompts: [][]codec.Token{p}, FreePayloads: tc.free, Label: -1})
+		rw := newRow(job{}, &Options{Prompts: [][]codec.Token{p}, FreePayloads: tc.free, Label: -1})
 		for _, tok := range p {
 			if err := rw.push(tok); err != nil {
 				t.Fatal(err)
