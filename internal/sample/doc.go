@@ -175,8 +175,9 @@
 //     rejected packet (Flow.BadPackets) is rejected as a whole (below). A
 //     check that rejects nothing changes no flow.
 //   - flow level (Options.CheckFlow, e.g. TsharkCheck): finished flows wait
-//     in a chunk (CheckChunk, default 64; or fewer, when a row would
-//     otherwise go idle at the end) and are judged together: TsharkCheck
+//     in a chunk (CheckChunk, default 64; the rest once every row has
+//     finished, then again for each round of retries) and are judged
+//     together: TsharkCheck
 //     writes each as the Writer would (addresses, checksums, times) in its
 //     own pcapng section of one stream read by one tshark process
 //     (internal/tshark: about 0.3 s of CPU per call), and a flow passes when

@@ -501,19 +501,12 @@ func (gn *generator) finish(b int, rw *row) error {
 			return err
 		}
 	}
-	switch {
-	case gn.next < gn.n && gn.st.Pos(b) < o.Refill:
+	if gn.next < gn.n && gn.st.Pos(b) < o.Refill {
 		// The row goes on with the next flow after this one's <end> (fed
 		// now), as flows follow each other in packed training windows.
 		gn.rows[b] = newRow(job{idx: gn.next}, o)
 		gn.next++
 		return nil
-	case gn.next >= gn.n && len(gn.retry) == 0 && len(gn.pending) > 0:
-		// No flow left for the row: judge the waiting ones now, so that
-		// the rejected come back while rows are still busy.
-		if err := gn.check(); err != nil {
-			return err
-		}
 	}
 	if j, ok := gn.take(); ok {
 		return gn.begin(b, j)

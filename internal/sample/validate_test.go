@@ -58,9 +58,9 @@ func nonIP(t *testing.T, pc []byte) (bad, all int) {
 func TestCheckPackets(t *testing.T) {
 	m := tinyModel(t, 7)
 	for _, shape := range []float64{0, 1} {
-		o := Options{Sampling: Sampling{Temperature: 1}, Seed: 3, Batch: 4, MaxPackets: 8, Label: -1,
+		o := Options{Sampling: Sampling{Temperature: 1}, Seed: 3, Batch: 4, MaxPackets: 7, Label: -1,
 			Handshake: shape, Close: shape, Refill: 300}
-		const n = 16
+		const n = 10
 		plain, _, _ := generatePcap(t, m, n, o, WriteOptions{Seed: 3})
 		o.CheckPackets, o.PacketRetries = true, 3
 		same, st, _ := generatePcap(t, m, n, o, WriteOptions{Seed: 3})
@@ -151,9 +151,12 @@ func tsharkClean(t *testing.T, pc []byte) (clean, all int) {
 // capture.
 func TestTsharkCheck(t *testing.T) {
 	devdata.LookPath(t, "tshark")
+	if testing.Short() {
+		t.Skip("tshark start-up per chunk is slow")
+	}
 	m := tinyModel(t, 5)
-	const n = 12
-	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 11, Batch: 4, MaxPackets: 4, Label: -1,
+	const n = 10
+	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 11, Batch: 4, MaxPackets: 3, Label: -1,
 		FreePayloads: true, hook: udpDNS}
 	wo := WriteOptions{Seed: 11}
 	plain, _, _ := generatePcap(t, m, n, o, wo)
@@ -162,7 +165,7 @@ func TestTsharkCheck(t *testing.T) {
 	if clean == all {
 		t.Fatal("every packet is clean without the check: the test cannot tell")
 	}
-	o.CheckFlow, o.FlowRetries, o.CheckChunk = TsharkCheck(n, wo), 4, 6
+	o.CheckFlow, o.FlowRetries, o.CheckChunk = TsharkCheck(n, wo), 4, 8
 	kept, st, flows := generatePcap(t, m, n, o, wo)
 	t.Logf("keep: %+v", st)
 	if st.FlowResamples == 0 || st.Flows != n {
