@@ -45,7 +45,7 @@ func benchSgemm(b *testing.B, transA, transB bool, M, N, K int) {
 // BenchmarkSgemm covers square sizes and the model's linear-layer shapes
 // (N = B*T = 12032 rows, C = 512, 4C = 2048) in forward (A @ W^T), backward
 // data (dout @ W) and backward weight (dout^T @ inp) form, with 1 and 2
-// threads.
+// threads, and the small-M products of a sampling step.
 func BenchmarkSgemm(b *testing.B) {
 	type shape struct {
 		name    string
@@ -63,6 +63,13 @@ func BenchmarkSgemm(b *testing.B) {
 		{"qkv_fwd_12032x1536x512", false, true, 12032, 1536, 512},
 		{"fc_bwd_dinp_12032x512x2048", false, false, 12032, 512, 2048},
 		{"fc_bwd_dw_2048x512x12032", true, false, 2048, 512, 12032},
+		// One sampling step of `small` (C = 256, 4C = 1024) at batch 1
+		// and 8: a row per flow, so M is the batch. Batching pays only if
+		// M = 8 costs well under 8x M = 1 (the weights are read once).
+		{"step_fc_1x1024x256", false, true, 1, 1024, 256},
+		{"step_fc_8x1024x256", false, true, 8, 1024, 256},
+		{"step_proj_1x256x1024", false, true, 1, 256, 1024},
+		{"step_proj_8x256x1024", false, true, 8, 256, 1024},
 	}
 	old := Threads()
 	defer SetThreads(old)
