@@ -65,22 +65,26 @@ func TestStepMatchesForward(t *testing.T) {
 	}
 }
 
+// stepFamilies are the configurations the recurrent-state tests cover:
+// every attention family and the reversible trunk.
+var stepFamilies = []struct {
+	name string
+	mut  func(*Config)
+}{
+	{"linear", nil},
+	{"reversible", func(c *Config) { c.Reversible = true }},
+	{"quadratic", func(c *Config) { c.Attention = AttentionQuadratic; c.MaxContext = 64 }},
+	{"retention", func(c *Config) { c.Attention = AttentionRetention }},
+	{"rwkv", func(c *Config) { c.Attention = AttentionRWKV }},
+}
+
 // TestStepPerRowPositions: rows of one State reset at different times
 // (ResetRow) each reproduce Forward over their own sequence since their
 // last reset, so a row can start a new sequence while the others go on.
 // Row 0 never resets, row 1 resets every 11 steps, row 2 after 5 and 30
 // steps (beyond the window W=8 and across chunks of 8).
 func TestStepPerRowPositions(t *testing.T) {
-	cases := []struct {
-		name string
-		mut  func(*Config)
-	}{
-		{"linear", nil},
-		{"reversible", func(c *Config) { c.Reversible = true }},
-		{"quadratic", func(c *Config) { c.Attention = AttentionQuadratic; c.MaxContext = 64 }},
-		{"retention", func(c *Config) { c.Attention = AttentionRetention }},
-		{"rwkv", func(c *Config) { c.Attention = AttentionRWKV }},
-	}
+	cases := stepFamilies
 	const B, steps = 3, 45
 	resets := func(b, s int) bool {
 		switch b {
@@ -463,16 +467,7 @@ func TestMemoryBudget(t *testing.T) {
 // logits bit for bit, same position), while the other row goes on
 // untouched; for every attention family.
 func TestSaveRestoreRow(t *testing.T) {
-	cases := []struct {
-		name string
-		mut  func(*Config)
-	}{
-		{"linear", nil},
-		{"reversible", func(c *Config) { c.Reversible = true }},
-		{"quadratic", func(c *Config) { c.Attention = AttentionQuadratic; c.MaxContext = 64 }},
-		{"retention", func(c *Config) { c.Attention = AttentionRetention }},
-		{"rwkv", func(c *Config) { c.Attention = AttentionRWKV }},
-	}
+	cases := stepFamilies
 	const B, prefix, detour, after = 2, 13, 17, 12
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
