@@ -14,7 +14,6 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/model"
-	"github.com/trafficgpt/trafficgpt/internal/pcap"
 	"github.com/trafficgpt/trafficgpt/internal/sample"
 	"github.com/trafficgpt/trafficgpt/internal/train"
 	"github.com/trafficgpt/trafficgpt/internal/tshark"
@@ -146,32 +145,6 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return runGenerate(ctx, o, stdout, stderr)
 }
 
-// readPacketCounts reads the packet counts of the flows of a capture or of
-// every capture in a folder (sample.ReadPacketCounts).
-func readPacketCounts(ctx context.Context, path string, fc flow.Config) ([]int, error) {
-	ins, err := pcap.Find([]string{path})
-	if err != nil {
-		return nil, err
-	}
-	var all []int
-	for _, in := range ins {
-		f, err := openInput(in.Path)
-		if err != nil {
-			return nil, err
-		}
-		counts, err := sample.ReadPacketCounts(ctx, f, fc)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", in.Path, err)
-		}
-		all = append(all, counts...)
-	}
-	if len(all) == 0 {
-		return nil, fmt.Errorf("%s: no flows to draw packet counts from", path)
-	}
-	return all, nil
-}
-
 // readPrompts takes the first k packets of up to n flows of a capture
 // (sample.ReadPrompts).
 func readPrompts(ctx context.Context, path string, k, n, label int, fc flow.Config) ([][]codec.Token, int, error) {
@@ -250,7 +223,7 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		if o.prompt != "" {
 			return usageError("--lengths and --prompt: a prompt's packets may exceed a drawn length; use one of them")
 		}
-		counts, err := readPacketCounts(ctx, o.lengths, o.flow)
+		counts, err := sample.ReadPacketCounts(ctx, o.lengths, o.flow)
 		if err != nil {
 			return fmt.Errorf("--lengths: %w", err)
 		}

@@ -71,14 +71,15 @@ func TestLengths(t *testing.T) {
 
 // TestReadPacketCounts reads the packet counts of a shipped capture's
 // flows: each >= 1, summing to the capture's records (but the few that
-// belong to no flow).
+// belong to no flow); a folder gives its captures' flows in order, a file
+// that is no capture and a folder without flows are errors.
 func TestReadPacketCounts(t *testing.T) {
 	path := filepath.Join("..", "..", "testdata", "demo", "dns.pcap")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts, err := ReadPacketCounts(context.Background(), bytes.NewReader(data), flow.DefaultConfig())
+	counts, err := ReadPacketCounts(context.Background(), path, flow.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,24 @@ func TestReadPacketCounts(t *testing.T) {
 	if total > records || total < records-5 || len(counts) < 2 { // a record outside any flow (ARP) is not counted
 		t.Errorf("%d flows with %d packets in all; the capture has %d records", len(counts), total, records)
 	}
-	if _, err := ReadPacketCounts(context.Background(), bytes.NewReader([]byte("not a capture")), flow.DefaultConfig()); err == nil {
+	dir := t.TempDir()
+	for _, name := range []string{"a.pcap", "b.pcap"} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both, err := ReadPacketCounts(context.Background(), dir, flow.DefaultConfig())
+	if err != nil || !slices.Equal(both, append(slices.Clone(counts), counts...)) {
+		t.Errorf("folder of two copies: %d counts (%v), want the file's twice", len(both), err)
+	}
+	bad := filepath.Join(t.TempDir(), "x.pcap")
+	if err := os.WriteFile(bad, []byte("not a capture"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPacketCounts(context.Background(), bad, flow.DefaultConfig()); err == nil {
 		t.Error("a file that is no capture gave packet counts")
+	}
+	if _, err := ReadPacketCounts(context.Background(), t.TempDir(), flow.DefaultConfig()); err == nil {
+		t.Error("a folder without captures gave packet counts")
 	}
 }
