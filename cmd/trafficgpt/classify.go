@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/trafficgpt/trafficgpt/internal/classify"
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 )
 
 func init() {
@@ -83,8 +84,8 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 	o.cap.Flush = fw.Flush
 	total := 0
 	var failed []string
-	pr := newProgress(stderr, "classify", "B", inputBytes(files))
-	defer pr.finish()
+	pr := progress.New(stderr, "classify", "B", progress.FileBytes(files))
+	defer pr.Finish()
 	for _, path := range files {
 		n, err := classifyFile(ctx, c, path, o.cap, fw, &o.live, pr)
 		total += n
@@ -101,7 +102,7 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 			return err
 		}
 	}
-	pr.finish()
+	pr.Finish()
 	fmt.Fprintf(stderr, "classify: %d flows from %d inputs\n", total, len(files)-len(failed))
 	if len(failed) > 0 {
 		return unreadableError(len(failed), len(files), failed...)
@@ -109,7 +110,7 @@ func runClassify(ctx context.Context, o classifyOptions, stdout, stderr io.Write
 	return nil
 }
 
-func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *classify.ResultWriter, live *liveFlags, pr *progress) (int, error) {
+func classifyFile(ctx context.Context, c *classify.Classifier, path string, o classify.CaptureOptions, fw *classify.ResultWriter, live *liveFlags, pr *progress.Bar) (int, error) {
 	f, ctx, err := openSource(ctx, path, live)
 	if err != nil {
 		return 0, err
@@ -118,5 +119,5 @@ func classifyFile(ctx context.Context, c *classify.Classifier, path string, o cl
 	if fi, err := statOf(f); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return 0, fmt.Errorf("%w: empty file", classify.ErrEmpty)
 	}
-	return c.Capture(ctx, pr.reader(f), o, func(r *classify.FlowResult) error { return fw.Write(path, r) })
+	return c.Capture(ctx, pr.Reader(f), o, func(r *classify.FlowResult) error { return fw.Write(path, r) })
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 )
 
 func init() {
@@ -96,21 +97,21 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 			total += fi.Size()
 		}
 	}
-	if line := describeOthers(others); line != "" {
+	if line := pcap.DescribeOthers(others); line != "" {
 		fmt.Fprintln(stderr, "note:", line)
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no capture files found in %v", o.inputs)
 	}
 	o.build.Inputs = o.inputs
-	pr := newProgress(stderr, "dataset", "B", float64(total))
-	o.build.Progress = func(n int64) { pr.add(float64(n), "") }
+	pr := progress.New(stderr, "dataset", "B", float64(total))
+	o.build.Progress = func(n int64) { pr.Add(float64(n), "") }
 	var warnings []string
 	o.build.Warn = func(s string) { warnings = append(warnings, s) }
 	t0 := time.Now()
 	if o.shards > 0 {
 		_, err := dataset.BuildShard(ctx, o.out, files, o.build, o.shard, o.shards)
-		pr.finish()
+		pr.Finish()
 		if err != nil {
 			return err
 		}
@@ -119,7 +120,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 		return nil
 	}
 	m, err := dataset.Build(ctx, o.out, files, o.build)
-	pr.finish()
+	pr.Finish()
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/classify"
 	"github.com/trafficgpt/trafficgpt/internal/plot"
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 )
 
 func init() {
@@ -57,16 +58,16 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func runEvalClassify(ctx context.Context, o evalClassifyOptions, stdout, stderr io.Writer) error {
-	var pr *progress
+	var pr *progress.Bar
 	o.Warn = func(w string) { fmt.Fprintf(stderr, "warning: %s\n", w) }
 	o.Progress = func(done, total int) {
 		if pr == nil {
-			pr = newProgress(stderr, "eval classify", "flows", float64(total))
+			pr = progress.New(stderr, "eval classify", "flows", float64(total))
 		}
-		pr.add(float64(done)-pr.done, "")
+		pr.Set(float64(done), "")
 	}
 	r, err := classify.EvalReport(ctx, o.ReportOptions)
-	pr.finish()
+	pr.Finish()
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func runEvalClassify(ctx context.Context, o evalClassifyOptions, stdout, stderr 
 			}
 		}
 	}
-	if err := writeJSON(o.json, r, stdout); err != nil || o.json == atomicfile.Stdout {
+	if err := atomicfile.WriteJSON(o.json, r, stdout); err != nil || o.json == atomicfile.Stdout {
 		return err // the JSON alone on stdout
 	}
 	r.WriteText(stdout)

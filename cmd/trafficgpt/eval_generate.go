@@ -7,7 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/evalgen"
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 )
 
 func init() {
@@ -114,8 +116,10 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 		Real: opts.Real, Generated: opts.Generated, Train: opts.Train,
 		Seeds: opts.Seeds, MaxFlows: opts.MaxFlows, Trees: opts.Trees, Tshark: opts.Tshark, Workers: opts.Workers,
 		FloorSeed: opts.FloorSeed, Labels: opts.Labels,
-		Warn:     func(err error) { fmt.Fprintf(stderr, "trafficgpt eval generate: warning: %v\n", err) },
-		Progress: stageProgress(stderr),
+		Warn: func(err error) { fmt.Fprintf(stderr, "trafficgpt eval generate: warning: %v\n", err) },
+		Progress: progress.Stages(stderr, func(stage string) string {
+			return map[bool]string{true: "seeds", false: "files"}[stage == "discriminator"]
+		}),
 	}
 	rep, err := evalgen.Run(ctx, eo)
 	if err != nil {
@@ -131,5 +135,5 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 		table = stderr // stdout carries the JSON alone
 	}
 	rep.WriteText(table, eo, time.Since(start))
-	return writeJSON(opts.JSON, rep, stdout)
+	return atomicfile.WriteJSON(opts.JSON, rep, stdout)
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 	"github.com/trafficgpt/trafficgpt/internal/suite"
 )
 
@@ -64,16 +65,16 @@ func cmdEvalSuite(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 func runEvalSuite(ctx context.Context, o evalSuiteOptions, stdout, stderr io.Writer) error {
 	o.run.Out = o.out
-	var pr *progress
+	var pr *progress.Bar
 	o.run.Warn = func(s string) {
-		pr.finish()
+		pr.Finish()
 		fmt.Fprintln(stderr, "warning:", s)
 	}
 	o.run.Progress = func(done, total int, what string) {
 		if pr == nil {
-			pr = newProgress(stderr, "suite", "runs", float64(total))
+			pr = progress.New(stderr, "suite", "runs", float64(total))
 		}
-		pr.add(1, what)
+		pr.Add(1, what)
 	}
 	if o.run.Base == "" {
 		fmt.Fprintln(stderr, "eval suite: no --base: skipping the linear-probe and fine-tune rows")
@@ -83,7 +84,7 @@ func runEvalSuite(ctx context.Context, o evalSuiteOptions, stdout, stderr io.Wri
 		return err
 	}
 	r, err := suite.Run(ctx, o.run)
-	pr.finish()
+	pr.Finish()
 	if err != nil {
 		if r != nil {
 			fmt.Fprintf(stderr, "eval suite: stopped after %d runs; %s holds them (complete: false)\n",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/classify"
 	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 )
 
 func init() {
@@ -86,10 +87,10 @@ func runFinetune(ctx context.Context, o finetuneOptions, stdout, stderr io.Write
 	t := o.job.Options
 	mode := t.Mode()
 	fmt.Fprintf(stderr, "finetune: %s, len %d, batch %d, data %s -> %s\n", mode, t.Context, t.Batch, o.job.Data, o.job.Dir)
-	var pr *progress
+	var pr *progress.Bar
 	newBar := func(what string, total int) {
-		pr.finish()
-		pr = newProgress(stderr, what, "steps", float64(total))
+		pr.Finish()
+		pr = progress.New(stderr, what, "steps", float64(total))
 	}
 	o.job.Warn = func(s string) { fmt.Fprintln(stderr, "warning:", s) }
 	o.job.OnStep = func(s classify.Status) {
@@ -98,7 +99,7 @@ func runFinetune(ctx context.Context, o finetuneOptions, stdout, stderr io.Write
 			if mode == "freeze" && !s.Valid.Best {
 				return
 			}
-			pr.finish()
+			pr.Finish()
 			best := ""
 			if s.Valid.Best {
 				best = "  (best, saved)"
@@ -107,20 +108,19 @@ func runFinetune(ctx context.Context, o finetuneOptions, stdout, stderr io.Write
 				s.Valid.Epoch, s.Valid.Loss, s.Valid.Accuracy, s.Valid.MacroF1, best, s.Elapsed.Round(time.Second))
 			pr = nil
 		case s.Epochs == 0: // feature extraction of the probe: Step flows of Steps
-			if pr == nil || pr.total != float64(s.Steps) || pr.done > float64(s.Step) {
+			if pr == nil || pr.Total() != float64(s.Steps) || pr.Done() > float64(s.Step) {
 				newBar("features", s.Steps)
 			}
-			pr.add(float64(s.Step)-pr.done, fmt.Sprintf("%d/%d flows", s.Step, s.Steps))
+			pr.Set(float64(s.Step), fmt.Sprintf("%d/%d flows", s.Step, s.Steps))
 		default:
 			if pr == nil {
 				newBar("finetune", s.Steps)
-				pr.done = float64(s.Step - 1)
 			}
-			pr.add(1, fmt.Sprintf("epoch %d/%d step %d/%d loss %.3f lr %.2g", s.Epoch, s.Epochs, s.Step, s.Steps, s.Loss, s.LR))
+			pr.Set(float64(s.Step), fmt.Sprintf("epoch %d/%d step %d/%d loss %.3f lr %.2g", s.Epoch, s.Epochs, s.Step, s.Steps, s.Loss, s.LR))
 		}
 	}
 	res, err := classify.Finetune(ctx, o.job)
-	pr.finish()
+	pr.Finish()
 	if res == nil || res.BestEpoch < 0 {
 		return err
 	}

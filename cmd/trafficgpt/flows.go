@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 )
@@ -71,14 +72,14 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 	}
 	// Rows go through stage: a file's rows reach stdout only once the file
 	// was read to its end (a live capture streams them as they come).
-	stage := newStagedWriter()
+	stage := atomicfile.NewStaged()
 	var cw *csv.Writer
 	switch o.format {
 	case "csv":
 		cw = csv.NewWriter(stage)
 		cw.Write(flow.RecordColumns)
 		cw.Flush()
-		stage.commit(bw)
+		stage.Commit(bw)
 	case "text":
 		if o.show >= 0 {
 			break
@@ -96,10 +97,10 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 			cw.Flush()
 		}
 		if !ok {
-			stage.discard()
+			stage.Discard()
 			return nil
 		}
-		return stage.commit(bw)
+		return stage.Commit(bw)
 	}
 	for _, path := range files {
 		f, fctx, err := openSource(ctx, path, &o.live)
@@ -141,7 +142,7 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 					if cw != nil {
 						cw.Flush()
 					}
-					if writeErr = stage.commit(bw); writeErr == nil {
+					if writeErr = stage.Commit(bw); writeErr == nil {
 						writeErr = bw.Flush()
 					}
 				}

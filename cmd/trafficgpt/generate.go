@@ -14,6 +14,7 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 	"github.com/trafficgpt/trafficgpt/internal/sample"
 	"github.com/trafficgpt/trafficgpt/internal/train"
 	"github.com/trafficgpt/trafficgpt/internal/tshark"
@@ -251,10 +252,10 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	bar := newProgress(stderr, "generate", "flows", float64(o.flows))
-	o.gen.Progress = func(flows int, tokens int64) { bar.add(1, fmt.Sprintf("%d tokens", tokens)) }
+	bar := progress.New(stderr, "generate", "flows", float64(o.flows))
+	o.gen.Progress = func(flows int, tokens int64) { bar.Add(1, fmt.Sprintf("%d tokens", tokens)) }
 	st, err := sample.Generate(ctx, m, o.flows, o.gen, w.AddFlow)
-	bar.finish()
+	bar.Finish()
 	if err != nil {
 		return err
 	}

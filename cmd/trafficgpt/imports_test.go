@@ -27,7 +27,7 @@ var (
 	modelSide = []string{"internal/blas", "internal/kernel", "internal/model", "internal/optim", "internal/train",
 		"internal/sample", "internal/classify", "internal/dist", "internal/suite"}
 	// pure packages import no other package of the module.
-	pure = []string{"internal/metric", "internal/atomicfile", "internal/devdata", "internal/blas", "internal/optim", "internal/pcap", "internal/tshark"}
+	pure = []string{"internal/metric", "internal/atomicfile", "internal/progress", "internal/devdata", "internal/blas", "internal/optim", "internal/pcap", "internal/tshark"}
 )
 
 type listedPackage struct {

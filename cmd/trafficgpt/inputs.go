@@ -1,13 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/pcap"
@@ -34,20 +32,6 @@ func expandInputs(args []string) (files, others []string, err error) {
 		return nil, nil, usageError("%v", err)
 	}
 	return pcap.Paths(ins), others, err
-}
-
-// describeOthers is the line commands print about non-capture files found
-// in input folders (nil when there are none).
-func describeOthers(others []string) string {
-	if len(others) == 0 {
-		return ""
-	}
-	list := others[:min(len(others), 5)]
-	more := ""
-	if len(others) > len(list) {
-		more = fmt.Sprintf(", ... (%d more)", len(others)-len(list))
-	}
-	return fmt.Sprintf("%d files in the input folders are not captures and were skipped: %s%s", len(others), strings.Join(list, ", "), more)
 }
 
 // openInput opens a capture, archive or table input: "-" is standard input
@@ -118,22 +102,4 @@ func needInputs(args []string, what string) error {
 		return usageError("need %s", what)
 	}
 	return nil
-}
-
-// writeJSON writes v as indented JSON to path: "-" is stdout, "" nothing,
-// anything else a file that appears whole (atomicfile).
-func writeJSON(path string, v any, stdout io.Writer) error {
-	if path == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if path == atomicfile.Stdout {
-		_, err = stdout.Write(b)
-		return err
-	}
-	return atomicfile.WriteFile(path, b)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/dist"
 	"github.com/trafficgpt/trafficgpt/internal/model"
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 	"github.com/trafficgpt/trafficgpt/internal/train"
 )
 
@@ -136,17 +137,17 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 			startStep = st.Step
 		}
 	}
-	pr := newProgress(stderr, "pretrain", "steps", float64(t.Steps-startStep))
+	pr := progress.New(stderr, "pretrain", "steps", float64(t.Steps-startStep))
 	job := train.Job{Dir: o.out, Options: t, Data: data, Resume: o.resume, Comm: o.comm, CheckEvery: o.checkEvery,
 		Warn: func(s string) { fmt.Fprintln(stderr, "warning:", s) },
 		OnStep: func(s train.Status) {
 			if s.Valid != nil {
-				pr.finish()
+				pr.Finish()
 				fmt.Fprintf(stderr, "step %d/%d  %s  valid %s  (%s)\n", s.Step, s.Steps, fmtLoss("train", s.Loss, s.Step),
 					s.Valid.String(), s.Elapsed.Round(time.Second))
 				return
 			}
-			pr.add(1, fmt.Sprintf("step %d/%d loss %.3f lr %.2g %.0f tok/s", s.Step, s.Steps, s.Loss, s.LR, s.TokensPerSec))
+			pr.Add(1, fmt.Sprintf("step %d/%d loss %.3f lr %.2g %.0f tok/s", s.Step, s.Steps, s.Loss, s.LR, s.TokensPerSec))
 		}}
 	// The sgemm rate of this machine with the run's threads, probed before
 	// and after the run; the best probe stands for the machine (a probe that
@@ -157,7 +158,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 	}
 	sgemm := model.MeasureGFLOPS(1024, time.Second)
 	res, err := train.Run(ctx, job)
-	pr.finish()
+	pr.Finish()
 	if res == nil {
 		return err
 	}

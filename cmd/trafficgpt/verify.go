@@ -8,6 +8,8 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
+	"github.com/trafficgpt/trafficgpt/internal/progress"
 )
 
 func init() {
@@ -46,16 +48,16 @@ func runVerify(ctx context.Context, o verifyOptions, stdout, stderr io.Writer) e
 		return err
 	}
 	if len(files) == 0 {
-		why := describeOthers(others)
+		why := pcap.DescribeOthers(others)
 		if why == "" {
 			why = "the folders are empty"
 		}
 		return fmt.Errorf("no capture files found in %v: %s", o.inputs, why)
 	}
-	pr := newProgress(stderr, "verify", "files", float64(len(files)))
-	results, err := codec.VerifyFiles(ctx, files, codec.VerifyOptions{Jobs: o.jobs, Prepare: seekableInput, Done: func() { pr.add(1, "") },
+	pr := progress.New(stderr, "verify", "files", float64(len(files)))
+	results, err := codec.VerifyFiles(ctx, files, codec.VerifyOptions{Jobs: o.jobs, Prepare: seekableInput, Done: func() { pr.Add(1, "") },
 		Tokenize: codec.TokenizeOptions{Flow: o.flow, KeepTrailing: o.keepTrailing}})
-	pr.finish()
+	pr.Finish()
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func runVerify(ctx context.Context, o verifyOptions, stdout, stderr io.Writer) e
 			}
 		}
 	}
-	if line := describeOthers(others); line != "" {
+	if line := pcap.DescribeOthers(others); line != "" {
 		fmt.Fprintln(stdout, line)
 	}
 	fmt.Fprintf(stdout, "%d files byte-identical (%d of them without packets), %d unreadable, %d mismatched, %d not captures; %d packets, %.1f tokens/packet (paper's layout: %.1f)\n",

@@ -332,3 +332,46 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestStaged: committed rows reach the writer, discarded ones never do,
+// also past the in-memory limit (spilled to a temporary file).
+func TestStaged(t *testing.T) {
+	for _, limit := range []int{8 << 20, 4} {
+		s := NewStaged()
+		s.limit = limit
+		var out bytes.Buffer
+		s.Write([]byte("a,1\n"))
+		s.Write([]byte("b,2\n"))
+		if err := s.Commit(&out); err != nil {
+			t.Fatal(err)
+		}
+		s.Write([]byte("lost\n"))
+		s.Discard()
+		s.Write([]byte("c,3\n"))
+		if err := s.Commit(&out); err != nil {
+			t.Fatal(err)
+		}
+		if got := out.String(); got != "a,1\nb,2\nc,3\n" {
+			t.Errorf("limit %d: got %q", limit, got)
+		}
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	v := map[string]int{"flows": 3}
+	const want = "{\n  \"flows\": 3\n}\n"
+	var out bytes.Buffer
+	if err := WriteJSON("", v, &out); err != nil || out.Len() != 0 {
+		t.Fatalf("\"\": %v, wrote %q", err, out.String())
+	}
+	if err := WriteJSON(Stdout, v, &out); err != nil || out.String() != want {
+		t.Fatalf("-: %v, wrote %q", err, out.String())
+	}
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := WriteJSON(path, v, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != want {
+		t.Errorf("file: %q", b)
+	}
+}

@@ -3,6 +3,7 @@ package pcap
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -150,4 +151,19 @@ func Largest(dirs ...string) string {
 		return best
 	}
 	return ""
+}
+
+// DescribeOthers is the line commands print about the non-capture files
+// FindAll found in input folders ("" when there are none): their count and
+// the first five names.
+func DescribeOthers(others []string) string {
+	if len(others) == 0 {
+		return ""
+	}
+	list := others[:min(len(others), 5)]
+	more := ""
+	if len(others) > len(list) {
+		more = fmt.Sprintf(", ... (%d more)", len(others)-len(list))
+	}
+	return fmt.Sprintf("%d files in the input folders are not captures and were skipped: %s%s", len(others), strings.Join(list, ", "), more)
 }

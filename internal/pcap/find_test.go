@@ -120,3 +120,18 @@ func TestReadWritePackets(t *testing.T) {
 		t.Error("not a capture: no error")
 	}
 }
+
+func TestDescribeOthers(t *testing.T) {
+	for _, c := range []struct {
+		others []string
+		want   string
+	}{
+		{nil, ""},
+		{[]string{"a.txt"}, "1 files in the input folders are not captures and were skipped: a.txt"},
+		{[]string{"1", "2", "3", "4", "5", "6", "7"}, "7 files in the input folders are not captures and were skipped: 1, 2, 3, 4, 5, ... (2 more)"},
+	} {
+		if got := DescribeOthers(c.others); got != c.want {
+			t.Errorf("DescribeOthers(%v) = %q, want %q", c.others, got, c.want)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package main
+package atomicfile
 
 import (
 	"bytes"
@@ -6,20 +6,22 @@ import (
 	"os"
 )
 
-// stagedWriter holds the output rows of one input until the input was read
-// to its end: a capture that fails midway leaves none of its rows, so a
-// listing never looks complete for a file that was not. Beyond limit bytes
-// it spills to an unlinked temporary file, so memory stays bounded.
-type stagedWriter struct {
+// Staged holds the output rows of one input until the input was read to its
+// end: Commit passes them on, Discard drops them, so an input that fails
+// midway leaves none of its rows and a listing never looks complete for a
+// file that was not. Beyond 8 MiB it spills to an unlinked temporary file
+// ($TMPDIR), so memory stays bounded.
+type Staged struct {
 	buf   bytes.Buffer
 	spill *os.File
 	limit int
 	err   error
 }
 
-func newStagedWriter() *stagedWriter { return &stagedWriter{limit: 8 << 20} }
+// NewStaged returns an empty Staged.
+func NewStaged() *Staged { return &Staged{limit: 8 << 20} }
 
-func (s *stagedWriter) Write(p []byte) (int, error) {
+func (s *Staged) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
@@ -48,9 +50,9 @@ func (s *stagedWriter) Write(p []byte) (int, error) {
 	return s.buf.Write(p)
 }
 
-// commit copies what was staged to w and starts over.
-func (s *stagedWriter) commit(w io.Writer) error {
-	defer s.discard()
+// Commit copies what was staged to w and starts over.
+func (s *Staged) Commit(w io.Writer) error {
+	defer s.Discard()
 	if s.err != nil {
 		return s.err
 	}
@@ -66,8 +68,8 @@ func (s *stagedWriter) commit(w io.Writer) error {
 	return err
 }
 
-// discard drops what was staged.
-func (s *stagedWriter) discard() {
+// Discard drops what was staged.
+func (s *Staged) Discard() {
 	if s.spill != nil {
 		s.spill.Close()
 		s.spill = nil
