@@ -145,23 +145,9 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 	if err := readJSON(p("eval-classify.json"), &cls); err != nil {
 		return err
 	}
-	var gen struct {
-		Header   map[string]float64 `json:"header_jsd"`
-		Flow     map[string]float64 `json:"flow_jsd"`
-		Disc     *float64           `json:"discriminator_f1"` // null: too few flows to run it
-		DiscStd  *float64           `json:"discriminator_f1_std"`
-		Validity map[string]struct {
-			Flows      int     `json:"flows"`
-			Packets    float64 `json:"packet_decode_share"`
-			L4         float64 `json:"l4_checksum_share"`
-			Handshakes float64 `json:"tcp_handshake_share"`
-			Tshark     *struct {
-				Clean float64 `json:"clean_share"`
-			} `json:"tshark"`
-		} `json:"validity"`
-	}
-	if err := readJSON(p("eval-generate.json"), &gen); err != nil {
-		return err
+	gen, err := evalgen.ReadReport(p("eval-generate.json"))
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	var tps float64
 	if log, err := train.ReadLog(p("model")); o.pretrain && err == nil {
@@ -185,20 +171,7 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 	}
 	fmt.Fprintf(w, "classification (test split)   macro-F1 %.3f (accuracy %.3f, %s)   random forest %s   k-NN %s\n",
 		cls.MacroF1, cls.Accuracy, from, baseline, knn)
-	disc := fmt.Sprintf("- (%d generated flows: too few to train it, it needs %d)", gen.Validity["generated"].Flows, evalgen.MinDiscriminatorFlows)
-	if gen.Disc != nil && gen.DiscStd != nil {
-		disc = fmt.Sprintf("%.3f +- %.3f (0.5 = indistinguishable)", *gen.Disc, *gen.DiscStd)
-	}
-	fmt.Fprintf(w, "generation                    header JSD %.3f   flow JSD %.3f   discriminator F1 %s\n",
-		gen.Header["mean"], gen.Flow["mean"], disc)
-	if v, ok := gen.Validity["generated"]; ok {
-		ts := "-"
-		if v.Tshark != nil {
-			ts = fmt.Sprintf("%.1f%%", 100*v.Tshark.Clean)
-		}
-		fmt.Fprintf(w, "validity of generated packets decode %.1f%%   TCP/UDP checksums %.1f%%   handshakes %.1f%%   tshark clean %s\n",
-			100*v.Packets, 100*v.L4, 100*v.Handshakes, ts)
-	}
+	gen.WriteSummary(w)
 	if o.pretrain {
 		fmt.Fprintf(w, "pre-training throughput       %.0f tokens/s\n\n", tps)
 	} else if in, err := base.Identity(); err == nil {
