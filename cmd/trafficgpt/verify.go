@@ -61,43 +61,14 @@ func runVerify(ctx context.Context, o verifyOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	var ok, bad, mism, packets, empty int
-	var tokens, paper int64
-	for i, r := range results {
-		switch {
-		case r.Mismatch != nil:
-			mism++
-			fmt.Fprintf(stdout, "MISMATCH %s: %v\n", files[i], r.Mismatch)
-		case r.Err != nil:
-			bad++
-			fmt.Fprintf(stdout, "ERROR    %s: %v\n", files[i], inputHint(r.Err, o.keepTrailing))
-		default:
-			ok++
-			if r.Stats.Packets == 0 {
-				empty++
-				fmt.Fprintf(stdout, "empty    %s: no packets\n", files[i])
-				continue
-			}
-			packets += r.Stats.Packets
-			tokens += r.Stats.Tokens
-			paper += r.Stats.PaperTokens
-			if !o.quiet {
-				fmt.Fprintf(stdout, "ok       %s: %d packets, %d flows, %d tokens, %.1f tokens/packet\n",
-					files[i], r.Stats.Packets, r.Stats.Flows, r.Stats.Tokens, float64(r.Stats.Tokens)/float64(max(r.Stats.Packets, 1)))
-			}
-		}
-	}
-	if line := pcap.DescribeOthers(others); line != "" {
-		fmt.Fprintln(stdout, line)
-	}
-	fmt.Fprintf(stdout, "%d files byte-identical (%d of them without packets), %d unreadable, %d mismatched, %d not captures; %d packets, %.1f tokens/packet (paper's layout: %.1f)\n",
-		ok, empty, bad, mism, len(others), packets, float64(tokens)/float64(max(packets, 1)), float64(paper)/float64(max(packets, 1)))
+	r := codec.NewVerifyReport(files, results, others)
+	r.WriteText(stdout, o.quiet, func(err error) error { return inputHint(err, o.keepTrailing) })
 	switch {
-	case mism > 0:
-		return fmt.Errorf("%w: %d of %d files did not round-trip", errMismatch, mism, len(files))
-	case bad > 0:
-		return unreadableError(bad, len(files))
-	case packets == 0:
+	case r.Mismatched > 0:
+		return fmt.Errorf("%w: %d of %d files did not round-trip", errMismatch, r.Mismatched, len(files))
+	case r.Unreadable > 0:
+		return unreadableError(r.Unreadable, len(files))
+	case r.Packets == 0:
 		return fmt.Errorf("no packets in %d capture files: nothing was verified", len(files))
 	}
 	return nil

@@ -183,3 +183,62 @@ func firstDiff(a, b []byte) int {
 	}
 	return len(a)
 }
+
+// VerifyReport counts what VerifyFiles found, for verify's lines.
+type VerifyReport struct {
+	Files   []string
+	Results []VerifyResult
+	Others  []string // files in the input folders that are not captures
+
+	OK, Empty, Unreadable, Mismatched int // Empty: round-tripped, no packets (counted in OK too)
+	Packets                           int
+	Tokens, PaperTokens               int64
+}
+
+// NewVerifyReport counts results (of files; others: pcap.FindAll's).
+func NewVerifyReport(files []string, results []VerifyResult, others []string) *VerifyReport {
+	r := &VerifyReport{Files: files, Results: results, Others: others}
+	for _, v := range results {
+		switch {
+		case v.Mismatch != nil:
+			r.Mismatched++
+		case v.Err != nil:
+			r.Unreadable++
+		default:
+			r.OK++
+			if v.Stats.Packets == 0 {
+				r.Empty++
+			}
+			r.Packets += v.Stats.Packets
+			r.Tokens += v.Stats.Tokens
+			r.PaperTokens += v.Stats.PaperTokens
+		}
+	}
+	return r
+}
+
+// WriteText prints one line per file (quiet: failures and empty files
+// only; hint may add advice to a read error), the non-captures, then the
+// summary line.
+func (r *VerifyReport) WriteText(w io.Writer, quiet bool, hint func(error) error) {
+	for i, v := range r.Results {
+		f := r.Files[i]
+		switch {
+		case v.Mismatch != nil:
+			fmt.Fprintf(w, "MISMATCH %s: %v\n", f, v.Mismatch)
+		case v.Err != nil:
+			fmt.Fprintf(w, "ERROR    %s: %v\n", f, hint(v.Err))
+		case v.Stats.Packets == 0:
+			fmt.Fprintf(w, "empty    %s: no packets\n", f)
+		case !quiet:
+			fmt.Fprintf(w, "ok       %s: %d packets, %d flows, %d tokens, %.1f tokens/packet\n",
+				f, v.Stats.Packets, v.Stats.Flows, v.Stats.Tokens, float64(v.Stats.Tokens)/float64(max(v.Stats.Packets, 1)))
+		}
+	}
+	if line := pcap.DescribeOthers(r.Others); line != "" {
+		fmt.Fprintln(w, line)
+	}
+	perPacket := func(n int64) float64 { return float64(n) / float64(max(r.Packets, 1)) }
+	fmt.Fprintf(w, "%d files byte-identical (%d of them without packets), %d unreadable, %d mismatched, %d not captures; %d packets, %.1f tokens/packet (paper's layout: %.1f)\n",
+		r.OK, r.Empty, r.Unreadable, r.Mismatched, len(r.Others), r.Packets, perPacket(r.Tokens), perPacket(r.PaperTokens))
+}

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +129,37 @@ func TestEncodedFlowRecord(t *testing.T) {
 	})
 	if err != nil || n == 0 {
 		t.Fatalf("%d flows, %v", n, err)
+	}
+}
+
+// TestVerifyReportText: per-file lines (quiet keeps failures and empty
+// files), the non-captures and the summary's counts.
+func TestVerifyReportText(t *testing.T) {
+	files := []string{"a.pcap", "b.pcap", "c.pcap", "d.pcap"}
+	results := []VerifyResult{
+		{Stats: Stats{Packets: 10, Flows: 2, Tokens: 400, PaperTokens: 500}},
+		{Stats: Stats{}},
+		{Err: errors.New("cut")},
+		{Mismatch: errors.New("byte 7")},
+	}
+	r := NewVerifyReport(files, results, []string{"notes.txt"})
+	if r.OK != 2 || r.Empty != 1 || r.Unreadable != 1 || r.Mismatched != 1 || r.Packets != 10 {
+		t.Fatalf("counts %+v", r)
+	}
+	for _, quiet := range []bool{false, true} {
+		var b strings.Builder
+		r.WriteText(&b, quiet, func(err error) error { return fmt.Errorf("%w (hint)", err) })
+		want := "ok       a.pcap: 10 packets, 2 flows, 400 tokens, 40.0 tokens/packet\n" +
+			"empty    b.pcap: no packets\n" +
+			"ERROR    c.pcap: cut (hint)\n" +
+			"MISMATCH d.pcap: byte 7\n" +
+			"1 files in the input folders are not captures and were skipped: notes.txt\n" +
+			"2 files byte-identical (1 of them without packets), 1 unreadable, 1 mismatched, 1 not captures; 10 packets, 40.0 tokens/packet (paper's layout: 50.0)\n"
+		if quiet {
+			want = strings.TrimPrefix(want, "ok       a.pcap: 10 packets, 2 flows, 400 tokens, 40.0 tokens/packet\n")
+		}
+		if b.String() != want {
+			t.Errorf("quiet %v:\n%s\nwant:\n%s", quiet, b.String(), want)
+		}
 	}
 }
