@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
@@ -73,32 +71,25 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 	// Rows go through stage: a file's rows reach stdout only once the file
 	// was read to its end (a live capture streams them as they come).
 	stage := atomicfile.NewStaged()
-	var cw *csv.Writer
-	switch o.format {
-	case "csv":
-		cw = csv.NewWriter(stage)
-		cw.Write(flow.RecordColumns)
-		cw.Flush()
-		stage.Commit(bw)
-	case "text":
-		if o.show >= 0 {
-			break
-		}
-		fmt.Fprintf(bw, "%-5s %-58s %8s %10s %10s %9s  %s\n", "id", "flow (client -> server)", "packets", "bytes", "duration", "tokens", "end")
+	rw, err := flow.NewRecordWriter(stage, o.format)
+	if err != nil {
+		return err
 	}
-	var line []byte
+	if o.show < 0 || o.format == "csv" { // (csv: the header also before --show's tokens)
+		if err := rw.WriteHeader(); err != nil {
+			return err
+		}
+		stage.Commit(bw)
+	}
 	shown := false
 	// A write error (stdout closed or full) stops at once; an input that
 	// cannot be read is named, counted and skipped with none of its rows.
 	var writeErr error
 	var unreadable, flows int
 	endFile := func(ok bool) error {
-		if cw != nil {
-			cw.Flush()
-		}
-		if !ok {
+		if err := rw.Flush(); err != nil || !ok {
 			stage.Discard()
-			return nil
+			return err
 		}
 		return stage.Commit(bw)
 	}
@@ -128,21 +119,9 @@ func runFlows(ctx context.Context, o flowsOptions, stdout, stderr io.Writer) err
 					return writeErr
 				}
 				rec := ef.Record(path)
-				switch o.format {
-				case "csv":
-					writeErr = cw.Write(rec.Fields())
-				case "jsonl":
-					line = append(rec.AppendJSON(line[:0]), '\n')
-					_, writeErr = stage.Write(line)
-				default:
-					_, writeErr = fmt.Fprintf(stage, "%-5d %-58s %8d %10d %9.3fs %9d  %s\n", ef.ID, ef.Key.Directed(ef.FirstAToB), ef.Packets, ef.Bytes,
-						time.Duration(ef.LastNs-ef.FirstNs).Seconds(), ef.NumTokens, ef.Reason)
-				}
-				if writeErr == nil && o.live.active() {
-					if cw != nil {
-						cw.Flush()
-					}
-					if writeErr = stage.Commit(bw); writeErr == nil {
+				if writeErr = rw.Write(&rec); writeErr == nil && o.live.active() {
+					writeErr = endFile(true)
+					if writeErr == nil {
 						writeErr = bw.Flush()
 					}
 				}
