@@ -60,14 +60,8 @@ func cmdFinetune(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(pos) > 0 {
 		return usageError("unexpected arguments %v (the dataset goes in --data)", pos)
 	}
-	if o.job.Data == "" || o.job.Dir == "" {
-		return usageError("need --data DIR and -o CLF")
-	}
-	switch {
-	case t.FromScratch && o.job.Pretrained != "":
-		return usageError("--from-scratch takes no --model")
-	case !t.FromScratch && o.job.Pretrained == "":
-		return usageError("need --model PRE (or --from-scratch)")
+	if err := o.job.Validate(); err != nil {
+		return usageError("%v", err)
 	}
 	if t.FromScratch {
 		if t.Config, err = loadConfig(o.config); err != nil {
@@ -124,22 +118,6 @@ func runFinetune(ctx context.Context, o finetuneOptions, stdout, stderr io.Write
 	if res == nil || res.BestEpoch < 0 {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %s classifier, %d classes (%s)\n", o.job.Dir, res.Mode, len(res.Labels), strings.Join(res.Labels, ", "))
-	fmt.Fprintf(stdout, "  best epoch %d of %d: valid macro-F1 %.4f, accuracy %.4f\n", res.BestEpoch, res.Epochs, res.BestF1, res.Valid.Accuracy)
-	if res.Stopped != "" {
-		fmt.Fprintf(stdout, "  stopped: %s\n", res.Stopped)
-	}
-	var w []string
-	for i, l := range res.Labels {
-		w = append(w, fmt.Sprintf("%s %.2f", l, res.Weights[i]))
-	}
-	fmt.Fprintf(stdout, "  class weights: %s\n", strings.Join(w, ", "))
-	fmt.Fprintf(stdout, "  %d train flows, %d steps, training %.1fs, total %s\n", res.TrainFlows, res.Steps, res.TrainSeconds,
-		res.Elapsed.Round(time.Millisecond))
-	if r := res.OpenSet; r != nil {
-		fmt.Fprintf(stdout, "  open-set rule: %s, threshold %.6g at %.1f%% false rejections of %d valid flows (%s)\n", r.Method, r.Threshold,
-			100*r.FRR, r.ValidFlows, classify.OpenSetFile)
-	}
-	fmt.Fprintf(stdout, "  files: %s/{%s,%s,%s,%s}\n", o.job.Dir, classify.ModelFile, classify.ConfigFile, classify.LogFile, classify.PlotFile)
+	res.WriteText(stdout, o.job.Dir)
 	return err
 }

@@ -166,23 +166,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 		return err
 	}
 	sgemm = max(sgemm, model.MeasureGFLOPS(1024, time.Second), model.MeasureGFLOPS(1024, time.Second))
-	gflops := res.FLOPsPerToken * res.TokensPerSec / 1e9
-	fmt.Fprintf(stdout, "%s: step %d of %d (this run from step %d), %d tokens in total\n", o.out, res.Step, t.Steps, res.StartStep, res.Tokens)
-	if res.Stopped != "" {
-		fmt.Fprintf(stdout, "  stopped: %s; continue with: trafficgpt pretrain --data %s -o %s --resume\n", res.Stopped, o.data, o.out)
-	}
-	fmt.Fprintf(stdout, "  train loss %.4f (last step)\n", res.TrainLoss)
-	if v := res.Valid; v != nil {
-		fmt.Fprintf(stdout, "  valid %s\n", v.String())
-	}
-	fmt.Fprintf(stdout, "  throughput %.0f tokens/s = %.1f GFLOP/s (%.3g GFLOP/token) = %.2f of sgemm (%.1f GFLOP/s, 1024^3, best probe of this run, %s)\n",
-		res.TokensPerSec, gflops, res.FLOPsPerToken/1e9, gflops/max(sgemm, 1e-9), sgemm, model.Backend())
-	if o.comm != nil && o.comm.Size() > 1 {
-		fmt.Fprintf(stdout, "  data-parallel over %d ranks: gradient all-reduce %.1f s of %.1f s training (%.1f%%)\n",
-			o.comm.Size(), res.CommSeconds, res.TrainSeconds, 100*res.CommSeconds/max(res.TrainSeconds, 1e-9))
-	}
-	fmt.Fprintf(stdout, "  memory estimate %.2f GiB; files: %s/{%s,%s,%s,%s,%s}\n", float64(res.PeakMemEstimate)/(1<<30), o.out,
-		train.ModelFile, train.StateFile, train.ConfigFile, train.LogFile, train.PlotFile)
+	res.WriteText(stdout, job, o.data, sgemm)
 	return err
 }
 
