@@ -3,10 +3,13 @@
 package kernel
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trafficgpt/trafficgpt/internal/blas"
 )
 
 // Benchmarks of kernel.go at the model's sizes: N = B*T = 12032 rows,
@@ -164,4 +167,66 @@ func BenchmarkElementwise(b *testing.B) {
 		})
 		kReportGBs(b, 4*n)
 	})
+}
+
+// BenchmarkMatmulSmall: the products of one sampling step (out (N, OC) =
+// inp (N, C) @ W^T) at batch N = 1 and 8, through MatmulForward (the
+// few-row path, split over the cores) and through BLAS as MatmulForward
+// called it before (N <= 16 used to go to sgemm). "set" runs a whole
+// layer's four products over weights of 4 layers in turn, so they come
+// from memory rather than a warm cache, as in a real step; GFLOP/s counts
+// 2*N*C*OC per product.
+func BenchmarkMatmulSmall(b *testing.B) {
+	type prod struct{ C, OC int }
+	shapes := []struct {
+		name  string
+		prods []prod
+	}{
+		// small: width 256, 6 heads of 64 (qkv 1152, out 384), FFN 1024.
+		{"small", []prod{{256, 1152}, {384, 256}, {256, 1024}, {1024, 256}}},
+		// paper: width 512, 12 heads of 64 (qkv 2304, out 768), FFN 2048.
+		{"paper", []prod{{512, 2304}, {768, 512}, {512, 2048}, {2048, 512}}},
+	}
+	const layers = 4
+	for _, sh := range shapes {
+		r := rand.New(rand.NewPCG(1, 2))
+		var ws [][]float32
+		flops := 0.0
+		maxC, maxOC := 0, 0
+		for range layers {
+			for _, p := range sh.prods {
+				ws = append(ws, kRand32(r, p.C*p.OC))
+			}
+		}
+		for _, p := range sh.prods {
+			maxC, maxOC = max(maxC, p.C), max(maxOC, p.OC)
+		}
+		for _, N := range []int{1, 8} {
+			inp, out := kRand32(r, N*maxC), make([]float32, N*maxOC)
+			flops = 0
+			for _, p := range sh.prods {
+				flops += 2 * float64(N*p.C*p.OC)
+			}
+			for _, path := range []string{"kernel", "blas"} {
+				b.Run(fmt.Sprintf("%s/N=%d/%s", sh.name, N, path), func(b *testing.B) {
+					l := 0
+					c0 := kCPUTime()
+					for b.Loop() {
+						for i, p := range sh.prods {
+							w := ws[l*len(sh.prods)+i]
+							if path == "kernel" {
+								MatmulForward(out, inp, w, nil, N, p.C, p.OC)
+							} else {
+								blas.Sgemm(false, true, N, p.OC, p.C, 1, inp, p.C, w, p.C, 0, out, p.OC)
+							}
+						}
+						l = (l + 1) % layers
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					b.ReportMetric(flops*float64(b.N)/(kCPUTime()-c0).Seconds()/1e9, "GFLOP/cpu-s")
+					b.ReportMetric(float64(N*b.N)/b.Elapsed().Seconds(), "rows/s")
+				})
+			}
+		}
+	}
 }

@@ -39,7 +39,7 @@ type rowArgs struct {
 	out, inp, dout, dinp, w, b, dw, db, mean, rstd []float32
 	tok                                            []int32
 	mask                                           []uint8
-	C, T                                           int
+	C, T, N, OC                                    int
 	p                                              float32
 	seed                                           uint64
 }
@@ -325,6 +325,15 @@ func layerNormBackwardColsGo(dweight, dbias, dout, inp, mean, rstd []float32, N,
 func MatmulForward(out, inp, weight, bias []float32, N, C, OC int) {
 	const k = "MatmulForward"
 	need(k, "out", out, N*OC)
+	if N <= smallMatmulRows {
+		need(k, "inp", inp, N*C)
+		need(k, "weight", weight, OC*C)
+		if bias != nil {
+			need(k, "bias", bias, OC)
+		}
+		matmulSmall(out, inp, weight, bias, N, C, OC)
+		return
+	}
 	if bias == nil {
 		blas.Sgemm(false, true, N, OC, C, 1, inp, C, weight, C, 0, out, OC)
 		return
@@ -338,6 +347,32 @@ func MatmulForward(out, inp, weight, bias []float32, N, C, OC int) {
 		fillRows(out, bias, OC, 0, N)
 	}
 	blas.Sgemm(false, true, N, OC, C, 1, inp, C, weight, C, 1, out, OC)
+}
+
+// smallMatmulRows is the row count up to which MatmulForward takes the
+// few-row product (matmul_small.c) instead of BLAS: a sampling step's
+// batch, where BLAS's packing costs more than the product (see
+// BenchmarkMatmulSmall).
+const smallMatmulRows = 16
+
+// smallMatmulParMin is the multiply-add count from which the few-row
+// product is split over the pool by output columns (a 256 x 256 product
+// of one row is about 10 us on one core; a hand-off costs about 1 us).
+const smallMatmulParMin = 1 << 16
+
+// matmulSmall is MatmulForward for N <= smallMatmulRows: every weight row
+// is read once for all N rows; large products are split by output column,
+// so each output is still summed by one goroutine in the same order.
+func matmulSmall(out, inp, weight, bias []float32, N, C, OC int) {
+	nw := runtime.GOMAXPROCS(0)
+	if N*C*OC < smallMatmulParMin || OC < 2*rowAlign || nw < 2 {
+		smallMatmulSpan(out, inp, weight, bias, N, C, OC, 0, OC)
+		return
+	}
+	a := rowArgs{out: out, inp: inp, w: weight, b: bias, N: N, C: C, OC: OC}
+	rowRun(&a, OC, rowAlign, nw, func(a *rowArgs, lo, hi int) {
+		smallMatmulSpan(a.out, a.inp, a.w, a.b, a.N, a.C, a.OC, lo, hi)
+	})
 }
 
 func fillRows(out, row []float32, C, lo, hi int) {

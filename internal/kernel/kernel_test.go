@@ -205,6 +205,13 @@ func TestMatmul(t *testing.T) {
 		{7, 3, 11, true},
 		{300, 17, 250, true}, // N*OC above rowParMin
 		{300, 17, 250, false},
+		// Few rows (N <= smallMatmulRows): the sampling-step product, split by
+		// output column above smallMatmulParMin; C off and on multiples of 16.
+		{8, 256, 257, true},
+		{16, 33, 47, false},
+		{9, 15, 40, true},
+		{2, 1040, 64, true},
+		{17, 16, 32, true}, // one row over: BLAS
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("N%d_C%d_OC%d_bias%v", c.N, c.C, c.OC, c.bias), func(t *testing.T) {
@@ -245,6 +252,54 @@ func TestMatmul(t *testing.T) {
 			MatmulBackward(nil, dw2, nil, dout, inp, w, N, C, OC)
 			kClose(t, "dweight(nil dinp)", dw2, k64(dw), 1e-6, 1e-6)
 		})
+	}
+}
+
+// TestMatmulSmallRows: in the few-row product a row's outputs do not depend
+// on the other rows, on N or on the split over goroutines (bit for bit), so
+// a row of a sampling batch computes what it would alone.
+func TestMatmulSmallRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const C, OC = 200, 300
+	inp, w, b := kRand32(r, smallMatmulRows*C), kRand32(r, OC*C), kRand32(r, OC)
+	full := make([]float32, smallMatmulRows*OC)
+	MatmulForward(full, inp, w, b, smallMatmulRows, C, OC)
+	for _, N := range []int{1, 3, 8} {
+		for n := 0; n < N; n++ {
+			part := make([]float32, N*OC)
+			MatmulForward(part, inp[:N*C], w, b, N, C, OC)
+			kEqual(t, fmt.Sprintf("N=%d row %d", N, n), part[n*OC:(n+1)*OC], full[n*OC:(n+1)*OC])
+		}
+	}
+	serial := make([]float32, len(full))
+	kSerial(func() { MatmulForward(serial, inp, w, b, smallMatmulRows, C, OC) })
+	kEqual(t, "serial", serial, full)
+}
+
+// TestMatmulSmallPaths runs the few-row product's every CPU path this
+// machine has (the others are what machines without AVX-512 run) against
+// the float64 reference.
+func TestMatmulSmallPaths(t *testing.T) {
+	defer smallMatmulUse(0)
+	ran := 0
+	for path := 1; path <= 3; path++ {
+		name := smallMatmulUse(path)
+		if name == "" {
+			continue
+		}
+		ran++
+		for _, s := range []struct{ N, C, OC int }{{1, 7, 5}, {8, 256, 257}, {16, 33, 47}, {5, 1040, 64}} {
+			r := rand.New(rand.NewPCG(uint64(s.N), uint64(s.C)))
+			inp, w, b := kRand32(r, s.N*s.C), kRand32(r, s.OC*s.C), kRand32(r, s.OC)
+			out := kRand32(r, s.N*s.OC)
+			MatmulForward(out, inp, w, b, s.N, s.C, s.OC)
+			kClose(t, fmt.Sprintf("%s N%d C%d OC%d", name, s.N, s.C, s.OC), out,
+				refMatmul(k64(inp), k64(w), k64(b), s.N, s.C, s.OC), 1e-5, 1e-5)
+		}
+		t.Logf("few-row path %s: ok", name)
+	}
+	if ran == 0 {
+		t.Fatal("no few-row path ran")
 	}
 }
 

@@ -154,7 +154,7 @@ func BenchmarkStep(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		batch int
-	}{{"small", 1}, {"small", 8}, {"paper", 1}} {
+	}{{"small", 1}, {"small", 8}, {"paper", 1}, {"paper", 8}} {
 		b.Run(fmt.Sprintf("%s/batch=%d", tc.name, tc.batch), func(b *testing.B) {
 			c := benchConfig(b, tc.name)
 			m, err := New(c, 1)

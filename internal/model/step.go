@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/trafficgpt/trafficgpt/internal/kernel"
 )
@@ -249,14 +251,47 @@ func (m *Model) normShiftStep(st *State, prev, in, w, b []float32) {
 
 func (m *Model) attnStep(st *State, in []float32, l int) []float32 {
 	c := m.Config
-	B, C, D, inner := st.Batch, c.Width, c.HeadDim, c.Inner()
-	HS, HL := c.softmaxHeads(), c.linearHeads()
+	B, C, inner := st.Batch, c.Width, c.Inner()
 	lp := &m.p.layers[l]
 	m.normShiftStep(st, st.shiftA[l], in, lp.ln1w, lp.ln1b)
 	kernel.MatmulForward(st.qkv, st.ts, lp.qkvw, lp.qkvb, B, C, 3*inner)
 	m.globalStepInput(st, l)
+	stepRows(B, func(lo, hi int) { m.attnStepRows(st, l, lo, hi) })
+	kernel.MatmulForward(st.proj, st.att, lp.outw, lp.outb, B, inner, C)
+	return st.proj
+}
+
+// stepRows calls fn over [0, B) split into contiguous ranges of rows, one
+// per core: the rows of a batch attend independently (each writes only its
+// own state and output), and at batch 8 the per-row attention is a sixth
+// of a step.
+func stepRows(B int, fn func(lo, hi int)) {
+	nw := min(B, runtime.GOMAXPROCS(0))
+	if nw <= 1 {
+		fn(0, B)
+		return
+	}
+	var wg sync.WaitGroup
+	per := (B + nw - 1) / nw
+	for lo := per; lo < B; lo += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi)
+		}(lo, min(lo+per, B))
+	}
+	fn(0, min(per, B))
+	wg.Wait()
+}
+
+// attnStepRows is the attention of rows [lo, hi) at layer l: RoPE and the
+// local softmax heads over the rings, then the global heads.
+func (m *Model) attnStepRows(st *State, l, lo, hi int) {
+	c := m.Config
+	D, inner := c.HeadDim, c.Inner()
+	HS, HL := c.softmaxHeads(), c.linearHeads()
 	R := st.ring * D
-	for n := 0; n < B; n++ {
+	for n := lo; n < hi; n++ {
 		row, pos := st.qkv[n*3*inner:(n+1)*3*inner], st.pos[n]
 		for h := 0; h < HS+HL; h++ {
 			q := row[h*D : h*D+D : h*D+D]
@@ -274,8 +309,6 @@ func (m *Model) attnStep(st *State, in []float32, l int) []float32 {
 			}
 		}
 	}
-	kernel.MatmulForward(st.proj, st.att, lp.outw, lp.outb, B, inner, C)
-	return st.proj
 }
 
 func (m *Model) ffnStep(st *State, in []float32, l int) []float32 {
