@@ -143,6 +143,20 @@
 // ...) are the fallback under `-tags purego` or CGO_ENABLED=0 and the
 // reference in vec_test.go; BenchmarkVec runs both.
 //
+// # Few-row products
+//
+// MatmulForward with N <= 16 rows (a recurrent sampling step: one row per
+// sequence of the batch) does not call BLAS, whose packing and tiling cost
+// more than the product there (OpenBLAS at N = 8 takes 7.5-16x its N = 1
+// time). matmul_small.c reads each weight row once for a block of up to 8
+// rows (the weights are the memory traffic of a step), prefetches the next
+// pass's rows, and keeps 16 partial sums per output added in a fixed tree,
+// so a row's outputs do not depend on N, on the other rows or on the split
+// over the pool (by output column, above 2^16 multiply-adds). AVX-512 and
+// AVX2+FMA paths are picked at load time, a generic vector path elsewhere;
+// they differ by rounding only (fused or not). Without cgo a Go loop with
+// the same order of sums runs. BenchmarkMatmulSmall compares it with BLAS.
+//
 // Classification head: the model gathers the hidden state at the CLS position
 // (GatherRows / ScatterAddRows) and uses MatmulForward + CrossEntropyForward.
 package kernel
