@@ -20,18 +20,12 @@ func init() {
 	})
 }
 
-// evalGenerateOptions are the inputs of runEvalGenerate.
+// evalGenerateOptions are the inputs of runEvalGenerate: the evaluation's
+// and where its report goes.
 type evalGenerateOptions struct {
-	Real, Generated, Train []string // files or folders (searched recursively for captures)
-	JSON                   string   // write the JSON report here ("" = none, "-" = stdout)
-	Plots                  string   // write one PNG per field and feature into this folder
-	Seeds                  int      // discriminator runs (seeds 1..Seeds)
-	MaxFlows               int      // flows per side for the discriminator and the NN distances
-	Trees                  int      // random forest size
-	Tshark                 string   // "auto" (when on PATH), "on", "off"
-	Workers                int      // capture files read in parallel
-	FloorSeed              uint64   // split of the real flows into the floor's halves
-	Labels                 string   // per-class rows: "file", "dir" or "" (none)
+	evalgen.Options
+	JSON  string // write the JSON report here ("" = none, "-" = stdout)
+	Plots string // write one PNG per field and feature into this folder
 }
 
 const evalGenerateUsage = "eval generate --real REAL... --generated GEN... [--train TRAIN...] [--json OUT] [--plots DIR]"
@@ -41,18 +35,9 @@ func cmdEvalGenerate(ctx context.Context, args []string, stdout, stderr io.Write
 	fs := newFlagSet("eval generate", evalGenerateUsage,
 		"trafficgpt eval generate --real testdata/demo/mqtt.pcap --generated gen.pcap --train testdata/demo --json report.json --plots plots/",
 		stderr)
-	fs.Func("real", "real capture `files or folders` (repeatable; several paths may follow one flag)", func(s string) error {
-		opts.Real = append(opts.Real, s)
-		return nil
-	})
-	fs.Func("generated", "generated capture `files or folders`", func(s string) error {
-		opts.Generated = append(opts.Generated, s)
-		return nil
-	})
-	fs.Func("train", "the generator's training captures: enables the memorisation report", func(s string) error {
-		opts.Train = append(opts.Train, s)
-		return nil
-	})
+	fs.Func("real", "real capture `files or folders` (repeatable; several paths may follow one flag)", appendTo(&opts.Real))
+	fs.Func("generated", "generated capture `files or folders`", appendTo(&opts.Generated))
+	fs.Func("train", "the generator's training captures: enables the memorisation report", appendTo(&opts.Train))
 	fs.StringVar(&opts.JSON, "json", "", "write the JSON report to `file` (- for stdout)")
 	fs.StringVar(&opts.Plots, "plots", "", "write a PNG per header field and flow feature into `dir`")
 	fs.IntVar(&opts.Seeds, "seeds", 5, "discriminator runs with different seeds")
@@ -69,19 +54,8 @@ func cmdEvalGenerate(ctx context.Context, args []string, stdout, stderr io.Write
 	if len(pos) > 0 {
 		return usageError("unexpected argument %q (paths follow --real, --generated or --train)", pos[0])
 	}
-	if len(opts.Real) == 0 || len(opts.Generated) == 0 {
-		return usageError("need --real and --generated")
-	}
-	if opts.Seeds < 1 || opts.MaxFlows < 10 || opts.Trees < 1 || opts.Workers < 1 {
-		return usageError("--seeds, --trees and --workers must be positive, --max-flows at least 10")
-	}
-	switch opts.Tshark {
-	case "auto", "on", "off":
-	default:
-		return usageError("--tshark must be auto, on or off, not %q", opts.Tshark)
-	}
-	if opts.Labels != "" && opts.Labels != "file" && opts.Labels != "dir" {
-		return usageError("--labels must be file or dir, not %q", opts.Labels)
+	if err := opts.Validate(); err != nil {
+		return usageError("%v", err)
 	}
 	return runEvalGenerate(ctx, opts, stdout, stderr)
 }
@@ -112,15 +86,11 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 			return err
 		}
 	}
-	eo := evalgen.Options{
-		Real: opts.Real, Generated: opts.Generated, Train: opts.Train,
-		Seeds: opts.Seeds, MaxFlows: opts.MaxFlows, Trees: opts.Trees, Tshark: opts.Tshark, Workers: opts.Workers,
-		FloorSeed: opts.FloorSeed, Labels: opts.Labels,
-		Warn: func(err error) { fmt.Fprintf(stderr, "trafficgpt eval generate: warning: %v\n", err) },
-		Progress: progress.Stages(stderr, func(stage string) string {
-			return map[bool]string{true: "seeds", false: "files"}[stage == "discriminator"]
-		}),
-	}
+	eo := opts.Options
+	eo.Warn = func(err error) { fmt.Fprintf(stderr, "trafficgpt eval generate: warning: %v\n", err) }
+	eo.Progress = progress.Stages(stderr, func(stage string) string {
+		return map[bool]string{true: "seeds", false: "files"}[stage == "discriminator"]
+	})
 	rep, err := evalgen.Run(ctx, eo)
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/evalgen"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden reports under testdata/golden")
@@ -23,12 +25,12 @@ func goldenEvalDemo() evalGenerateOptions {
 		}
 		return out
 	}
-	return evalGenerateOptions{
+	return evalGenerateOptions{Options: evalgen.Options{
 		Real:      p("dns.pcap", "http.pcap", "mqtt.pcap"),
 		Generated: p("https.pcap", "redis.pcap", "ssh.pcap", "dns.pcap"),
 		Train:     p("dns.pcap", "mqtt.pcap"),
 		Seeds:     3, Trees: 30, MaxFlows: 300, Tshark: "off", Workers: 2,
-	}
+	}}
 }
 
 // TestEvalGenerateGolden: the JSON report on fixed inputs is byte for byte

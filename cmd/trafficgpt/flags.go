@@ -134,6 +134,12 @@ func (v *viewFlags) view() (codec.View, error) {
 	return codec.View{Mask: m, HeaderOnly: v.headerOnly, MaxPayload: v.maxPayload, MaxPackets: v.maxPackets, MaxTokens: v.maxTokens}, nil
 }
 
+// appendTo is a flag.Func that appends each value to *list (a repeatable
+// flag).
+func appendTo(list *[]string) func(string) error {
+	return func(s string) error { *list = append(*list, s); return nil }
+}
+
 // spreadMultiFlags rewrites "--real a b --generated c" into "--real a
 // --real b --generated c", so that a shell glob can follow a flag.
 func spreadMultiFlags(args []string, names ...string) []string {
