@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 
 	"github.com/trafficgpt/trafficgpt/internal/classify"
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
@@ -39,12 +38,9 @@ func cmdCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return usageError("unexpected arguments %v", pos)
 	case o.model == "" || o.data == "":
 		return usageError("need --model CLF and --data DIR")
-	case !slices.Contains(classify.OpenSetMethods, o.method):
-		return usageError("--method %q: want one of %v", o.method, classify.OpenSetMethods)
-	case o.frr < 0 || o.frr >= 1:
-		return usageError("--frr %v: want a rate in [0, 1)", o.frr)
-	case o.batch < 1:
-		return usageError("--batch must be >= 1")
+	}
+	if err := classify.CheckCalibration(o.method, o.frr, o.batch); err != nil {
+		return usageError("%v", err)
 	}
 	return runCalibrate(ctx, o, stdout, stderr)
 }

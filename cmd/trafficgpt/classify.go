@@ -40,13 +40,11 @@ func cmdClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if o.model == "" {
 		return usageError("need --model CLF")
 	}
-	switch o.format {
-	case "text", "csv", "jsonl":
-	default:
-		return usageError("--format %q: want text, csv or jsonl", o.format)
+	if err := checkFormat(o.format); err != nil {
+		return err
 	}
-	if o.cap.Early < 0 || o.cap.Batch < 1 {
-		return usageError("--early must be >= 0 and --batch >= 1")
+	if err := o.cap.Validate(); err != nil {
+		return usageError("%v", err)
 	}
 	if err := o.live.check(pos); err != nil {
 		return err

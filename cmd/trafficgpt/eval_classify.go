@@ -45,14 +45,8 @@ func cmdEvalClassify(ctx context.Context, args []string, stdout, stderr io.Write
 	if len(pos) > 0 {
 		return usageError("unexpected arguments %v", pos)
 	}
-	if o.Model == "" || o.Data == "" {
-		return usageError("need --model CLF and --data DIR")
-	}
-	if o.Batch < 1 {
-		return usageError("--batch must be >= 1")
-	}
-	if o.FRR < 0 || o.FRR >= 1 {
-		return usageError("--frr %v: want a rate in [0, 1)", o.FRR)
+	if err := o.ReportOptions.Validate(); err != nil {
+		return usageError("%v", err)
 	}
 	return runEvalClassify(ctx, o, stdout, stderr)
 }

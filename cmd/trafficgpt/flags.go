@@ -134,6 +134,15 @@ func (v *viewFlags) view() (codec.View, error) {
 	return codec.View{Mask: m, HeaderOnly: v.headerOnly, MaxPayload: v.maxPayload, MaxPackets: v.maxPackets, MaxTokens: v.maxTokens}, nil
 }
 
+// checkFormat checks --format of the commands that list flows (flows,
+// classify).
+func checkFormat(f string) error {
+	if f != "text" && f != "csv" && f != "jsonl" {
+		return usageError("--format %q: want text, csv or jsonl", f)
+	}
+	return nil
+}
+
 // appendTo is a flag.Func that appends each value to *list (a repeatable
 // flag).
 func appendTo(list *[]string) func(string) error {

@@ -50,10 +50,8 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.view, err = vf.view(); err != nil {
 		return err
 	}
-	switch o.format {
-	case "text", "csv", "jsonl":
-	default:
-		return usageError("--format %q: want text, csv or jsonl", o.format)
+	if err := checkFormat(o.format); err != nil {
+		return err
 	}
 	o.inputs = pos
 	return runFlows(ctx, o, stdout, stderr)
