@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"time"
 
@@ -77,10 +76,9 @@ func cmdDatasetBuild(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	o.inputs = pos
-	o.shards = 0
 	if *shardFlag != "" {
-		if _, err := fmt.Sscanf(*shardFlag, "%d/%d", &o.shard, &o.shards); err != nil || o.shards < 1 || o.shard < 0 || o.shard >= o.shards {
-			return usageError("--shard %q: want I/N with 0 <= I < N", *shardFlag)
+		if o.shard, o.shards, err = dataset.ParseShard(*shardFlag); err != nil {
+			return usageError("%v", err)
 		}
 	}
 	return runDatasetBuild(ctx, o, stdout, stderr)
@@ -91,12 +89,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	var total int64
-	for _, f := range files {
-		if fi, err := os.Stat(f.Path); err == nil {
-			total += fi.Size()
-		}
-	}
+	total := progress.FileBytes(pcap.Paths(files))
 	if line := pcap.DescribeOthers(others); line != "" {
 		fmt.Fprintln(stderr, "note:", line)
 	}
@@ -104,7 +97,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 		return fmt.Errorf("no capture files found in %v", o.inputs)
 	}
 	o.build.Inputs = o.inputs
-	pr := progress.New(stderr, "dataset", "B", float64(total))
+	pr := progress.New(stderr, "dataset", "B", total)
 	o.build.Progress = func(n int64) { pr.Add(float64(n), "") }
 	var warnings []string
 	o.build.Warn = func(s string) { warnings = append(warnings, s) }
@@ -129,7 +122,7 @@ func runDatasetBuild(ctx context.Context, o datasetBuildOptions, stdout, stderr 
 	}
 	el := time.Since(t0).Seconds()
 	fmt.Fprintf(stdout, "%s: %d files (%d skipped), %.1f MB in %.1fs (%.1f MB/s), %d groups\n",
-		o.out, len(m.Inputs), len(m.Skipped), float64(total)/1e6, el, float64(total)/1e6/el, m.Groups)
+		o.out, len(m.Inputs), len(m.Skipped), total/1e6, el, total/1e6/el, m.Groups)
 	m.WriteStats(stdout)
 	if len(m.Skipped) > 0 {
 		return unreadableError(len(m.Skipped), len(m.Skipped)+len(m.Inputs))
@@ -172,21 +165,5 @@ func cmdDatasetStats(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer ds.Close()
-	m := ds.Manifest()
-	m.WriteStats(stdout)
-	// Token-length percentiles per split, read from the shard indices.
-	fmt.Fprintf(stdout, "\n%-8s %8s %8s %8s %8s %8s\n", "split", "p50", "p90", "p99", "max", "mean")
-	for _, name := range m.SplitNames() {
-		sp, err := ds.Split(name)
-		if err != nil {
-			return err
-		}
-		if l, ok := sp.Lengths(); ok {
-			fmt.Fprintf(stdout, "%-8s %8d %8d %8d %8d %8.0f\n", name, l.P50, l.P90, l.P99, l.Max, l.Mean)
-		}
-	}
-	for _, w := range ds.Warnings() {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
-	}
-	return nil
+	return ds.WriteStats(stdout)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -65,36 +64,8 @@ func statOf(r io.Reader) (fs.FileInfo, error) {
 	return nil, errors.New("not a file")
 }
 
-// seekableInput returns a path that can be opened more than once with the
-// content of path: path itself for a regular file; for "-", a FIFO or a
-// device (/dev/stdin), a temporary copy read once from it, which cleanup
-// removes. For commands that must read their input twice (verify).
-func seekableInput(path string) (string, func(), error) {
-	if path != stdinName {
-		if fi, err := os.Stat(path); err != nil || fi.Mode().IsRegular() {
-			return path, func() {}, err
-		}
-	}
-	in, err := openInput(path)
-	if err != nil {
-		return "", nil, err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp("", "trafficgpt-stdin-*")
-	if err != nil {
-		return "", nil, err
-	}
-	cleanup := func() { os.Remove(tmp.Name()) }
-	_, err = io.Copy(tmp, in)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("%s: copying to a temporary file: %w", path, err)
-	}
-	return tmp.Name(), cleanup, nil
-}
+// seekableInput is pcap.Reopenable with the commands' standard input.
+func seekableInput(path string) (string, func(), error) { return pcap.Reopenable(path, stdin) }
 
 // needInputs checks that positional arguments were given.
 func needInputs(args []string, what string) error {

@@ -34,11 +34,8 @@ func cmdSplit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := needInputs(pos, "captures"); err != nil {
 		return err
 	}
-	if o.split.DirA == "" || o.split.DirB == "" || o.split.DirA == o.split.DirB {
-		return usageError("need -a and -b, two different folders")
-	}
-	if !(o.split.FracA > 0 && o.split.FracA < 1) {
-		return usageError("--frac %v: want a share between 0 and 1", o.split.FracA)
+	if err := o.split.Validate(); err != nil {
+		return usageError("%v", err)
 	}
 	o.inputs = pos
 	return runSplit(ctx, o, stdout)

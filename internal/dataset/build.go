@@ -931,3 +931,12 @@ func capClasses(all []pending, limit int, seed uint64, dropped *int) []pending {
 }
 
 func (r fileResult) dropped(what string) int { return r.drops[what] }
+
+// ParseShard reads "I/N" (the I-th, 0-based, of N parts of a build):
+// 0 <= I < N.
+func ParseShard(s string) (i, n int, err error) {
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("--shard %q: want I/N with 0 <= I < N", s)
+	}
+	return i, n, nil
+}

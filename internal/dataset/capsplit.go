@@ -3,6 +3,7 @@ package dataset
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,18 @@ type CaptureSplitStats struct {
 	Files              int
 	FlowsA, FlowsB     int
 	PacketsA, PacketsB int
+}
+
+// Validate checks the options as the split command states them (its errors
+// name the command's flags): two different folders, 0 < FracA < 1.
+func (o CaptureSplitOptions) Validate() error {
+	if o.DirA == "" || o.DirB == "" || o.DirA == o.DirB {
+		return errors.New("need -a and -b, two different folders")
+	}
+	if !(o.FracA > 0 && o.FracA < 1) {
+		return fmt.Errorf("--frac %v: want a share between 0 and 1", o.FracA)
+	}
+	return nil
 }
 
 // SplitCaptures splits every capture of ins into two captures of whole

@@ -53,3 +53,24 @@ func (m *Manifest) WriteStats(w io.Writer) {
 		fmt.Fprintf(w, "labels (%d): %s\n", len(m.Labels), strings.Join(m.Labels[:min(len(m.Labels), 20)], ", "))
 	}
 }
+
+// WriteStats writes what dataset stats prints: the manifest's tables
+// (Manifest.WriteStats), the token-length percentiles of each split (from
+// the shard indices) and the dataset's warnings.
+func (d *Dataset) WriteStats(w io.Writer) error {
+	d.m.WriteStats(w)
+	fmt.Fprintf(w, "\n%-8s %8s %8s %8s %8s %8s\n", "split", "p50", "p90", "p99", "max", "mean")
+	for _, name := range d.m.SplitNames() {
+		sp, err := d.Split(name)
+		if err != nil {
+			return err
+		}
+		if l, ok := sp.Lengths(); ok {
+			fmt.Fprintf(w, "%-8s %8d %8d %8d %8d %8.0f\n", name, l.P50, l.P90, l.P99, l.Max, l.Mean)
+		}
+	}
+	for _, s := range d.Warnings() {
+		fmt.Fprintf(w, "warning: %s\n", s)
+	}
+	return nil
+}
