@@ -105,33 +105,27 @@ func addFlowFlags(fs interface {
 
 // viewFlags registers the flags that choose a codec view.
 type viewFlags struct {
-	mask       string
-	headerOnly bool
-	maxPayload int
-	maxPackets int
-	maxTokens  int
+	mask string
+	v    codec.View
 }
 
 func (v *viewFlags) register(fs *flag.FlagSet, defMask string) {
 	fs.StringVar(&v.mask, "mask", defMask, "masking profile: none, addr, addr+ports, all, or a +list of addr,ports,mac,ttl,ipid")
-	fs.BoolVar(&v.headerOnly, "header-only", false, "keep no transport payload")
-	fs.IntVar(&v.maxPayload, "max-payload", 0, "keep at most this many payload bytes per packet (0: all)")
-	fs.IntVar(&v.maxPackets, "max-packets", 0, "keep at most this many packets per flow (0: all)")
-	fs.IntVar(&v.maxTokens, "max-tokens", 0, "keep at most this many tokens per flow (0: all)")
+	fs.BoolVar(&v.v.HeaderOnly, "header-only", false, "keep no transport payload")
+	fs.IntVar(&v.v.MaxPayload, "max-payload", 0, "keep at most this many payload bytes per packet (0: all)")
+	fs.IntVar(&v.v.MaxPackets, "max-packets", 0, "keep at most this many packets per flow (0: all)")
+	fs.IntVar(&v.v.MaxTokens, "max-tokens", 0, "keep at most this many tokens per flow (0: all)")
 }
 
 func (v *viewFlags) view() (codec.View, error) {
-	m, err := codec.ParseMask(v.mask)
+	var err error
+	if v.v.Mask, err = codec.ParseMask(v.mask); err == nil {
+		err = v.v.Validate()
+	}
 	if err != nil {
 		return codec.View{}, usageError("%v", err)
 	}
-	if v.maxPayload < 0 || v.maxPackets < 0 || v.maxTokens < 0 {
-		return codec.View{}, usageError("view limits must not be negative")
-	}
-	if v.maxTokens > 0 && v.maxTokens < 8 {
-		return codec.View{}, usageError("--max-tokens %d is too small for a flow header and a packet", v.maxTokens)
-	}
-	return codec.View{Mask: m, HeaderOnly: v.headerOnly, MaxPayload: v.maxPayload, MaxPackets: v.maxPackets, MaxTokens: v.maxTokens}, nil
+	return v.v, nil
 }
 
 // checkFormat checks --format of the commands that list flows (flows,

@@ -10,7 +10,6 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/codec"
-	"github.com/trafficgpt/trafficgpt/internal/dataset"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
 	"github.com/trafficgpt/trafficgpt/internal/model"
 	"github.com/trafficgpt/trafficgpt/internal/progress"
@@ -111,14 +110,10 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	m, meta, err := train.LoadModel(path)
+	m, meta, err := train.LoadGenerator(path, o.model)
 	if err != nil {
 		return err
 	}
-	if m.Config.Classes > 0 {
-		return fmt.Errorf("--model %s is a classifier (a head over %d classes, from trafficgpt finetune): generate needs a pre-trained model (trafficgpt pretrain -o DIR)", o.model, m.Config.Classes)
-	}
-	m.Train = false
 	if r.Gen.Refill < 0 {
 		r.Gen.Refill = train.TrainedContext(meta)
 	}
@@ -151,12 +146,7 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 				return fmt.Errorf("--no-copy model: the model's metadata names no dataset")
 			}
 		}
-		ds, err := dataset.Open(dir)
-		if err != nil {
-			return fmt.Errorf("--no-copy: %w", err)
-		}
-		x, err := sample.IndexDataset(ds)
-		ds.Close()
+		x, err := sample.IndexDatasetDir(dir)
 		if err != nil {
 			return fmt.Errorf("--no-copy: %w", err)
 		}

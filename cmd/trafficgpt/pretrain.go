@@ -104,7 +104,7 @@ func runPretrain(ctx context.Context, o pretrainOptions, stdout, stderr io.Write
 		}
 		o.train = o.train.Resume(st.Options, func(name string) bool { return o.set[name] })
 	}
-	if err := syncOptions(o.comm, &o.train); err != nil {
+	if err := train.SyncOptions(o.comm, &o.train); err != nil {
 		return err
 	}
 	if err := o.train.Validate(); err != nil {

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/trafficgpt/trafficgpt/internal/dist"
-	"github.com/trafficgpt/trafficgpt/internal/train"
 )
 
 // runPretrainDist runs pretrain on every rank of an MPI job (built with
@@ -39,26 +37,6 @@ func runPretrainDist(ctx context.Context, o pretrainOptions, stdout, stderr io.W
 		err = cerr
 	}
 	return err
-}
-
-// syncOptions gives every rank rank 0's options (rank 0 alone may read the
-// checkpoint that --resume takes its defaults from).
-func syncOptions(c dist.Comm, t *train.Options) error {
-	if c == nil || c.Size() == 1 {
-		return nil
-	}
-	var b []byte
-	if c.Rank() == 0 {
-		var err error
-		if b, err = json.Marshal(t); err != nil {
-			return err
-		}
-	}
-	b, err := dist.BroadcastBlob(c, b, 0)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, t)
 }
 
 func isRoot(c dist.Comm) bool { return c == nil || c.Rank() == 0 }

@@ -126,6 +126,18 @@ func (v View) String() string {
 // Lossless reports whether v keeps every byte.
 func (v View) Lossless() bool { return v == View{} }
 
+// Validate checks the limits: none negative, MaxTokens (when set) room for
+// a flow header and a packet (8 tokens).
+func (v View) Validate() error {
+	if v.MaxPayload < 0 || v.MaxPackets < 0 || v.MaxTokens < 0 {
+		return errors.New("view limits must not be negative")
+	}
+	if v.MaxTokens > 0 && v.MaxTokens < 8 {
+		return fmt.Errorf("--max-tokens %d is too small for a flow header and a packet", v.MaxTokens)
+	}
+	return nil
+}
+
 func (v View) payloadLimit() int {
 	if v.HeaderOnly {
 		return 0

@@ -227,3 +227,21 @@ func TestTokenKinds(t *testing.T) {
 		t.Errorf("kinds %v\n%s", count, Format(toks))
 	}
 }
+
+func TestViewValidate(t *testing.T) {
+	for _, c := range []struct {
+		v    View
+		want string
+	}{
+		{View{}, ""},
+		{View{MaxTokens: 8, MaxPackets: 4, MaxPayload: 64}, ""},
+		{View{MaxPayload: -1}, "view limits must not be negative"},
+		{View{MaxPackets: -1}, "view limits must not be negative"},
+		{View{MaxTokens: 7}, "--max-tokens 7 is too small for a flow header and a packet"},
+	} {
+		err := c.v.Validate()
+		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || err.Error() != c.want)) {
+			t.Errorf("%+v: %v, want %q", c.v, err, c.want)
+		}
+	}
+}

@@ -148,3 +148,13 @@ func IndexDataset(ds *dataset.Dataset) (*CopyIndex, error) {
 	x.Finish()
 	return x, nil
 }
+
+// IndexDatasetDir is IndexDataset of the dataset in dir.
+func IndexDatasetDir(dir string) (*CopyIndex, error) {
+	ds, err := dataset.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	return IndexDataset(ds)
+}

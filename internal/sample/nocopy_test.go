@@ -134,3 +134,9 @@ func TestNoCopy(t *testing.T) {
 		}
 	}
 }
+
+func TestIndexDatasetDirMissing(t *testing.T) {
+	if _, err := IndexDatasetDir(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("a missing dataset indexed")
+	}
+}

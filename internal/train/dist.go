@@ -248,3 +248,24 @@ func (r *runner) syncStart() error {
 	r.saved = s.Step
 	return nil
 }
+
+// SyncOptions gives every rank of c rank 0's options (rank 0 alone may
+// read the checkpoint that a resumed run takes its options from). Nil or a
+// one-process c changes nothing.
+func SyncOptions(c dist.Comm, t *Options) error {
+	if c == nil || c.Size() == 1 {
+		return nil
+	}
+	var b []byte
+	if c.Rank() == 0 {
+		var err error
+		if b, err = json.Marshal(t); err != nil {
+			return err
+		}
+	}
+	b, err := dist.BroadcastBlob(c, b, 0)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, t)
+}

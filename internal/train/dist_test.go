@@ -209,3 +209,51 @@ func TestDataParallelMatchesOneProcess(t *testing.T) {
 }
 
 var _ dist.Comm = memComm{}
+
+// chanComm is one rank of an in-process job whose Broadcast goes through
+// channels (root sends to every other rank).
+type chanComm struct {
+	rank int
+	ch   []chan []byte // one per rank
+}
+
+func (c chanComm) Rank() int                      { return c.rank }
+func (c chanComm) Size() int                      { return len(c.ch) }
+func (c chanComm) AllReduceSum([]float32) error   { return nil }
+func (c chanComm) AllReduceSum64([]float64) error { return nil }
+func (c chanComm) Barrier() error                 { return nil }
+func (c chanComm) Close() error                   { return nil }
+func (c chanComm) Abort(int)                      {}
+func (c chanComm) Broadcast(b []byte, root int) error {
+	if c.rank == root {
+		for r := range c.ch {
+			if r != root {
+				c.ch[r] <- append([]byte(nil), b...)
+			}
+		}
+		return nil
+	}
+	copy(b, <-c.ch[c.rank])
+	return nil
+}
+
+// TestSyncOptions: every rank ends with rank 0's options.
+func TestSyncOptions(t *testing.T) {
+	chs := []chan []byte{make(chan []byte, 4), make(chan []byte, 4)}
+	root, other := DefaultOptions(), DefaultOptions()
+	root.Steps, root.Context, other.Steps = 77, 333, 5
+	done := make(chan error)
+	go func() { done <- SyncOptions(chanComm{1, chs}, &other) }()
+	if err := SyncOptions(chanComm{0, chs}, &root); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if other.Steps != 77 || other.Context != 333 {
+		t.Errorf("rank 1 has steps %d, context %d", other.Steps, other.Context)
+	}
+	if err := SyncOptions(nil, &other); err != nil {
+		t.Error(err)
+	}
+}

@@ -55,3 +55,18 @@ func TrainedContext(meta map[string]string) int {
 	}
 	return max(to.Context, 0)
 }
+
+// LoadGenerator loads a pre-trained model to sample from (LoadModel, not
+// in training mode). A classifier (a head over classes, from finetune) is
+// refused; name is the model as the user named it, for the message.
+func LoadGenerator(path, name string) (*model.Model, map[string]string, error) {
+	m, meta, err := LoadModel(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Config.Classes > 0 {
+		return nil, nil, fmt.Errorf("--model %s is a classifier (a head over %d classes, from trafficgpt finetune): generate needs a pre-trained model (trafficgpt pretrain -o DIR)", name, m.Config.Classes)
+	}
+	m.Train = false
+	return m, meta, nil
+}

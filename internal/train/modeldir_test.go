@@ -93,3 +93,29 @@ func TestReadLogTornLine(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadGenerator: a pre-trained model loads for sampling; a classifier
+// is refused with the name the user gave.
+func TestLoadGenerator(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := model.Preset("tiny")
+	for _, classes := range []int{0, 3} {
+		c := cfg
+		c.Classes = classes
+		m, err := model.New(c, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "m.safetensors")
+		if err := m.Save(p, map[string]string{}); err != nil {
+			t.Fatal(err)
+		}
+		g, _, err := LoadGenerator(p, "clf")
+		switch {
+		case classes == 0 && (err != nil || g.Train):
+			t.Errorf("pre-trained model: %v", err)
+		case classes > 0 && (err == nil || !strings.Contains(err.Error(), "--model clf is a classifier (a head over 3 classes")):
+			t.Errorf("classifier: %v", err)
+		}
+	}
+}
