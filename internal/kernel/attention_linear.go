@@ -284,6 +284,12 @@ func LinearAttentionBackward(dq, dk, dv, dout, q, k, v, state []float32, BH, T, 
 // out (D) = phi(q) S / max(phi(q).z, LinearEps). S and z start at zero
 // before position 0. Needs no scratch (phi(q) is recomputed per row of S).
 func LinearAttentionStep(out, S, z, q, k, v []float32, D int) {
+	linearStep(out[:D:D], S[:D*D:D*D], z[:D:D], q[:D:D], k[:D:D], v[:D:D], D)
+}
+
+// linearStepGo is LinearAttentionStep in Go (vec.c's tg_linear_step is the
+// same in C).
+func linearStepGo(out, S, z, q, k, v []float32, D int) {
 	q, k, v, out, z = q[:D:D], k[:D:D], v[:D:D], out[:D:D], z[:D:D]
 	mx := q[0]
 	for _, x := range q {

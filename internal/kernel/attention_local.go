@@ -51,14 +51,20 @@ func LocalAttentionStep(out, kring, vring []float32, pos int, q, k, v []float32,
 	slot := pos % R
 	copy(kring[slot*D:slot*D+D], k[:D])
 	copy(vring[slot*D:slot*D+D], v[:D])
+	n := min(pos, W) + 1
+	attnStep(out[:D:D], kring[:n*D:n*D], vring[:n*D:n*D], n, q[:D:D], D, float32(1/math.Sqrt(float64(D))))
+}
+
+// attnStepGo is the attention of one query q (D) over the n keys and values
+// kring, vring (n, D), written to out (D): scale * scores, softmax, the
+// weighted sum of the values. vec.c's tg_attn_step is the same in C.
+func attnStepGo(out, kring, vring []float32, n int, q []float32, D int, scale float32) {
 	out = out[:D:D]
 	clear(out)
 	q = q[:D:D]
-	scale := float32(1 / math.Sqrt(float64(D)))
 	mx := float32(math.Inf(-1))
 	var sum float32
 	var sc [64]float32
-	n := min(pos, W) + 1
 	for j0 := 0; j0 < n; j0 += len(sc) {
 		m := min(len(sc), n-j0)
 		keys := kring[j0*D : (j0+m)*D]

@@ -436,3 +436,108 @@ TG_CLONES void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, u
 		out[i] = keep ? inp[i] * scale : 0.0f;
 	}
 }
+
+// tg_attn_step: one query's softmax attention over n keys and values (n, D)
+// for LocalAttentionStep: out (D) = sum_j p_j V[j], p = softmax(scale *
+// K q). Blocks of 64 keys: their scores on the stack, an online softmax
+// across blocks (running maximum and sum, earlier sums rescaled when the
+// maximum grows), the weighted values added 16 columns at a time with the
+// columns held in a register across the block's keys. GCC's SLP does not
+// vectorise these loops (a dot product per key), so they are written with
+// 16-float vector types; columns past the last multiple of 16 are scalar.
+typedef float tg_v16 __attribute__((vector_size(64)));
+typedef float tg_v16u __attribute__((vector_size(64), aligned(4)));
+#define TG_LD16(p) (*(const tg_v16u *)(p))
+#define TG_ST16(p, v) (*(tg_v16u *)(p) = (v))
+
+// tg_hsum16 adds the 16 lanes of a in a fixed tree (a macro: a v16 never
+// crosses a function boundary, whose ABI differs between the clones).
+#define tg_hsum16(a)                                                                               \
+	({                                                                                             \
+		float s_[16];                                                                              \
+		TG_ST16(s_, (a));                                                                          \
+		for (int w_ = 8; w_ > 0; w_ >>= 1)                                                         \
+			for (int j_ = 0; j_ < w_; j_++) s_[j_] += s_[j_ + w_];                                 \
+		s_[0];                                                                                     \
+	})
+
+TG_CLONES void tg_attn_step(float *out, const float *K, const float *V, long n, const float *q, long D, float scale) {
+	float sc[64];
+	float mx = -__builtin_inff(), sum = 0.0f;
+	long D16 = D & ~15L;
+	memset(out, 0, D * sizeof(float));
+	for (long j0 = 0; j0 < n; j0 += 64) {
+		long m = n - j0 < 64 ? n - j0 : 64;
+		float bm = mx;
+		for (long j = 0; j < m; j++) {
+			const float *k = K + (j0 + j) * D;
+			tg_v16 acc = {0};
+			for (long c = 0; c < D16; c += 16) acc += TG_LD16(q + c) * TG_LD16(k + c);
+			float s = tg_hsum16(acc);
+			for (long c = D16; c < D; c++) s += q[c] * k[c];
+			s *= scale;
+			sc[j] = s;
+			bm = s > bm ? s : bm;
+		}
+		if (bm > mx) {
+			float c = tg_exp1(mx - bm);
+			sum *= c;
+			tg_scale(out, D, c);
+			mx = bm;
+		}
+		for (long j = 0; j < m; j++) {
+			float e = tg_exp1(sc[j] - mx);
+			sc[j] = e;
+			sum += e;
+		}
+		const float *Vb = V + j0 * D;
+		for (long c0 = 0; c0 < D16; c0 += 16) {
+			tg_v16 o = TG_LD16(out + c0);
+			for (long j = 0; j < m; j++) o += sc[j] * TG_LD16(Vb + j * D + c0);
+			TG_ST16(out + c0, o);
+		}
+		for (long c0 = D16; c0 < D; c0++) {
+			float o = out[c0];
+			for (long j = 0; j < m; j++) o += sc[j] * Vb[j * D + c0];
+			out[c0] = o;
+		}
+	}
+	tg_scale(out, D, 1.0f / sum);
+}
+
+// tg_linear_step: LinearAttentionStep (attention_linear.go) for one head:
+// S (D, D) += phi(k) v^T, z += phi(k), out = phi(q) S / max(phi(q).z, eps),
+// phi(q) = softmax(q) * scale, phi(k) = exp(min(k, clamp)). One pass over
+// S, 16 columns of a row at a time; per column the same order of sums as
+// the Go version.
+TG_CLONES void tg_linear_step(float *out, float *S, float *z, const float *q, const float *k, const float *v, long D,
+		float scale, float clamp, float eps) {
+	float mx = q[0];
+	for (long i = 0; i < D; i++) mx = q[i] > mx ? q[i] : mx;
+	float sum = 0.0f;
+	for (long i = 0; i < D; i++) sum += tg_exp1(q[i] - mx);
+	float sc = scale / sum;
+	long D16 = D & ~15L;
+	memset(out, 0, D * sizeof(float));
+	float den = 0.0f;
+	for (long i = 0; i < D; i++) {
+		float x = k[i] < clamp ? k[i] : clamp;
+		float e = tg_exp1(x);
+		z[i] += e;
+		float p = tg_exp1(q[i] - mx) * sc;
+		den += p * z[i];
+		float *row = S + i * D;
+		for (long j = 0; j < D16; j += 16) {
+			tg_v16 r = TG_LD16(row + j) + e * TG_LD16(v + j);
+			TG_ST16(row + j, r);
+			TG_ST16(out + j, TG_LD16(out + j) + p * r);
+		}
+		for (long j = D16; j < D; j++) {
+			float r = row[j] + e * v[j];
+			row[j] = r;
+			out[j] += p * r;
+		}
+	}
+	float inv = 1.0f / (den > eps ? den : eps);
+	tg_scale(out, D, inv);
+}

@@ -36,6 +36,10 @@ package kernel
 #cgo nocallback tg_dropout
 #cgo noescape tg_dropout_bwd
 #cgo nocallback tg_dropout_bwd
+#cgo noescape tg_attn_step
+#cgo nocallback tg_attn_step
+#cgo noescape tg_linear_step
+#cgo nocallback tg_linear_step
 #include <stdint.h>
 
 float tg_exp_sub(float *dst, const float *src, long n, float sub, float hi);
@@ -56,11 +60,15 @@ void tg_ln_bwd_rows(float *dinp, const float *dout, const float *inp, const floa
 void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, uint64_t seed, long off, uint64_t thr,
 		float scale);
 void tg_dropout_bwd(float *dinp, const float *dout, const uint8_t *mask, long n, float scale);
+void tg_attn_step(float *out, const float *K, const float *V, long n, const float *q, long D, float scale);
+void tg_linear_step(float *out, float *S, float *z, const float *q, const float *k, const float *v, long D,
+		float scale, float clamp, float eps);
 */
 import "C"
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -119,6 +127,26 @@ func phiRows(qf, kf, q, k []float32, m, D int, s float32) {
 		return
 	}
 	C.tg_phi_rows(cf(qf), cf(kf), cf(q), cf(k), C.long(m), C.long(D), C.float(s), C.float(LinearKeyClamp))
+}
+
+// attnStep: see attnStepGo.
+func attnStep(out, kring, vring []float32, n int, q []float32, D int, scale float32) {
+	if n < 1 || D < 1 {
+		attnStepGo(out, kring, vring, n, q, D, scale)
+		return
+	}
+	_, _, _, _ = out[:D], kring[:n*D], vring[:n*D], q[:D]
+	C.tg_attn_step(cf(out), cf(kring), cf(vring), C.long(n), cf(q), C.long(D), C.float(scale))
+}
+
+// linearStep: see linearStepGo.
+func linearStep(out, S, z, q, k, v []float32, D int) {
+	if D < 1 {
+		return
+	}
+	_, _, _, _, _, _ = out[:D], S[:D*D], z[:D], q[:D], k[:D], v[:D]
+	C.tg_linear_step(cf(out), cf(S), cf(z), cf(q), cf(k), cf(v), C.long(D),
+		C.float(float32(1/math.Sqrt(float64(D)))), C.float(LinearKeyClamp), C.float(LinearEps))
 }
 
 // geluSpan: see geluSpanGo.

@@ -23,6 +23,12 @@ func phiRows(qf, kf, q, k []float32, m, D int, s float32) { phiRowsGo(qf, kf, q,
 
 func geluSpan(out, inp []float32) { geluSpanGo(out, inp) }
 
+func linearStep(out, S, z, q, k, v []float32, D int) { linearStepGo(out, S, z, q, k, v, D) }
+
+func attnStep(out, kring, vring []float32, n int, q []float32, D int, scale float32) {
+	attnStepGo(out, kring, vring, n, q, D, scale)
+}
+
 func geluBackwardSpan(dinp, inp, dout []float32) { geluBackwardSpanGo(dinp, inp, dout) }
 
 func colSumSpan(dst, x []float32, N, C, c0, c1 int) { colSumSpanGo(dst, x, N, C, c0, c1) }

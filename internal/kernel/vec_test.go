@@ -372,3 +372,93 @@ func TestVecRowKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestVecAttnStep compares one query's attention (LocalAttentionStep's
+// core) in C and Go with a float64 softmax, over key counts across the
+// 64-key blocks (the online rescaling: a later block with a larger score)
+// and head sizes off the 16-float blocks.
+func TestVecAttnStep(t *testing.T) {
+	for _, c := range []struct{ n, D int }{{1, 1}, {1, 64}, {7, 16}, {64, 64}, {65, 64}, {129, 64}, {200, 17}, {300, 100}} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(c.n), uint64(c.D)))
+			q, K, V := vecInputs(r, c.D, 2, nil), vecInputs(r, c.n*c.D, 2, nil), vecInputs(r, c.n*c.D, 1, nil)
+			if c.n > 64 {
+				// The largest score in the last block: earlier blocks' sums
+				// are rescaled.
+				for i := range c.D {
+					K[(c.n-1)*c.D+i] = 3 * q[i]
+				}
+			}
+			scale := float32(1 / math.Sqrt(float64(c.D)))
+			got, gotGo := make([]float32, c.D), make([]float32, c.D)
+			attnStep(got, K, V, c.n, q, c.D, scale)
+			attnStepGo(gotGo, K, V, c.n, q, c.D, scale)
+			sc := make([]float64, c.n)
+			mx := math.Inf(-1)
+			for j := range c.n {
+				for i := range c.D {
+					sc[j] += float64(q[i]) * float64(K[j*c.D+i])
+				}
+				sc[j] *= float64(scale)
+				mx = math.Max(mx, sc[j])
+			}
+			var sum float64
+			for j := range sc {
+				sc[j] = math.Exp(sc[j] - mx)
+				sum += sc[j]
+			}
+			for i := range c.D {
+				var w float64
+				for j := range c.n {
+					w += sc[j] / sum * float64(V[j*c.D+i])
+				}
+				if math.Abs(float64(got[i])-w) > 1e-5*(1+math.Abs(w)) || math.Abs(float64(gotGo[i])-w) > 1e-5*(1+math.Abs(w)) {
+					t.Fatalf("out[%d] = %v (C) %v (Go), float64 %v", i, got[i], gotGo[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestVecLinearStep runs LinearAttentionStep's C and Go versions side by
+// side over 20 positions (S and z accumulate) and compares the outputs and
+// the states; keys beyond the clamp included.
+func TestVecLinearStep(t *testing.T) {
+	for _, D := range []int{1, 7, 16, 17, 64, 100} {
+		t.Run(fmt.Sprint(D), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(9, uint64(D)))
+			S, z, Sg, zg := make([]float32, D*D), make([]float32, D), make([]float32, D*D), make([]float32, D)
+			out, outg := make([]float32, D), make([]float32, D)
+			for pos := range 20 {
+				q, k, v := vecInputs(r, D, 2, nil), vecInputs(r, D, 10, []float32{LinearKeyClamp + 5}), vecInputs(r, D, 1, nil)
+				linearStep(out, S, z, q, k, v, D)
+				linearStepGo(outg, Sg, zg, q, k, v, D)
+				// S sums e*v of both signs (e up to exp(clamp)): rounding (FMA,
+				// exp's last bit) is relative to the largest entry.
+				floor := func(x []float32) float64 {
+					m := 0.0
+					for _, v := range x {
+						m = math.Max(m, math.Abs(float64(v)))
+					}
+					return m
+				}
+				fo, fs := floor(outg), floor(Sg)
+				for i := range out {
+					if !vecSame(out[i], outg[i], 1e-5, fo) {
+						t.Fatalf("pos %d: out[%d] = %v, Go %v", pos, i, out[i], outg[i])
+					}
+				}
+				for i := range S {
+					if !vecSame(S[i], Sg[i], 1e-5, fs) {
+						t.Fatalf("pos %d: S[%d] = %v, Go %v", pos, i, S[i], Sg[i])
+					}
+				}
+				for i := range z {
+					if !vecSame(z[i], zg[i], 1e-6, 0) {
+						t.Fatalf("pos %d: z[%d] = %v, Go %v", pos, i, z[i], zg[i])
+					}
+				}
+			}
+		})
+	}
+}

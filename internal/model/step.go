@@ -293,14 +293,16 @@ func (m *Model) attnStepRows(st *State, l, lo, hi int) {
 	R := st.ring * D
 	for n := lo; n < hi; n++ {
 		row, pos := st.qkv[n*3*inner:(n+1)*3*inner], st.pos[n]
+		// RoPE of the softmax heads' q and k (contiguous HS heads each): one
+		// call computes the angles of pos once for all of them.
+		kernel.RopeForwardAt(row[:HS*D:HS*D], HS, 1, D, c.RopeBase, pos)
+		kernel.RopeForwardAt(row[inner:inner+HS*D:inner+HS*D], HS, 1, D, c.RopeBase, pos)
 		for h := 0; h < HS+HL; h++ {
 			q := row[h*D : h*D+D : h*D+D]
 			k := row[inner+h*D : inner+h*D+D : inner+h*D+D]
 			v := row[2*inner+h*D : 2*inner+h*D+D : 2*inner+h*D+D]
 			out := st.att[n*inner+h*D : n*inner+h*D+D : n*inner+h*D+D]
 			if h < HS {
-				kernel.RopeForwardAt(q, 1, 1, D, c.RopeBase, pos)
-				kernel.RopeForwardAt(k, 1, 1, D, c.RopeBase, pos)
 				i := n*HS + h
 				kernel.LocalAttentionStep(out, st.kring[l][i*R:(i+1)*R], st.vring[l][i*R:(i+1)*R],
 					pos, q, k, v, D, st.window)
