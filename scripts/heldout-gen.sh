@@ -19,6 +19,7 @@
 #   LABELS [dir]  CONFIG [small]  TIME [25m]  STEPS [2000]  CTX [1024]
 #   MAXTOK [4096: flows cut to 4096 tokens in training]  SHARE [0.35]
 #   TOPK [40]  SEED [1]  EVAL_ARGS [extra flags for eval generate]
+#   GEN_ARGS [extra flags for generate, e.g. "--validate tshark"]
 #   LENGTHS [1: each generated flow's packet limit drawn from its class's
 #           flows in A (generate --lengths); 0: the model ends flows alone]
 #   CLASSES [all: generate and compare only these classes (space-separated),
@@ -34,6 +35,7 @@ fi
 data=$1 out=$2
 LABELS=${LABELS:-dir} CONFIG=${CONFIG:-small} TIME=${TIME:-25m} STEPS=${STEPS:-2000} CTX=${CTX:-1024}
 MAXTOK=${MAXTOK:-4096} SHARE=${SHARE:-0.35} TOPK=${TOPK:-40} SEED=${SEED:-1} EVAL_ARGS=${EVAL_ARGS:-}
+GEN_ARGS=${GEN_ARGS:-}
 LENGTHS=${LENGTHS:-1} CLASSES=${CLASSES:-} SKIP_TRAIN=${SKIP_TRAIN:-0}
 case $LABELS in dir|file) ;; *) echo "heldout-gen.sh: LABELS must be dir or file, not $LABELS" >&2; exit 2 ;; esac
 [ -e "$data" ] || { echo "heldout-gen.sh: $data: no such file or folder" >&2; exit 2; }
@@ -99,7 +101,8 @@ for class in $CLASSES; do
     for f in "${src[@]}"; do lengths+=(--lengths "$f"); done
     [ "$LABELS" = dir ] || lengths=(--lengths "${src[0]}")
   fi
-  "$tg" generate --model "$out/model" --label "$class" -n "$n" --top-k "$TOPK" --seed "$SEED" "${lengths[@]}" -o "$dst"
+  # shellcheck disable=SC2086
+  "$tg" generate --model "$out/model" --label "$class" -n "$n" --top-k "$TOPK" --seed "$SEED" "${lengths[@]}" $GEN_ARGS -o "$dst"
 done
 
 if [ "$LABELS" = dir ]; then
