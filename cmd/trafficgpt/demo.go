@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"github.com/trafficgpt/trafficgpt/models/base"
 	"io"
@@ -141,9 +140,9 @@ func lastLines(s string, n int) string {
 
 // demoSummary prints one screen: scores, rates and where everything is.
 func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Duration) error {
-	var cls classify.Report
-	if err := readJSON(p("eval-classify.json"), &cls); err != nil {
-		return err
+	cls, err := classify.ReadReport(p("eval-classify.json"))
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	gen, err := evalgen.ReadReport(p("eval-generate.json"))
 	if err != nil {
@@ -157,20 +156,8 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 			}
 		}
 	}
-	baseline, knn := "-", "-"
-	if cls.Baseline != nil {
-		baseline = fmt.Sprintf("%.3f", cls.Baseline.MacroF1)
-	}
-	if cls.KNN != nil {
-		knn = fmt.Sprintf("%.3f", cls.KNN.MacroF1)
-	}
 	fmt.Fprintf(w, "\ntrafficgpt demo: %s in %s\n\n", o.input, took.Round(time.Second))
-	from := "fine-tuned from the shipped base model"
-	if o.pretrain {
-		from = "fine-tuned from the model pre-trained here"
-	}
-	fmt.Fprintf(w, "classification (test split)   macro-F1 %.3f (accuracy %.3f, %s)   random forest %s   k-NN %s\n",
-		cls.MacroF1, cls.Accuracy, from, baseline, knn)
+	cls.WriteSummary(w, map[bool]string{true: "fine-tuned from the model pre-trained here", false: "fine-tuned from the shipped base model"}[o.pretrain])
 	gen.WriteSummary(w)
 	if o.pretrain {
 		fmt.Fprintf(w, "pre-training throughput       %.0f tokens/s\n\n", tps)
@@ -188,17 +175,6 @@ func demoSummary(w io.Writer, o demoOptions, p func(string) string, took time.Du
 		{"logs of every step", p("*.log")},
 	} {
 		fmt.Fprintf(w, "  %-22s %s\n", a[0], a[1])
-	}
-	return nil
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("demo: %s: %w", path, err)
 	}
 	return nil
 }

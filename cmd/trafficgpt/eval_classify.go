@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/classify"
-	"github.com/trafficgpt/trafficgpt/internal/plot"
 	"github.com/trafficgpt/trafficgpt/internal/progress"
 )
 
@@ -66,17 +63,8 @@ func runEvalClassify(ctx context.Context, o evalClassifyOptions, stdout, stderr 
 		return err
 	}
 	if o.plots != "" {
-		if err := os.MkdirAll(o.plots, 0o755); err != nil {
+		if err := r.WritePlots(o.plots); err != nil {
 			return err
-		}
-		if err := plot.Confusion(filepath.Join(o.plots, "confusion.png"), "classifier ("+r.Split+")", r.Confusion, r.Labels); err != nil {
-			return err
-		}
-		if r.Baseline != nil {
-			if err := plot.Confusion(filepath.Join(o.plots, "confusion_baseline.png"), "baseline: random forest ("+r.Split+")",
-				r.Baseline.Confusion, r.Baseline.Labels); err != nil {
-				return err
-			}
 		}
 	}
 	if err := atomicfile.WriteJSON(o.json, r, stdout); err != nil || o.json == atomicfile.Stdout {

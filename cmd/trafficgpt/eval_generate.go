@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/trafficgpt/trafficgpt/internal/atomicfile"
 	"github.com/trafficgpt/trafficgpt/internal/evalgen"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
 	"github.com/trafficgpt/trafficgpt/internal/progress"
 )
 
@@ -64,23 +66,13 @@ func runEvalGenerate(ctx context.Context, opts evalGenerateOptions, stdout, stde
 	start := time.Now()
 	// "-" (one side's capture on standard input) is read once into a
 	// temporary file: the evaluation reads each capture twice (tshark).
-	sides := []*[]string{&opts.Real, &opts.Generated, &opts.Train}
-	if n := countStdin(sides...); n > 1 {
-		return usageError("standard input (-) named %d times", n)
+	cleanup, err := pcap.ReopenStdin(stdin, &opts.Real, &opts.Generated, &opts.Train)
+	if errors.Is(err, pcap.ErrStdinTwice) {
+		return usageError("%v", err)
+	} else if err != nil {
+		return err
 	}
-	for _, side := range sides {
-		for i, p := range *side {
-			if p != stdinName {
-				continue
-			}
-			tmp, cleanup, err := seekableInput(p)
-			if err != nil {
-				return err
-			}
-			defer cleanup()
-			(*side)[i] = tmp
-		}
-	}
+	defer cleanup()
 	if opts.Plots != "" {
 		if err := os.MkdirAll(opts.Plots, 0o755); err != nil {
 			return err

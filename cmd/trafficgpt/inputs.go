@@ -42,19 +42,6 @@ func openInput(path string) (io.ReadCloser, error) {
 	return os.Open(path)
 }
 
-// countStdin counts the "-" among lists of inputs.
-func countStdin(lists ...*[]string) int {
-	n := 0
-	for _, l := range lists {
-		for _, p := range *l {
-			if p == stdinName {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // statOf stats an input opened by openInput (an error for standard input
 // replaced by a reader that is not a file).
 func statOf(r io.Reader) (fs.FileInfo, error) {

@@ -39,3 +39,36 @@ func Reopenable(path string, stdin io.Reader) (string, func(), error) {
 	}
 	return tmp.Name(), cleanup, nil
 }
+
+// ReopenStdin replaces Stdin ("-") in lists by a re-openable copy of stdin
+// (Reopenable), for commands that read each input twice; cleanup removes
+// the copy. Stdin named more than once is an error that Is ErrStdinTwice.
+func ReopenStdin(stdin io.Reader, lists ...*[]string) (cleanup func(), err error) {
+	n := 0
+	for _, l := range lists {
+		for _, p := range *l {
+			if p == Stdin {
+				n++
+			}
+		}
+	}
+	if n > 1 {
+		return nil, stdinTimes(n)
+	}
+	cleanup = func() {}
+	for _, l := range lists {
+		for i, p := range *l {
+			if p == Stdin {
+				if (*l)[i], cleanup, err = Reopenable(p, stdin); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return cleanup, nil
+}
+
+type stdinTimes int
+
+func (n stdinTimes) Error() string        { return fmt.Sprintf("standard input (-) named %d times", int(n)) }
+func (n stdinTimes) Is(target error) bool { return target == ErrStdinTwice }

@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,5 +54,27 @@ func TestReopenable(t *testing.T) {
 	// A missing file is an error.
 	if _, _, err := Reopenable(filepath.Join(dir, "missing"), nil); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+func TestReopenStdin(t *testing.T) {
+	a, b := []string{"x.pcap", Stdin}, []string{"y.pcap"}
+	cleanup, err := ReopenStdin(strings.NewReader("piped"), &a, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a[0] != "x.pcap" || a[1] == Stdin || b[0] != "y.pcap" {
+		t.Errorf("lists %v %v", a, b)
+	}
+	if got, _ := os.ReadFile(a[1]); string(got) != "piped" {
+		t.Errorf("copy %q", got)
+	}
+	cleanup()
+	if _, err := os.Stat(a[1]); !os.IsNotExist(err) {
+		t.Errorf("cleanup left %s", a[1])
+	}
+	c, d := []string{Stdin}, []string{Stdin}
+	if _, err := ReopenStdin(strings.NewReader(""), &c, &d); !errors.Is(err, ErrStdinTwice) || err.Error() != "standard input (-) named 2 times" {
+		t.Errorf("stdin twice: %v", err)
 	}
 }
