@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
@@ -281,6 +282,7 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	if o.CheckPackets {
 		gn.snaps = make([]model.RowState, B)
 	}
+	gn.order = longestFirst(n, &o)
 	var err error
 	if gn.st, err = m.NewState(B); err != nil {
 		return stats, err
@@ -290,6 +292,29 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	return stats, err
 }
 
+// longestFirst orders the fresh flows by their packet budgets, largest
+// first (ties in index order), when the budgets are known before sampling
+// (Options.Lengths): the long flows start first and the short ones fill the
+// rows at the end, so fewer rows sit idle while the last flows finish (the
+// scheduling rule "longest processing time first"). Each budget is the
+// first draw of its flow's own stream, as newRow draws it, so a flow comes
+// out the same in any order (without Refill, whose shared histories follow
+// the order). nil without Lengths: index order.
+func longestFirst(n int, o *Options) []int {
+	if len(o.Lengths) == 0 {
+		return nil
+	}
+	budget := make([]int, n)
+	order := make([]int, n)
+	for i := range n {
+		rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
+		budget[i] = packetBudget(o.Lengths, o.MaxPackets, rng.IntN)
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return budget[order[a]] > budget[order[b]] })
+	return order
+}
+
 // generator is the state of one Generate call.
 type generator struct {
 	ctx            context.Context
@@ -297,6 +322,7 @@ type generator struct {
 	o              *Options
 	st             *model.State
 	n, next        int     // flows; the next fresh flow index
+	order          []int   // fresh flows in the order they start (nil: index order)
 	retry          []job   // flows to sample again (validation), after the fresh ones
 	pending        []*Flow // finished flows waiting for CheckFlow
 	rows           []*row
@@ -309,11 +335,15 @@ type generator struct {
 	snaps          []model.RowState // per row: the state before its current packet (CheckPackets)
 }
 
-// take returns the next flow to sample: fresh flows in index order, then
-// the flows validation sent back, in the order they were rejected.
+// take returns the next flow to sample: fresh flows (in index order, or
+// longest first, see longestFirst), then the flows validation sent back,
+// in the order they were rejected.
 func (gn *generator) take() (job, bool) {
 	if gn.next < gn.n {
 		gn.next++
+		if gn.order != nil {
+			return job{idx: gn.order[gn.next-1]}, true
+		}
 		return job{idx: gn.next - 1}, true
 	}
 	if len(gn.retry) > 0 {
@@ -504,8 +534,8 @@ func (gn *generator) finish(b int, rw *row) error {
 	if gn.next < gn.n && gn.st.Pos(b) < o.Refill {
 		// The row goes on with the next flow after this one's <end> (fed
 		// now), as flows follow each other in packed training windows.
-		gn.rows[b] = newRow(job{idx: gn.next}, o)
-		gn.next++
+		j, _ := gn.take()
+		gn.rows[b] = newRow(j, o)
 		return nil
 	}
 	if j, ok := gn.take(); ok {

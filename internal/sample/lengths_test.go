@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -125,5 +126,74 @@ func TestReadPacketCounts(t *testing.T) {
 	}
 	if _, err := ReadPacketCounts(context.Background(), t.TempDir(), flow.DefaultConfig()); err == nil {
 		t.Error("a folder without captures gave packet counts")
+	}
+}
+
+// TestLongestFirst: with Lengths the fresh flows start in the order of
+// their drawn packet budgets, largest first (ties by index); each flow is
+// the same as when it runs alone (batch 1), so the order changes only when
+// a flow is sampled, not what it is.
+func TestLongestFirst(t *testing.T) {
+	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 5, MaxPackets: 30, Label: -1, Lengths: []int{1, 2, 9}}
+	order := longestFirst(24, &o)
+	budget := func(i int) int {
+		return packetBudget(o.Lengths, o.MaxPackets, rand.New(rand.NewPCG(o.Seed, uint64(i))).IntN)
+	}
+	seen := make([]bool, 24)
+	for k, i := range order {
+		seen[i] = true
+		if k > 0 {
+			a, b := budget(order[k-1]), budget(i)
+			if a < b || a == b && order[k-1] > i {
+				t.Fatalf("order %v: flow %d (budget %d) before flow %d (budget %d)", order, order[k-1], a, i, b)
+			}
+		}
+	}
+	if slices.Contains(seen, false) || budget(order[0]) != 9 || budget(order[23]) != 1 {
+		t.Fatalf("order %v is not a permutation from budget 9 down to 1", order)
+	}
+	if longestFirst(24, &Options{}) != nil {
+		t.Fatal("without lengths the flows are not in index order")
+	}
+
+	m := tinyModel(t, 3)
+	run := func(batch int) (started []int, tokens [][]codec.Token) {
+		o := o
+		o.Batch = batch
+		tokens = make([][]codec.Token, 24)
+		last := -1
+		o.hook = func(rw *row, _ []bool) {
+			if rw.flow.Index != last && !slices.Contains(started, rw.flow.Index) {
+				started = append(started, rw.flow.Index)
+			}
+			last = rw.flow.Index
+		}
+		if _, err := Generate(context.Background(), m, 24, o, func(f *Flow) error {
+			tokens[f.Index] = f.Tokens
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return started, tokens
+	}
+	started, four := run(4)
+	if !slices.Equal(started[:4], order[:4]) {
+		t.Errorf("batch 4 started flows %v, want the four longest first %v", started[:4], order[:4])
+	}
+	// With Refill a row goes on with the next flow in its history: the
+	// next in the same order, every flow once.
+	o.Refill = 4096
+	_, refill := run(4)
+	for i, tok := range refill {
+		if len(tok) == 0 {
+			t.Errorf("refill: flow %d was not generated", i)
+		}
+	}
+	o.Refill = 0
+	_, one := run(1)
+	for i := range four {
+		if !slices.Equal(four[i], one[i]) {
+			t.Errorf("flow %d differs between batch 4 and batch 1", i)
+		}
 	}
 }
