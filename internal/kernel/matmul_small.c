@@ -18,27 +18,11 @@
 #include <stddef.h>
 
 
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-
-#define ld16(p) (*(const v16u *)(p))
-
-// hsum16 adds the 16 lanes in a fixed tree: lane j += lane j+8, then +4,
-// +2, +1 (the same order on every path). A macro, as ld16: v16 values never
-// pass through a function boundary.
-#define hsum16(v)                                                                                  \
-	({                                                                                             \
-		v16 a_ = (v);                                                                              \
-		a_ += __builtin_shufflevector(a_, a_, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15); \
-		a_ += __builtin_shufflevector(a_, a_, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);     \
-		a_ += __builtin_shufflevector(a_, a_, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);     \
-		a_ += __builtin_shufflevector(a_, a_, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);     \
-		a_[0];                                                                                     \
-	})
+#include "v16.h"
 
 // TG_MATMUL_SMALL defines NAME: rows [n0, n0+NB) of out (rows past N
 // re-read row N-1 and their sums are dropped), outputs [o0, o1) in passes of
-// OB, with NB*OB v16 accumulators, so the unrolled loops have constant trip
+// OB, with NB*OB tg_v16 accumulators, so the unrolled loops have constant trip
 // counts and the accumulators stay in registers. Each weight line is
 // prefetched one pass ahead: the weights stream from memory (a step's
 // weights do not stay in cache), and without it the loads of a pass and its
@@ -58,25 +42,25 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
 				long oo = o + k < o1 ? o + k : o1 - 1;                                              \
 				wr[k] = W + oo * C;                                                                 \
 			}                                                                                       \
-			v16 acc[NB][OB];                                                                        \
+			tg_v16 acc[NB][OB];                                                                        \
 			for (int n = 0; n < NB; n++)                                                            \
 				for (int k = 0; k < OB; k++)                                                        \
-					acc[n][k] = (v16){0};                                                           \
+					acc[n][k] = (tg_v16){0};                                                           \
 			for (long c = 0; c < C16; c += 16) {                                                    \
-				v16 w[OB];                                                                          \
+				tg_v16 w[OB];                                                                          \
 				for (int k = 0; k < OB; k++) {                                                      \
-					w[k] = ld16(wr[k] + c);                                                         \
+					w[k] = TG_LD16(wr[k] + c);                                                         \
 					__builtin_prefetch(wr[k] + OB * C + c);                                         \
 				}                                                                                   \
 				for (int n = 0; n < NB; n++) {                                                      \
-					v16 xv = ld16(xr[n] + c);                                                       \
+					tg_v16 xv = TG_LD16(xr[n] + c);                                                       \
 					for (int k = 0; k < OB; k++)                                                    \
 						acc[n][k] += xv * w[k];                                                     \
 				}                                                                                   \
 			}                                                                                       \
 			for (int n = 0; n < NB && n0 + n < N; n++) {                                            \
 				for (int k = 0; k < OB && o + k < o1; k++) {                                        \
-					float s = hsum16(acc[n][k]);                                                    \
+					float s = TG_HSUM16(acc[n][k]);                                                    \
 					for (long c = C16; c < C; c++)                                                  \
 						s += xr[n][c] * wr[k][c];                                                   \
 					float *dst = out + (n0 + n) * OC + o + k;                                       \
@@ -105,7 +89,7 @@ TG_MATMUL_SMALL(mm512_2, TG_AVX512, 2, 4)
 TG_MATMUL_SMALL(mm512_4, TG_AVX512, 4, 4)
 TG_MATMUL_SMALL(mm512_8, TG_AVX512, 8, 2)
 static const mm_path mm_avx512 = {"avx512", {mm512_1, mm512_2, mm512_4, mm512_8}, {1, 2, 4, 8}};
-// AVX2, 16 ymm (a v16 is two): 8 ymm of accumulators in each.
+// AVX2, 16 ymm (a tg_v16 is two): 8 ymm of accumulators in each.
 #define TG_AVX2 __attribute__((target("avx2,fma")))
 TG_MATMUL_SMALL(mm2_1, TG_AVX2, 1, 4)
 TG_MATMUL_SMALL(mm2_2, TG_AVX2, 2, 2)

@@ -445,21 +445,7 @@ TG_CLONES void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, u
 // columns held in a register across the block's keys. GCC's SLP does not
 // vectorise these loops (a dot product per key), so they are written with
 // 16-float vector types; columns past the last multiple of 16 are scalar.
-typedef float tg_v16 __attribute__((vector_size(64)));
-typedef float tg_v16u __attribute__((vector_size(64), aligned(4)));
-#define TG_LD16(p) (*(const tg_v16u *)(p))
-#define TG_ST16(p, v) (*(tg_v16u *)(p) = (v))
-
-// tg_hsum16 adds the 16 lanes of a in a fixed tree (a macro: a v16 never
-// crosses a function boundary, whose ABI differs between the clones).
-#define tg_hsum16(a)                                                                               \
-	({                                                                                             \
-		float s_[16];                                                                              \
-		TG_ST16(s_, (a));                                                                          \
-		for (int w_ = 8; w_ > 0; w_ >>= 1)                                                         \
-			for (int j_ = 0; j_ < w_; j_++) s_[j_] += s_[j_ + w_];                                 \
-		s_[0];                                                                                     \
-	})
+#include "v16.h"
 
 TG_CLONES void tg_attn_step(float *out, const float *K, const float *V, long n, const float *q, long D, float scale) {
 	float sc[64];
@@ -473,7 +459,7 @@ TG_CLONES void tg_attn_step(float *out, const float *K, const float *V, long n, 
 			const float *k = K + (j0 + j) * D;
 			tg_v16 acc = {0};
 			for (long c = 0; c < D16; c += 16) acc += TG_LD16(q + c) * TG_LD16(k + c);
-			float s = tg_hsum16(acc);
+			float s = TG_HSUM16(acc);
 			for (long c = D16; c < D; c++) s += q[c] * k[c];
 			s *= scale;
 			sc[j] = s;
