@@ -139,17 +139,7 @@ func TestBuildByFile(t *testing.T) {
 // TestSplitLengths: the summary of a split's token lengths agrees with
 // its flows, and the split's tokens are their sum.
 func TestSplitLengths(t *testing.T) {
-	files := inputsOf(t, demoRoot, "dns.pcap", "mqtt.pcap")
-	dir := filepath.Join(t.TempDir(), "ds")
-	if _, err := Build(context.Background(), dir, files, BuildOptions{Labels: "file", Group: "flow", Seed: 1,
-		Split: []SplitFrac{{"train", 0.8}, {"test", 0.2}}}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
+	ds := openDemoDNSMQTT(t)
 	sp, err := ds.Split("train")
 	if err != nil {
 		t.Fatal(err)
@@ -506,4 +496,22 @@ func testShardedBuildMerge(t *testing.T, files []InputFileRoot) {
 	if _, err := Merge(context.Background(), filepath.Join(tmp, "bad"), parts[:2]); err == nil {
 		t.Error("merging 2 of 3 shards succeeded")
 	}
+}
+
+// openDemoDNSMQTT builds a dataset of the demo's dns and mqtt captures
+// (labels by file, split by flow 0.8/0.2, seed 1) and opens it; it is closed
+// when the test ends.
+func openDemoDNSMQTT(t *testing.T) *Dataset {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "ds")
+	if _, err := Build(context.Background(), dir, inputsOf(t, demoRoot, "dns.pcap", "mqtt.pcap"), BuildOptions{Labels: "file",
+		Group: "flow", Seed: 1, Split: []SplitFrac{{"train", 0.8}, {"test", 0.2}}}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	return ds
 }

@@ -2,8 +2,6 @@ package dataset
 
 import (
 	"bytes"
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,16 +46,7 @@ func TestParseShard(t *testing.T) {
 // TestDatasetWriteStats: dataset stats on a dataset built from the demo
 // captures: the manifest's tables, then one percentile row per split.
 func TestDatasetWriteStats(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "ds")
-	if _, err := Build(context.Background(), dir, inputsOf(t, demoRoot, "dns.pcap", "mqtt.pcap"), BuildOptions{Labels: "file", Group: "flow", Seed: 1,
-		Split: []SplitFrac{{"train", 0.8}, {"test", 0.2}}}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
+	ds := openDemoDNSMQTT(t)
 	var b bytes.Buffer
 	if err := ds.WriteStats(&b); err != nil {
 		t.Fatal(err)
