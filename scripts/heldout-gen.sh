@@ -22,6 +22,10 @@
 #   GEN_ARGS [extra flags for generate, e.g. "--validate tshark"]
 #   LENGTHS [1: each generated flow's packet limit drawn from its class's
 #           flows in A (generate --lengths); 0: the model ends flows alone]
+#   SHAPES [0; 1: each generated flow follows one of its class's flows in A
+#           (generate --shapes: directions, payload lengths, gaps, packet
+#           count; instead of LENGTHS): the flow shape is A's, the headers
+#           and payload bytes the model's]
 #   CLASSES [all: generate and compare only these classes (space-separated),
 #           e.g. leave out bulk transfers whose real flows run to thousands
 #           of packets, longer than generation can follow on a CPU]
@@ -36,7 +40,7 @@ data=$1 out=$2
 LABELS=${LABELS:-dir} CONFIG=${CONFIG:-small} TIME=${TIME:-25m} STEPS=${STEPS:-2000} CTX=${CTX:-1024}
 MAXTOK=${MAXTOK:-4096} SHARE=${SHARE:-0.35} TOPK=${TOPK:-40} SEED=${SEED:-1} EVAL_ARGS=${EVAL_ARGS:-}
 GEN_ARGS=${GEN_ARGS:-}
-LENGTHS=${LENGTHS:-1} CLASSES=${CLASSES:-} SKIP_TRAIN=${SKIP_TRAIN:-0}
+LENGTHS=${LENGTHS:-1} SHAPES=${SHAPES:-0} CLASSES=${CLASSES:-} SKIP_TRAIN=${SKIP_TRAIN:-0}
 case $LABELS in dir|file) ;; *) echo "heldout-gen.sh: LABELS must be dir or file, not $LABELS" >&2; exit 2 ;; esac
 [ -e "$data" ] || { echo "heldout-gen.sh: $data: no such file or folder" >&2; exit 2; }
 mkdir -p "$out"
@@ -100,6 +104,9 @@ for class in $CLASSES; do
   if [ "$LENGTHS" = 1 ]; then
     for f in "${src[@]}"; do lengths+=(--lengths "$f"); done
     [ "$LABELS" = dir ] || lengths=(--lengths "${src[0]}")
+  fi
+  if [ "$SHAPES" = 1 ]; then
+    lengths=(--shapes "${src[0]}")
   fi
   # shellcheck disable=SC2086
   "$tg" generate --model "$out/model" --label "$class" -n "$n" --top-k "$TOPK" --seed "$SEED" "${lengths[@]}" $GEN_ARGS -o "$dst"

@@ -28,6 +28,7 @@ type generateOptions struct {
 	noCopy             string
 	starts             string
 	lengths            string
+	shapes             string
 	threads            int
 	req                sample.Request
 	flow               flow.Config
@@ -64,6 +65,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&r.Gen.FlowRetries, "validate-retries", 4, "with --validate: new samples of a rejected packet, and of a rejected flow, before giving up")
 	fs.StringVar(&r.Invalid, "invalid", "keep", "with --validate: a flow still rejected after --validate-retries is kept (counted) or dropped")
 	fs.StringVar(&o.lengths, "lengths", "", "flow lengths like this capture's: each flow's packet limit drawn from the packet counts of its flows (capped by --max-packets; TCP flows close in time)")
+	fs.StringVar(&o.shapes, "shapes", "", "flow shapes like this capture's (file or folder): each flow follows one real flow's packet directions, payload lengths and gaps, and its packet count (capped by --max-packets), where the protocol rules allow; headers and payload bytes are the model's. Copies the real flows' sizes and timing: use it where those are not private")
 	fs.StringVar(&o.starts, "starts", "", "flow start times like this capture's: gaps between flow starts drawn from its own (instead of Poisson at --rate)")
 	fs.Float64Var(&r.Write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
 	fs.StringVar(&r.Addresses, "addresses", "auto", "auto: replace the addresses/ports the model left zero (masked) by the scheme; scheme: replace all of generated flows")
@@ -163,6 +165,16 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 			return fmt.Errorf("--lengths: %w", err)
 		}
 		r.Gen.Lengths = counts
+	}
+	if o.shapes != "" {
+		if r.Prompt != "" || o.lengths != "" {
+			return usageError("--shapes with --prompt or --lengths: a shape brings its own packet count and first packets; use one of them")
+		}
+		shapes, err := sample.ReadShapes(ctx, o.shapes, o.flow, r.Gen.MaxPackets)
+		if err != nil {
+			return fmt.Errorf("--shapes: %w", err)
+		}
+		r.Gen.Shapes = shapes
 	}
 	if o.starts != "" {
 		gaps, err := sample.ReadStartGaps(ctx, o.starts, o.flow)

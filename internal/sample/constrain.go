@@ -302,6 +302,10 @@ type rules struct {
 	lastFin          int     // direction of the second FIN
 	rst, closed      bool
 	closing          bool // the current packet was forced to close the flow
+	// tmpl, when set, is the flow's shape template (Options.Shapes):
+	// directions, payload lengths and gaps the flow follows where the
+	// other rules allow (shapes.go).
+	tmpl *FlowShape
 }
 
 type phase uint8
@@ -381,6 +385,8 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 	case fProto:
 		if r.proto != 0 {
 			only(int(r.proto))
+		} else if r.tmpl != nil && (r.tmpl.Proto == 6 || r.tmpl.Proto == 17) {
+			only(int(r.tmpl.Proto))
 		} else {
 			only(6, 17)
 		}
@@ -495,11 +501,15 @@ func (r *rules) constrain(allowed []bool) {
 		} else {
 			r.boundary(allowed)
 		}
+		r.tmplBody(allowed)
 	case pPacketOrEnd:
 		if r.packets == 0 && (r.handshake || r.close) {
 			// The first packet is client to server by definition.
 			allowed[codec.PKTS2C], allowed[codec.END] = false, false
 		}
+	}
+	if r.inTime() {
+		r.tmplTime(allowed)
 	}
 	if r.phase == pBody && r.maxTokens > 0 && r.n >= r.maxTokens {
 		if r.close && r.tcpShaped() && (allowed[codec.PKTC2S] || allowed[codec.PKTS2C] || allowed[codec.END]) {

@@ -111,6 +111,34 @@
 //     too few packets left (MaxPackets below 6 with a handshake) <end> stays
 //     allowed.
 //
+// # Shapes
+//
+// Options.Shapes (the command's --shapes CAPTURE) are real flows' shapes
+// (ReadShapes: per flow its transport protocol and, per packet, direction,
+// transport payload length by the IP length field, and gap since the
+// previous packet in microseconds). Each flow draws one template with the
+// first draw of its stream (as Lengths would: the template's packet count,
+// capped by MaxPackets, is the flow's budget, and longestFirst orders by
+// it) and follows it where the grammar and the rules above allow:
+//   - the IP protocol is the template's (TCP or UDP);
+//   - packet k's time is the template's gap k (magnitude and number bytes
+//     forced);
+//   - once packet k's transport header is complete, its payload runs to
+//     the template's length: no packet end before it, no byte after it;
+//   - the next packet goes the template's direction, and the flow ends
+//     after the template's last packet.
+//
+// Each of these narrows the allowed set only when it leaves something, so
+// the other rules win where they disagree: the TCP handshake and close
+// (a packet they keep empty stays empty, a FIN the model writes early
+// closes the flow early), a payload grammar that cannot end its message
+// at the template's length (the payload then runs to the next place it
+// may end), and MaxFrame. Headers (flags, options, windows, TTLs) and
+// payload bytes stay the model's. The template copies the real flows'
+// sizes and timing: a generated flow's shape is a training flow's, which
+// the memorisation report sees (membership); use it where the flow shapes
+// are not private.
+//
 // # Application payloads
 //
 // tshark picks an application dissector by port (the lower port first), and

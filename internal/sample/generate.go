@@ -26,6 +26,13 @@ type Options struct {
 	// its own packet limit (capped by MaxPackets), so generated flows end
 	// no later than real ones do and TCP flows close in time for it.
 	Lengths []int
+	// Shapes, when not empty, are real flows' shapes (ReadShapes of a
+	// capture of the class): each flow draws one as its template and
+	// follows its packets' directions, payload lengths and gaps, and its
+	// packet count (capped by MaxPackets), where the grammar and the other
+	// rules allow (doc.go, "Shapes"). Headers and payload bytes stay the
+	// model's. Not with Lengths or Prompts.
+	Shapes []FlowShape
 	// MaxTokens > 0 ends a flow at the first packet boundary after that
 	// many tokens (the packet being generated is finished first, up to its
 	// transport header); 0 means no limit.
@@ -190,13 +197,13 @@ func newRow(j job, o *Options) *row {
 	f := &Flow{Index: j.idx, Prompt: -1, Attempt: j.attempt, Copies: j.copies, Rejected: j.rejected}
 	rw := &row{flow: f, j: j, active: true,
 		rng: rand.New(rand.NewPCG(o.Seed, uint64(j.idx)|uint64(j.attempt)<<48))}
-	maxPackets := packetBudget(o.Lengths, o.MaxPackets, rw.rng.IntN)
+	maxPackets, tmpl := flowPlan(o, rw.rng.IntN)
 	// A share strictly between 0 and 1 takes one draw from the flow's
 	// stream; 0 and 1 take none.
 	draw := func(p float64) bool { return p >= 1 || p > 0 && rw.rng.Float64() < p }
 	handshake := draw(o.Handshake) && len(o.Prompts) == 0
 	close := draw(o.Close)
-	rw.g, rw.r = newFlowRules(o, maxPackets, handshake, close)
+	rw.g, rw.r = newFlowRules(o, maxPackets, handshake, close, tmpl)
 	if len(o.Prompts) > 0 {
 		f.Prompt = j.idx % len(o.Prompts)
 		f.Repeat = j.idx >= len(o.Prompts)
@@ -212,7 +219,7 @@ func newRow(j job, o *Options) *row {
 }
 
 // newFlowRules is a flow's grammar with its generation rules.
-func newFlowRules(o *Options, maxPackets int, handshake, close bool) (*codec.Grammar, *rules) {
+func newFlowRules(o *Options, maxPackets int, handshake, close bool, tmpl *FlowShape) (*codec.Grammar, *rules) {
 	g := codec.NewGrammar(maxBodyTokens)
 	g.MaxPackets = maxPackets
 	r := newRules(g)
@@ -220,6 +227,7 @@ func newFlowRules(o *Options, maxPackets int, handshake, close bool) (*codec.Gra
 	r.appChecked, r.free = o.FreePayloads, o.FreePayloads
 	r.maxPackets = maxPackets
 	r.handshake, r.close = handshake, close
+	r.tmpl = tmpl
 	return g, r
 }
 
@@ -249,6 +257,14 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 		if n < 1 {
 			return stats, fmt.Errorf("%w: packet count %d in lengths must be >= 1", ErrOptions, n)
 		}
+	}
+	for i, s := range o.Shapes {
+		if len(s.Packets) == 0 {
+			return stats, fmt.Errorf("%w: shape %d has no packets", ErrOptions, i)
+		}
+	}
+	if len(o.Shapes) > 0 && (len(o.Lengths) > 0 || len(o.Prompts) > 0) {
+		return stats, fmt.Errorf("%w: shapes come with their own lengths and first packets: not with lengths or prompts", ErrOptions)
 	}
 	if o.MaxPackets < 0 || o.MaxTokens < 0 || o.Refill < 0 {
 		return stats, fmt.Errorf("%w: max packets %d, max tokens %d and refill %d must be >= 0", ErrOptions, o.MaxPackets, o.MaxTokens, o.Refill)
@@ -294,21 +310,21 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 
 // longestFirst orders the fresh flows by their packet budgets, largest
 // first (ties in index order), when the budgets are known before sampling
-// (Options.Lengths): the long flows start first and the short ones fill the
+// (Options.Lengths or Shapes): the long flows start first and the short ones fill the
 // rows at the end, so fewer rows sit idle while the last flows finish (the
 // scheduling rule "longest processing time first"). Each budget is the
 // first draw of its flow's own stream, as newRow draws it, so a flow comes
 // out the same in any order (without Refill, whose shared histories follow
 // the order). nil without Lengths: index order.
 func longestFirst(n int, o *Options) []int {
-	if len(o.Lengths) == 0 {
+	if len(o.Lengths) == 0 && len(o.Shapes) == 0 {
 		return nil
 	}
 	budget := make([]int, n)
 	order := make([]int, n)
 	for i := range n {
 		rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
-		budget[i] = packetBudget(o.Lengths, o.MaxPackets, rng.IntN)
+		budget[i], _ = flowPlan(o, rng.IntN)
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return budget[order[a]] > budget[order[b]] })

@@ -1,0 +1,246 @@
+package sample
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/packet"
+	"github.com/trafficgpt/trafficgpt/internal/pcap"
+)
+
+// PacketShape is what a shape template says of one packet: its direction,
+// its transport payload length (bytes after the TCP/UDP header, from the
+// IP length fields, so a capture's snap length does not shrink it) and its
+// gap since the flow's previous packet (microseconds, 0 for the first).
+type PacketShape struct {
+	S2C     bool
+	Payload int
+	GapUs   uint64
+}
+
+// FlowShape is the shape of one real flow (Options.Shapes): its transport
+// protocol (6 TCP, 17 UDP) and its packets in order.
+type FlowShape struct {
+	Proto   uint8
+	Packets []PacketShape
+}
+
+// ReadShapes returns the shape of every TCP or UDP flow over IPv4 or IPv6
+// of the capture at path, or of every capture in the folder path (in file
+// and flow order; "-": standard input), for Options.Shapes; a flow keeps
+// its first maxPackets packets (0: all). Gaps are capped below
+// 2^MaxTimeBits us, as generated gaps are. Flows of other protocols, and
+// a flow whose first packet is not IP with TCP or UDP, are skipped; no flow
+// left is an error.
+func ReadShapes(ctx context.Context, path string, fc flow.Config, maxPackets int) ([]FlowShape, error) {
+	ins, err := pcap.Find([]string{path})
+	if err != nil {
+		return nil, err
+	}
+	var shapes []FlowShape
+	for _, in := range ins {
+		got, err := readShapesFile(ctx, in.Path, fc, maxPackets)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in.Path, err)
+		}
+		shapes = append(shapes, got...)
+	}
+	if len(shapes) == 0 {
+		return nil, fmt.Errorf("%s: no TCP or UDP flows to take shapes from", path)
+	}
+	return shapes, nil
+}
+
+// shapeState is one active flow of readShapesFile.
+type shapeState struct {
+	order int // the flow's place among the file's flows (first packet order)
+	skip  bool
+	last  int64 // previous packet's time, ns
+	shape FlowShape
+}
+
+func readShapesFile(ctx context.Context, path string, fc flow.Config, maxPackets int) ([]FlowShape, error) {
+	f := os.Stdin
+	if path != pcap.Stdin {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, err
+		}
+		defer f.Close()
+	}
+	r, err := pcap.NewReader(bufio.NewReaderSize(f, 256<<10), pcap.ReaderOptions{})
+	if err != nil {
+		return nil, err
+	}
+	active := map[uint64]*shapeState{}
+	done := map[int]FlowShape{}
+	flows := 0
+	end := func(id uint64) {
+		if st := active[id]; st != nil {
+			if !st.skip {
+				done[st.order] = st.shape
+			}
+			delete(active, id)
+		}
+	}
+	err = flow.Scan(ctx, r, fc, flow.Visitor{
+		Packet: func(p *flow.Scanned) error {
+			l := p.Layers
+			st := active[p.Flow.Flow]
+			if st == nil {
+				st = &shapeState{order: flows, last: p.TsNanos}
+				flows++
+				active[p.Flow.Flow] = st
+				st.shape.Proto = l.Proto
+				st.skip = p.DecodeErr != nil || l.IPVersion == 0 || l.Fragment ||
+					(l.Proto != packet.ProtoTCP && l.Proto != packet.ProtoUDP)
+			}
+			if st.skip || maxPackets > 0 && len(st.shape.Packets) >= maxPackets {
+				return nil
+			}
+			gap := uint64(0)
+			if d := p.TsNanos - st.last; d > 0 {
+				gap = min(uint64(d)/1000, 1<<MaxTimeBits-1)
+			}
+			st.last = p.TsNanos
+			st.shape.Packets = append(st.shape.Packets, PacketShape{S2C: !p.Flow.C2S, Payload: payloadLen(l), GapUs: gap})
+			return nil
+		},
+		Ended: func(e flow.Ended) error {
+			end(e.Flow)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range slices.Sorted(maps.Keys(active)) {
+		end(id)
+	}
+	out := make([]FlowShape, 0, len(done))
+	for _, k := range slices.Sorted(maps.Keys(done)) {
+		out = append(out, done[k])
+	}
+	return out, nil
+}
+
+// payloadLen is a packet's transport payload length by its IP length
+// field (what was sent, whatever was captured); 0 when the headers are
+// not all there.
+func payloadLen(l *packet.Layers) int {
+	if l.L4Off < 0 || l.NetOff < 0 {
+		return 0
+	}
+	hdr := l.L4Off - l.NetOff // IP header with options or extension headers
+	switch {
+	case l.Proto == packet.ProtoTCP && l.TCPHdrLen > 0:
+		hdr += l.TCPHdrLen
+	case l.Proto == packet.ProtoUDP:
+		hdr += 8
+	default:
+		return 0
+	}
+	return max(l.IPTotalLen-hdr, 0)
+}
+
+// flowPlan is one flow's packet budget and shape template, drawn first
+// from the flow's stream (so a flow's plan depends on the seed and its
+// index and sample number only): with Shapes, a template (its packet count
+// capped by MaxPackets is the budget); with Lengths, a packet count; else
+// MaxPackets and no template.
+func flowPlan(o *Options, draw func(int) int) (int, *FlowShape) {
+	if len(o.Shapes) == 0 {
+		return packetBudget(o.Lengths, o.MaxPackets, draw), nil
+	}
+	s := &o.Shapes[draw(len(o.Shapes))]
+	n := len(s.Packets)
+	if o.MaxPackets > 0 && n > o.MaxPackets {
+		n = o.MaxPackets
+	}
+	return n, s
+}
+
+// The template's rules (rules.tmpl; doc.go, "Shapes") are soft: each
+// narrows the allowed set only when something it allows is left, so the
+// grammar, the header rules, the TCP shape and the payload grammars win
+// where they disagree with the template.
+
+// tmplPacket is the template's packet k (1-based), nil past its end.
+func (r *rules) tmplPacket(k int) *PacketShape {
+	if r.tmpl == nil || k < 1 || k > len(r.tmpl.Packets) {
+		return nil
+	}
+	return &r.tmpl.Packets[k-1]
+}
+
+// narrow keeps in allowed only the tokens keep says, unless that leaves
+// nothing.
+func narrow(allowed []bool, keep func(t int) bool) {
+	for t, ok := range allowed {
+		if ok && keep(t) {
+			goto some
+		}
+	}
+	return
+some:
+	for t := range allowed {
+		allowed[t] = allowed[t] && keep(t)
+	}
+}
+
+// tmplTime forces the current packet's gap to the template's: its
+// magnitude token, then its number bytes (codec "Numbers").
+func (r *rules) tmplTime(allowed []bool) {
+	p := r.tmplPacket(r.packets)
+	if p == nil {
+		return
+	}
+	n := p.GapUs
+	k := 0
+	for v := n; v > 0; v >>= 1 {
+		k++
+	}
+	switch r.phase {
+	case pFlags, pTimeMag:
+		narrow(allowed, func(t int) bool { return t == int(codec.Mag0)+k })
+	case pTimeBytes:
+		// need bytes are still due of numberBytes(k); they hold the low
+		// k-1 bits big-endian.
+		low := n & (1<<max(k-1, 0) - 1)
+		b := int(low >> (8 * (r.need - 1)) & 0xff)
+		narrow(allowed, func(t int) bool { return t == b })
+	}
+}
+
+// tmplBody narrows what may follow body byte len(body) of the current
+// packet: the payload runs to the template's length (no packet end
+// before, no byte after), and the next packet goes the template's way, or
+// the flow ends after the template's last packet.
+func (r *rules) tmplBody(allowed []bool) {
+	p := r.tmplPacket(r.packets)
+	if p == nil || !r.sh.hdrDone {
+		return
+	}
+	isEnd := func(t int) bool {
+		return t == int(codec.PKTC2S) || t == int(codec.PKTS2C) || t == int(codec.END)
+	}
+	if got := len(r.body) - r.sh.payOff; got < p.Payload {
+		narrow(allowed, func(t int) bool { return !isEnd(t) })
+		return
+	}
+	narrow(allowed, isEnd)
+	switch next := r.tmplPacket(r.packets + 1); {
+	case next == nil:
+		narrow(allowed, func(t int) bool { return t == int(codec.END) })
+	case next.S2C:
+		narrow(allowed, func(t int) bool { return t == int(codec.PKTS2C) })
+	default:
+		narrow(allowed, func(t int) bool { return t == int(codec.PKTC2S) })
+	}
+}

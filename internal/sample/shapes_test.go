@@ -1,0 +1,165 @@
+package sample
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/trafficgpt/trafficgpt/internal/codec"
+	"github.com/trafficgpt/trafficgpt/internal/flow"
+	"github.com/trafficgpt/trafficgpt/internal/packet"
+)
+
+// flowShapeOf is the shape of a generated flow, as ReadShapes would read
+// it from the written capture.
+func flowShapeOf(t *testing.T, f *Flow) FlowShape {
+	t.Helper()
+	var s FlowShape
+	var last uint64
+	var l packet.Layers
+	if _, err := codec.DecodeFlow(f.Tokens, 0, func(p codec.Packet) error {
+		if err := packet.Decode(packet.LinkEthernet, p.Data, &l); err != nil {
+			t.Fatalf("flow %d: %v", f.Index, err)
+		}
+		gap := uint64(0)
+		if len(s.Packets) > 0 {
+			gap = p.Ticks - last
+		}
+		last = p.Ticks
+		s.Proto = l.Proto
+		s.Packets = append(s.Packets, PacketShape{S2C: !p.C2S, Payload: payloadLen(&l), GapUs: gap})
+		return nil
+	}); err != nil {
+		t.Fatalf("flow %d: %v", f.Index, err)
+	}
+	return s
+}
+
+// TestShapes: with Options.Shapes a random model's flows (which left
+// alone pick their protocol, sizes, gaps and lengths at random) follow the
+// template each drew: a UDP template exactly (protocol, directions,
+// payload lengths, gaps, packet count); a TCP template exactly too when it
+// is a clean one (handshake, data, FIN both ways, last ACK) and the close
+// rule did not start early, and always in its handshake, count bound and
+// gaps. Without shapes the same flows do not match (the test can fail).
+func TestShapes(t *testing.T) {
+	udp := FlowShape{Proto: 17, Packets: []PacketShape{{false, 40, 0}, {true, 100, 1500}, {false, 0, 70000}, {true, 1200, 3}}}
+	tcp := FlowShape{Proto: 6, Packets: []PacketShape{
+		{false, 0, 0}, {true, 0, 200}, {false, 0, 10}, {false, 300, 5}, {true, 1000, 30000},
+		{false, 0, 1 << 20}, {true, 0, 7}, {false, 0, 0}}}
+	shapes := []FlowShape{udp, tcp}
+	m := tinyModel(t, 3)
+	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 11, Batch: 4, MaxPackets: 30, Label: -1,
+		Handshake: 1, Close: 1, Shapes: shapes}
+	pc, _, flows := generatePcap(t, m, 32, o, WriteOptions{Seed: 11})
+	checkPackets(t, pc)
+	exactTCP, tcps := 0, 0
+	for _, f := range flows {
+		_, want := flowPlan(&o, rand.New(rand.NewPCG(o.Seed, uint64(f.Index))).IntN)
+		got := flowShapeOf(t, f)
+		if got.Proto != want.Proto {
+			t.Fatalf("flow %d: protocol %d, template %d", f.Index, got.Proto, want.Proto)
+		}
+		if want.Proto == 17 {
+			if !equalShape(got, *want) {
+				t.Errorf("flow %d (UDP): shape\n%v\nwant\n%v", f.Index, got.Packets, want.Packets)
+			}
+			continue
+		}
+		tcps++
+		if equalShape(got, *want) {
+			exactTCP++
+		}
+		if len(got.Packets) > len(want.Packets) || len(got.Packets) < 3 {
+			t.Errorf("flow %d (TCP): %d packets, template %d", f.Index, len(got.Packets), len(want.Packets))
+			continue
+		}
+		for i, p := range got.Packets {
+			w := want.Packets[i]
+			if p.GapUs != w.GapUs || i < 3 && p != w {
+				t.Errorf("flow %d (TCP) packet %d: %+v, template %+v", f.Index, i+1, p, w)
+			}
+		}
+	}
+	if tcps == 0 || tcps == len(flows) || exactTCP == 0 {
+		t.Errorf("%d TCP flows of %d, %d of them exactly the template: want both protocols and exact TCP flows", tcps, len(flows), exactTCP)
+	}
+
+	o.Shapes = nil
+	_, _, free := generatePcap(t, m, 8, o, WriteOptions{Seed: 11})
+	for _, f := range free {
+		got := flowShapeOf(t, f)
+		if equalShape(got, udp) || equalShape(got, tcp) {
+			t.Errorf("flow %d matches a template without shapes: the test cannot tell", f.Index)
+		}
+	}
+
+	for _, bad := range []Options{
+		{Label: -1, Shapes: []FlowShape{{Proto: 17}}},
+		{Label: -1, Shapes: shapes, Lengths: []int{2}},
+	} {
+		if _, err := Generate(context.Background(), m, 2, bad, func(*Flow) error { return nil }); err == nil {
+			t.Errorf("options %+v were accepted", bad)
+		}
+	}
+}
+
+func equalShape(a, b FlowShape) bool {
+	if a.Proto != b.Proto || len(a.Packets) != len(b.Packets) {
+		return false
+	}
+	for i := range a.Packets {
+		if a.Packets[i] != b.Packets[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestReadShapes reads the shipped DNS capture: every flow UDP or TCP with
+// a first packet from the client at gap 0, payloads as tshark-free
+// arithmetic on the IP length (a DNS query's payload is at least its 12
+// byte header), and a packet cap that holds.
+func TestReadShapes(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "demo", "dns.pcap")
+	shapes, err := ReadShapes(context.Background(), path, flow.DefaultConfig(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := ReadPacketCounts(context.Background(), path, flow.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shapes) < 2 || len(shapes) > len(counts) {
+		t.Fatalf("%d shapes of %d flows", len(shapes), len(counts))
+	}
+	long := 0
+	for i, s := range shapes {
+		if s.Proto != 6 && s.Proto != 17 {
+			t.Fatalf("shape %d: protocol %d", i, s.Proto)
+		}
+		first := s.Packets[0]
+		if first.S2C || first.GapUs != 0 || s.Proto == 17 && first.Payload < 12 {
+			t.Errorf("shape %d: first packet %+v", i, first)
+		}
+		if len(s.Packets) > 1 {
+			long++
+		}
+	}
+	if long == 0 {
+		t.Fatal("no flow of more than one packet: the cap below cannot fail")
+	}
+	capped, err := ReadShapes(context.Background(), path, flow.DefaultConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range capped {
+		if len(s.Packets) != 1 || s.Packets[0] != shapes[i].Packets[0] {
+			t.Fatalf("capped shape %d: %+v, want the first packet of %+v", i, s.Packets, shapes[i].Packets[0])
+		}
+	}
+	if _, err := ReadShapes(context.Background(), t.TempDir(), flow.DefaultConfig(), 0); err == nil {
+		t.Error("a folder without captures gave shapes")
+	}
+}
