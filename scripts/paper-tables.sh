@@ -6,7 +6,7 @@
 #
 # usage: scripts/paper-tables.sh [-s] [-p PRESET] [-t TOKENS] [-v VARIANTS] [-c CTXS] [-C CTXS]
 #          [-w CTX] [-P DIRS] [-b BATCH] [-e EPOCHS] [-k FLOWS] [-T TOKENS] [-L DURATION]
-#          [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
+#          [-F LENS] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
 #   DATA  captures, labelled by folder (DATA/<class>/...) or by file name
 #   OUT   output directory (created; must be empty): OUT/tables.md, OUT/sweep.png,
 #         every run under OUT/runs, OUT/speed, logs under OUT/logs
@@ -25,6 +25,8 @@
 #         long contexts); classification and the real side of generation use DATA alone
 #   -b    pre-training batch (default 4)
 #   -e    fine-tuning epochs (default 4)
+#   -F    fine-tuning lengths of the sweep (default 32,128,256,4096,12032,32768; the
+#         labelled set keeps each flow's first max(LENS) tokens)
 #   -k    at most this many flows per class in the labelled set (default 0: all)
 #   -T    at most this many tokens per generated flow (default 0: no cap)
 #   -L    time limit of every pre-training and fine-tuning run, e.g. 6m (default none;
@@ -37,8 +39,10 @@
 #   -r    seed of every step (default 1)
 #
 # Per variant V and context C: pretrain (same tokens), finetune at each length of
-# the sweep (32,128,256,4096; the classification table uses 256), eval classify,
-# generate (top-k 25, as the paper's library), eval generate against DATA. Then a
+# the sweep (-F; the classification table uses 256), eval classify,
+# generate (top-k 25, as the paper's library), eval generate against DATA, and
+# the same generation under the token grammar alone (--constraints grammar:
+# how many packets the model writes that do not parse). Then a
 # short pre-training run per variant at 3,072, 12,032 and 32,768 tokens for
 # tokens/s and peak RSS (/usr/bin/time). The full default needs hours of CPU;
 # -s checks the pipeline in about a minute. Example:
@@ -48,12 +52,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SMOKE=0; PRESET=small; TOKENS=2000000; VARIANTS=linear,retention,rwkv; CTXS=3072,12032
 LABELS=; GROUP=; FLOWS=200; SEED=1; CTXS2=; SWEEPCTX=; PREDATA=; BATCH=4; EPOCHS=4; PERCLASS=0
-GENTOKENS=0; LIMIT=; NOSPEED=0
+GENTOKENS=0; LIMIT=; NOSPEED=0; FTLENS=
 usage() { sed -n 7,45p "$0" >&2; exit 2; }
-while getopts "sp:t:v:c:C:w:P:b:e:k:T:L:jl:g:n:r:" opt; do
+while getopts "sp:t:v:c:C:w:P:b:e:F:k:T:L:jl:g:n:r:" opt; do
   case $opt in
     s) SMOKE=1 ;; p) PRESET=$OPTARG ;; t) TOKENS=$OPTARG ;; v) VARIANTS=$OPTARG ;; c) CTXS=$OPTARG ;;
-    C) CTXS2=$OPTARG ;; w) SWEEPCTX=$OPTARG ;; P) PREDATA=$OPTARG ;; b) BATCH=$OPTARG ;; e) EPOCHS=$OPTARG ;;
+    C) CTXS2=$OPTARG ;; w) SWEEPCTX=$OPTARG ;; P) PREDATA=$OPTARG ;; b) BATCH=$OPTARG ;; e) EPOCHS=$OPTARG ;; F) FTLENS=$OPTARG ;;
     k) PERCLASS=$OPTARG ;; T) GENTOKENS=$OPTARG ;; L) LIMIT=$OPTARG ;; j) NOSPEED=1 ;;
     l) LABELS=$OPTARG ;; g) GROUP=$OPTARG ;; n) FLOWS=$OPTARG ;; r) SEED=$OPTARG ;;
     *) usage ;;
@@ -70,12 +74,15 @@ COMMAND="scripts/paper-tables.sh $*"
 [ "$SMOKE" = 1 ] && COMMAND="scripts/paper-tables.sh -s $*"
 
 # Sizes. LENS is the fine-tuning sweep, MAINLEN the classification table's length.
-SPEEDCTX=3072,12032,32768; LENS=32,128,256,4096; MAINLEN=256
-MAXPKT=32; SEEDS=3; SPEEDSTEPS=4; CLSTOKENS=4096
+SPEEDCTX=3072,12032,32768; LENS=32,128,256,4096,12032,32768; MAINLEN=256
+MAXPKT=32; SEEDS=3; SPEEDSTEPS=4
 if [ "$SMOKE" = 1 ]; then
   PRESET=tiny; TOKENS=4096; CTXS=256,512; SPEEDCTX=256,512,1024; LENS=32,128; MAINLEN=128
-  EPOCHS=1; FLOWS=8; MAXPKT=6; SEEDS=1; SPEEDSTEPS=3; CLSTOKENS=512
+  EPOCHS=1; FLOWS=8; MAXPKT=6; SEEDS=1; SPEEDSTEPS=3
 fi
+[ -n "$FTLENS" ] && LENS=$FTLENS
+# The labelled set keeps what the longest fine-tuning reads.
+CLSTOKENS=$(printf '%s\n' ${LENS//,/ } | sort -n | tail -n 1)
 if [ -z "$LABELS" ]; then
   LABELS=file
   if find "$DATA" -mindepth 1 -maxdepth 1 -type d | grep -q .; then LABELS=dir; fi
@@ -158,6 +165,10 @@ for v in "${variants[@]}"; do
       --max-packets "$MAXPKT" "${gentok[@]}" --top-k 25 --seed "$SEED"
     step "eval-generate-$v-c$c" "$TG" eval generate --real "$DATA" --generated "$run/gen.pcap" \
       --json "$run/gen.json" --seeds "$SEEDS"
+    step "generate-free-$v-c$c" "$TG" generate --model "$run/model" -n "$FLOWS" -o "$run/gen-free.pcap" \
+      --max-packets "$MAXPKT" "${gentok[@]}" --top-k 25 --seed "$SEED" --constraints grammar
+    step "eval-generate-free-$v-c$c" "$TG" eval generate --real "$DATA" --generated "$run/gen-free.pcap" \
+      --json "$run/gen-free.json" --seeds 1
   done
   # Speed and memory: a few steps at batch 1 per context.
   [ "$NOSPEED" = 1 ] && continue

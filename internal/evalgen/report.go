@@ -92,6 +92,11 @@ type Validity struct {
 	Packets      int           `json:"packets"`
 	PacketsClean int           `json:"packets_decoded"` // internal/packet.Decode returned no error
 	PacketShare  Num           `json:"packet_decode_share"`
+	// PacketsIP: IPv4 or IPv6 (not a fragment) carrying a whole TCP or
+	// UDP header, the IP length within the captured bytes: a packet that
+	// parses as what the codec and generation are about.
+	PacketsIP    int           `json:"packets_ip_transport"`
+	IPShare      Num           `json:"ip_transport_share"`
 	Flows        int           `json:"flows"`
 	FlowsClean   int           `json:"flows_decoded"` // every packet decoded
 	FlowShare    Num           `json:"flow_decode_share"`
@@ -159,6 +164,7 @@ func Share(a, b int) Num {
 func (v *Validity) finish() {
 	v.PacketShare = Share(v.PacketsClean, v.Packets)
 	v.FlowShare = Share(v.FlowsClean, v.Flows)
+	v.IPShare = Share(v.PacketsIP, v.Packets)
 	v.IPv4Share = Share(v.IPv4OK, v.IPv4Checked)
 	v.L4Share = Share(v.L4OK, v.L4Checked)
 	v.HandshakeShr = Share(v.TCPHandshake, v.TCPSynStart)
@@ -171,6 +177,7 @@ func (v *Validity) merge(w *Validity) {
 	v.Bytes += w.Bytes
 	v.Packets += w.Packets
 	v.PacketsClean += w.PacketsClean
+	v.PacketsIP += w.PacketsIP
 	v.Flows += w.Flows
 	v.FlowsClean += w.FlowsClean
 	v.IPv4Checked += w.IPv4Checked

@@ -151,6 +151,9 @@ func (s *side) foldPacket(st *flowState, l *packet.Layers, data []byte, ts int64
 	if l.SrcPortOff < 0 || (l.Proto != packet.ProtoTCP && l.Proto != packet.ProtoUDP) {
 		return
 	}
+	if decoded && !l.Fragment && l.PayloadOff >= 0 && l.NetOff >= 0 && l.NetOff+l.IPTotalLen <= len(data) {
+		v.PacketsIP++
+	}
 	h.cat["sport"][l.SrcPort]++
 	h.cat["dport"][l.DstPort]++
 	if want, ok := packet.L4Checksum(l, data); ok && l.L4CsumOff >= 0 && l.L4CsumOff+2 <= len(data) {

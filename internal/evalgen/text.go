@@ -72,6 +72,7 @@ func (rep *Report) WriteText(w io.Writer, o Options, total time.Duration) {
 		fmt.Fprintf(w, "  %-32s %20s %20s\n", name, f(a)+fmt.Sprintf(" (%d)", na), f(b)+fmt.Sprintf(" (%d)", nb))
 	}
 	row("packets decoded", rv.PacketShare, gv.PacketShare, rv.Packets, gv.Packets)
+	row("packets IP with TCP/UDP whole", rv.IPShare, gv.IPShare, rv.Packets, gv.Packets)
 	row("flows decoded", rv.FlowShare, gv.FlowShare, rv.Flows, gv.Flows)
 	row("IPv4 header checksum ok", rv.IPv4Share, gv.IPv4Share, rv.IPv4Checked, gv.IPv4Checked)
 	row("TCP/UDP checksum ok", rv.L4Share, gv.L4Share, rv.L4Checked, gv.L4Checked)

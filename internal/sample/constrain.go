@@ -306,6 +306,9 @@ type rules struct {
 	// directions, payload lengths and gaps the flow follows where the
 	// other rules allow (shapes.go).
 	tmpl *FlowShape
+	// grammarOnly: no rule but the time bounds and maxTokens
+	// (Options.GrammarOnly).
+	grammarOnly bool
 }
 
 type phase uint8
@@ -332,7 +335,7 @@ func newRules(g *codec.Grammar) *rules {
 // body from the rules' own copy: the grammar's body argument also holds the
 // time's number bytes when there are any.
 func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
-	if !r.structured || r.phase != pBody {
+	if !r.structured || r.phase != pBody || r.grammarOnly {
 		return
 	}
 	body, sh := r.body, r.sh
@@ -466,6 +469,10 @@ func (r *rules) payloadLimit() int {
 // transport header is complete, and <end> as soon as it may come once the
 // flow has maxTokens tokens.
 func (r *rules) constrain(allowed []bool) {
+	if r.grammarOnly {
+		r.constrainGrammarOnly(allowed)
+		return
+	}
 	switch r.phase {
 	case pFlags, pTimeMag:
 		for _, t := range []codec.Token{codec.RAW, codec.FADDR, codec.FLEN, codec.FCSUM, codec.NEG} {
@@ -521,6 +528,22 @@ func (r *rules) constrain(allowed []bool) {
 			clear(allowed)
 			allowed[codec.END] = true
 		}
+	}
+}
+
+// constrainGrammarOnly is constrain for Options.GrammarOnly: gaps
+// non-negative and below 2^MaxTimeBits us (the Writer's timestamps), and
+// <end> as soon as it may come once the flow has maxTokens tokens.
+func (r *rules) constrainGrammarOnly(allowed []bool) {
+	if r.phase == pFlags || r.phase == pTimeMag {
+		allowed[codec.NEG] = false
+		for k := MaxTimeBits + 1; k <= 64; k++ {
+			allowed[codec.Mag0+codec.Token(k)] = false
+		}
+	}
+	if r.phase == pBody && r.maxTokens > 0 && r.n >= r.maxTokens && allowed[codec.END] {
+		clear(allowed)
+		allowed[codec.END] = true
 	}
 }
 

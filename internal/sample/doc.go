@@ -139,6 +139,19 @@
 // the memorisation report sees (membership); use it where the flow shapes
 // are not private.
 //
+// # Unconstrained sampling
+//
+// Options.GrammarOnly (the command's --constraints grammar) measures the
+// model alone: only the codec grammar holds (every flow decodes into
+// packets: the token syntax, MaxPackets), gaps stay non-negative and below
+// 2^MaxTimeBits us so the Writer's timestamps are sane, and MaxTokens
+// still ends a flow. Everything else is the model's: flag tokens (so it
+// may write its own lengths, checksums and addresses), every header byte,
+// the protocol, the TCP shape, payloads without grammars. The output then
+// has the packets a model writes that do not parse (eval generate counts
+// those packet.Decode rejects and tshark's malformed ones), which is what
+// TrafficGPT's paper reports of RWKV and RetNet.
+//
 // # Application payloads
 //
 // tshark picks an application dissector by port (the lower port first), and

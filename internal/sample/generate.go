@@ -72,6 +72,14 @@ type Options struct {
 	// FreePayloads turns the application payload grammars off (doc.go,
 	// "Application payloads"): payloads are then the model's alone.
 	FreePayloads bool
+	// GrammarOnly turns every rule off but the codec grammar (which keeps
+	// the tokens decodable into packets), non-negative gaps below
+	// 2^MaxTimeBits us, MaxPackets and MaxTokens (doc.go, "Unconstrained
+	// sampling"): headers, flags, lengths and checksums the model chooses
+	// to write, payloads, TCP shape are all the model's. For measuring how
+	// often a model writes packets that do not parse; not with Shapes,
+	// validation or a handshake or close share.
+	GrammarOnly bool
 	// Validation (doc.go, "Validation"). CheckPackets: a sampled packet
 	// the packet decoder rejects, or that breaks the flow's IP/TCP/UDP
 	// consistency (checkPacket), is sampled again from the row's state
@@ -224,7 +232,8 @@ func newFlowRules(o *Options, maxPackets int, handshake, close bool, tmpl *FlowS
 	g.MaxPackets = maxPackets
 	r := newRules(g)
 	r.maxTokens = o.MaxTokens
-	r.appChecked, r.free = o.FreePayloads, o.FreePayloads
+	r.appChecked, r.free = o.FreePayloads || o.GrammarOnly, o.FreePayloads || o.GrammarOnly
+	r.grammarOnly = o.GrammarOnly
 	r.maxPackets = maxPackets
 	r.handshake, r.close = handshake, close
 	r.tmpl = tmpl
@@ -262,6 +271,9 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 		if len(s.Packets) == 0 {
 			return stats, fmt.Errorf("%w: shape %d has no packets", ErrOptions, i)
 		}
+	}
+	if o.GrammarOnly && (len(o.Shapes) > 0 || o.CheckPackets || o.CheckFlow != nil || o.Handshake > 0 || o.Close > 0) {
+		return stats, fmt.Errorf("%w: grammar-only sampling takes no shapes, validation, handshake or close", ErrOptions)
 	}
 	if len(o.Shapes) > 0 && (len(o.Lengths) > 0 || len(o.Prompts) > 0) {
 		return stats, fmt.Errorf("%w: shapes come with their own lengths and first packets: not with lengths or prompts", ErrOptions)

@@ -19,6 +19,7 @@ type Request struct {
 	Addresses     string // auto (AddrAuto) or scheme (AddrScheme)
 	Check         string // validation: off, decode (CheckPackets) or tshark (CheckPackets and a CheckFlow the caller sets)
 	Invalid       string // a flow still rejected: keep or drop (DropInvalid)
+	Constraints   string // full (grammar and rules) or grammar (GrammarOnly)
 	Gen           Options
 	Write         WriteOptions
 }
@@ -72,6 +73,17 @@ func (r *Request) Validate() error {
 		g.CheckPackets = r.Check != "off"
 	default:
 		return fmt.Errorf("--validate must be decode, tshark or off, not %q", r.Check)
+	}
+	switch r.Constraints {
+	case "", "full":
+	case "grammar":
+		if r.Check != "off" || r.Prompt != "" {
+			return fmt.Errorf("--constraints grammar: not with --validate or --prompt (it measures the model alone)")
+		}
+		// The TCP shape is a rule too.
+		g.GrammarOnly, g.Handshake, g.Close = true, 0, 0
+	default:
+		return fmt.Errorf("--constraints must be full or grammar, not %q", r.Constraints)
 	}
 	switch r.Invalid {
 	case "keep", "drop":

@@ -46,7 +46,9 @@ func TestTables(t *testing.T) {
 			`{"kind":"valid","step":2,"elapsed_s":3,"valid":{"tokens":512,"loss":5.25,"kind_loss":{"header":3.5}}}`+"\n")
 	writeFile(t, filepath.Join(r("linear", 512), "gen.json"),
 		`{"header_jsd":{"sport":0.25,"mean":0.3333},"flow_jsd":{"mean":null},"discriminator_f1":0.61,"discriminator_f1_std":0.02,
-		  "validity":{"generated":{"packet_decode_share":0.99,"tshark":{"clean_share":0.97}}}}`)
+		  "validity":{"generated":{"ip_transport_share":0.99,"tshark":{"clean_share":0.97}}}}`)
+	writeFile(t, filepath.Join(r("linear", 512), "gen-free.json"),
+		`{"validity":{"generated":{"ip_transport_share":0.5,"tshark":{"clean_share":0.25}}}}`)
 	writeFile(t, filepath.Join(out, "speed", "rwkv-c256", "train.jsonl"),
 		`{"kind":"train","step":1,"tokens_per_s":10}`+"\n"+`{"kind":"train","step":2,"tokens_per_s":300}`+"\n"+
 			`{"kind":"train","step":3,"tokens_per_s":200}`+"\n"+`{"kind":"train","step":4,"tokens_per_s":100}`+"\n")
@@ -70,7 +72,8 @@ func TestTables(t *testing.T) {
 		"| 0.7001 | 0.9644 (YaTC) |",
 		"| src port | - | 0.2500 | - | - | 0.1156 | 0.1346 | - | - |",
 		"| **mean** | - | 0.3333 | - | - | 0.1752 | 0.1605 | 0.9931 | 0.9318 |",
-		"| linear 512 | 0.6100 +- 0.0200 | 0.6683 +- 0.0232 | 0.9900 | 0.9700 |",
+		"| linear 512 | 0.6100 +- 0.0200 | 0.6683 +- 0.0232 | 0.9900 | 0.9700 | 0.5000 | 0.2500 |",
+		"| rwkv 512 | - | - | - | - | - | - |",
 		"| RWKV | 200 | 200 | ", // median of the steps after the first; 204800 kB
 		"| TrafficGPT (linear) | 0.5000 | 0.8123 | ",
 		"| linear 512 | 2 | 1024 | 2 | 5.5000 | 5.2500 | 3.5000 |",
