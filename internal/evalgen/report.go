@@ -86,12 +86,12 @@ type Report struct {
 
 // Validity counts what decodes and what is consistent on one side.
 type Validity struct {
-	Files        int           `json:"files"`
-	FileErrors   int           `json:"file_errors"` // files whose reading stopped at an error (what came before counts)
-	Bytes        int64         `json:"bytes"`
-	Packets      int           `json:"packets"`
-	PacketsClean int           `json:"packets_decoded"` // internal/packet.Decode returned no error
-	PacketShare  Num           `json:"packet_decode_share"`
+	Files        int   `json:"files"`
+	FileErrors   int   `json:"file_errors"` // files whose reading stopped at an error (what came before counts)
+	Bytes        int64 `json:"bytes"`
+	Packets      int   `json:"packets"`
+	PacketsClean int   `json:"packets_decoded"` // internal/packet.Decode returned no error
+	PacketShare  Num   `json:"packet_decode_share"`
 	// PacketsIP: IPv4 or IPv6 (not a fragment) carrying a whole TCP or
 	// UDP header, the IP length within the captured bytes: a packet that
 	// parses as what the codec and generation are about.

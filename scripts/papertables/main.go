@@ -496,8 +496,9 @@ func tables(o tableOptions) (string, error) {
 	}
 	w("\nThe paper blames RWKV's and RetNet's header JSD on packets that do not parse; the parse and tshark columns\n")
 	w("measure that directly (parse: IPv4 or IPv6, not a fragment, a whole TCP or UDP header, the IP length within the\n")
-	w("captured bytes; tshark clean: no expert error). Our generation holds every packet to the token grammar and the protocol rules, so its\n")
-	w("packets parse whatever the model; the unconstrained columns sample the same model under the token grammar\n")
+	w("captured bytes; tshark clean: no expert error).\n\n")
+	w("Our generation holds every packet to the token grammar and the protocol rules, so its packets parse whatever\n")
+	w("the model; the unconstrained columns sample the same model under the token grammar\n")
 	w("alone (`generate --constraints grammar`: headers, flags, lengths, checksums and TCP shape are the model's),\n")
 	w("which is the comparison the paper's claim needs.\n\n")
 
