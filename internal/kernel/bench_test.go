@@ -193,9 +193,12 @@ func BenchmarkMatmulSmall(b *testing.B) {
 		var ws [][]float32
 		flops := 0.0
 		maxC, maxOC := 0, 0
+		var ps [][]float32 // ws in the panel layout
 		for range layers {
 			for _, p := range sh.prods {
 				ws = append(ws, kRand32(r, p.C*p.OC))
+				ps = append(ps, make([]float32, PanelsLen(p.OC, p.C)))
+				PackPanels(ps[len(ps)-1], ws[len(ws)-1], p.OC, p.C)
 			}
 		}
 		for _, p := range sh.prods {
@@ -207,16 +210,19 @@ func BenchmarkMatmulSmall(b *testing.B) {
 			for _, p := range sh.prods {
 				flops += 2 * float64(N*p.C*p.OC)
 			}
-			for _, path := range []string{"kernel", "blas"} {
+			for _, path := range []string{"kernel", "panels", "blas"} {
 				b.Run(fmt.Sprintf("%s/N=%d/%s", sh.name, N, path), func(b *testing.B) {
 					l := 0
 					c0 := kCPUTime()
 					for b.Loop() {
 						for i, p := range sh.prods {
 							w := ws[l*len(sh.prods)+i]
-							if path == "kernel" {
+							switch path {
+							case "kernel":
 								MatmulForward(out, inp, w, nil, N, p.C, p.OC)
-							} else {
+							case "panels":
+								MatmulPanels(out, inp, ps[l*len(sh.prods)+i], nil, N, p.C, p.OC)
+							default:
 								blas.Sgemm(false, true, N, p.OC, p.C, 1, inp, p.C, w, p.C, 0, out, p.OC)
 							}
 						}

@@ -157,6 +157,19 @@
 // they differ by rounding only (fused or not). Without cgo a Go loop with
 // the same order of sums runs. BenchmarkMatmulSmall compares it with BLAS.
 //
+// The panel layout (PackPanels, MatmulPanels; matmul_panels.c) serves the
+// same few-row products when the caller keeps a second copy of the weights
+// (model.State does, for Step): weight (OC, C) as panels of PanelWidth = 32
+// outputs, each panel's columns one after the other (c-major, 32 floats per
+// column, zero padding past OC). A pass keeps rows x 32 sums in registers
+// and per column loads two weight vectors and broadcasts one input per row:
+// no lane sums, a third as many loads as multiply-adds. Each output is bias
+// + its products added in column order, fused on the AVX paths, so again a
+// row's result does not depend on N or on the split (by panel). Measured
+// 2026-12-02 on the 2-core EPYC (BenchmarkMatmulSmall/small, one layer's
+// four products, other work stopped): 8 rows 131.7 GFLOP/s against 81.8
+// for the row layout; 1 row 33.1 against 29.5.
+//
 // Classification head: the model gathers the hidden state at the CLS position
 // (GatherRows / ScatterAddRows) and uses MatmulForward + CrossEntropyForward.
 package kernel
