@@ -25,7 +25,8 @@
 #   SHAPES [0; 1: each generated flow follows one of its class's flows in A
 #           (generate --shapes: directions, payload lengths, gaps, packet
 #           count; instead of LENGTHS): the flow shape is A's, the headers
-#           and payload bytes the model's]
+#           and payload bytes the model's; mix: generate --shapes --shape-mix,
+#           each later packet's length and gap from another flow of the class)]
 #   CLASSES [all: generate and compare only these classes (space-separated),
 #           e.g. leave out bulk transfers whose real flows run to thousands
 #           of packets, longer than generation can follow on a CPU]
@@ -105,9 +106,10 @@ for class in $CLASSES; do
     for f in "${src[@]}"; do lengths+=(--lengths "$f"); done
     [ "$LABELS" = dir ] || lengths=(--lengths "${src[0]}")
   fi
-  if [ "$SHAPES" = 1 ]; then
-    lengths=(--shapes "${src[0]}")
-  fi
+  case $SHAPES in
+    1) lengths=(--shapes "${src[0]}") ;;
+    mix) lengths=(--shapes "${src[0]}" --shape-mix) ;;
+  esac
   # shellcheck disable=SC2086
   "$tg" generate --model "$out/model" --label "$class" -n "$n" --top-k "$TOPK" --seed "$SEED" "${lengths[@]}" $GEN_ARGS -o "$dst"
 done

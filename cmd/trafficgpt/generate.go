@@ -67,6 +67,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&r.Constraints, "constraints", "full", "full: the grammar and every rule (headers, TCP shape, payload grammars); grammar: the token grammar alone (packets decode into bytes, everything else is the model's: to count the packets a model writes that do not parse)")
 	fs.StringVar(&o.lengths, "lengths", "", "flow lengths like this capture's: each flow's packet limit drawn from the packet counts of its flows (capped by --max-packets; TCP flows close in time)")
 	fs.StringVar(&o.shapes, "shapes", "", "flow shapes like this capture's (file or folder): each flow follows one real flow's packet directions, payload lengths and gaps, and its packet count (capped by --max-packets), where the protocol rules allow; headers and payload bytes are the model's. Copies the real flows' sizes and timing: use it where those are not private")
+	fs.BoolVar(&r.Gen.ShapeMix, "shape-mix", false, "with --shapes: mix the shapes (one flow's directions and packet count, each later packet's payload length and gap from another flow at the same place), so no generated flow has a real flow's exact shape")
 	fs.StringVar(&o.starts, "starts", "", "flow start times like this capture's: gaps between flow starts drawn from its own (instead of Poisson at --rate)")
 	fs.Float64Var(&r.Write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
 	fs.StringVar(&r.Addresses, "addresses", "auto", "auto: replace the addresses/ports the model left zero (masked) by the scheme; scheme: replace all of generated flows")
@@ -166,6 +167,9 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 			return fmt.Errorf("--lengths: %w", err)
 		}
 		r.Gen.Lengths = counts
+	}
+	if r.Gen.ShapeMix && o.shapes == "" {
+		return usageError("--shape-mix needs --shapes")
 	}
 	if o.shapes != "" {
 		if r.Prompt != "" || o.lengths != "" {

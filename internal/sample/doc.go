@@ -137,7 +137,12 @@
 // payload bytes stay the model's. The template copies the real flows'
 // sizes and timing: a generated flow's shape is a training flow's, which
 // the memorisation report sees (membership); use it where the flow shapes
-// are not private.
+// are not private. Options.ShapeMix (--shape-mix) makes each template a
+// mix instead: one flow's protocol, packet count and directions, and each
+// later packet's payload length and gap from another flow drawn at random
+// that has a packet at that place going the same way (else the first
+// flow's), so the templates keep the per-position distributions without
+// being any one real flow.
 //
 // # Unconstrained sampling
 //

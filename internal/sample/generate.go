@@ -33,6 +33,11 @@ type Options struct {
 	// rules allow (doc.go, "Shapes"). Headers and payload bytes stay the
 	// model's. Not with Lengths or Prompts.
 	Shapes []FlowShape
+	// ShapeMix makes each template a mix (mixShape): one flow's protocol,
+	// packet count and directions, each later packet's payload length and
+	// gap from another flow at the same place, so that no generated flow
+	// has a training flow's shape.
+	ShapeMix bool
 	// MaxTokens > 0 ends a flow at the first packet boundary after that
 	// many tokens (the packet being generated is finished first, up to its
 	// transport header); 0 means no limit.
@@ -274,6 +279,9 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	}
 	if o.GrammarOnly && (len(o.Shapes) > 0 || o.CheckPackets || o.CheckFlow != nil || o.Handshake > 0 || o.Close > 0) {
 		return stats, fmt.Errorf("%w: grammar-only sampling takes no shapes, validation, handshake or close", ErrOptions)
+	}
+	if o.ShapeMix && len(o.Shapes) == 0 {
+		return stats, fmt.Errorf("%w: shape mix without shapes", ErrOptions)
 	}
 	if len(o.Shapes) > 0 && (len(o.Lengths) > 0 || len(o.Prompts) > 0) {
 		return stats, fmt.Errorf("%w: shapes come with their own lengths and first packets: not with lengths or prompts", ErrOptions)

@@ -159,11 +159,31 @@ func flowPlan(o *Options, draw func(int) int) (int, *FlowShape) {
 		return packetBudget(o.Lengths, o.MaxPackets, draw), nil
 	}
 	s := &o.Shapes[draw(len(o.Shapes))]
+	if o.ShapeMix {
+		s = mixShape(o.Shapes, s, draw)
+	}
 	n := len(s.Packets)
 	if o.MaxPackets > 0 && n > o.MaxPackets {
 		n = o.MaxPackets
 	}
 	return n, s
+}
+
+// mixShape is a new template from base (its protocol, packet count and
+// directions): each packet after the first takes its payload length and
+// gap from a flow drawn at random among shapes, when that flow has a
+// packet at the same place going the same way with the same protocol, else
+// keeps base's. The template then follows the capture's per-position
+// distributions without being any one of its flows (Options.ShapeMix).
+func mixShape(shapes []FlowShape, base *FlowShape, draw func(int) int) *FlowShape {
+	m := &FlowShape{Proto: base.Proto, Packets: slices.Clone(base.Packets)}
+	for k := 1; k < len(m.Packets); k++ {
+		d := &shapes[draw(len(shapes))]
+		if d.Proto == m.Proto && k < len(d.Packets) && d.Packets[k].S2C == m.Packets[k].S2C {
+			m.Packets[k].Payload, m.Packets[k].GapUs = d.Packets[k].Payload, d.Packets[k].GapUs
+		}
+	}
+	return m
 }
 
 // The template's rules (rules.tmpl; doc.go, "Shapes") are soft: each

@@ -105,6 +105,64 @@ func TestShapes(t *testing.T) {
 	}
 }
 
+// TestShapeMix: with ShapeMix each UDP flow has one template's directions
+// and packet count, and at every place the payload length and gap of some
+// template with a packet there going the same way; some flows are none of
+// the templates (they are mixed).
+func TestShapeMix(t *testing.T) {
+	shapes := []FlowShape{
+		{Proto: 17, Packets: []PacketShape{{false, 40, 0}, {true, 100, 1500}, {false, 20, 70}}},
+		{Proto: 17, Packets: []PacketShape{{false, 50, 0}, {true, 300, 9}, {false, 30, 4000}}},
+		{Proto: 17, Packets: []PacketShape{{false, 60, 0}, {false, 10, 5}}},
+	}
+	m := tinyModel(t, 3)
+	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 5, Batch: 4, MaxPackets: 30, Label: -1, Shapes: shapes, ShapeMix: true}
+	_, _, flows := generatePcap(t, m, 24, o, WriteOptions{Seed: 5})
+	mixed := 0
+	for _, f := range flows {
+		got := flowShapeOf(t, f)
+		exact := false
+		for _, s := range shapes {
+			exact = exact || equalShape(got, s)
+		}
+		if !exact {
+			mixed++
+		}
+		dirsOK := false
+		for _, s := range shapes {
+			if len(s.Packets) != len(got.Packets) {
+				continue
+			}
+			same := got.Packets[0] == s.Packets[0]
+			for k := range s.Packets {
+				same = same && s.Packets[k].S2C == got.Packets[k].S2C
+			}
+			dirsOK = dirsOK || same
+		}
+		if !dirsOK {
+			t.Errorf("flow %d: %v has no template's directions and first packet", f.Index, got.Packets)
+		}
+		for k := 1; k < len(got.Packets); k++ {
+			found := false
+			for _, s := range shapes {
+				if k < len(s.Packets) {
+					p := s.Packets[k]
+					found = found || p.S2C == got.Packets[k].S2C && p.Payload == got.Packets[k].Payload && p.GapUs == got.Packets[k].GapUs
+				}
+			}
+			if !found {
+				t.Errorf("flow %d packet %d: %+v is no template's packet at that place", f.Index, k+1, got.Packets[k])
+			}
+		}
+	}
+	if mixed == 0 {
+		t.Error("every flow is exactly a template: nothing was mixed")
+	}
+	if _, err := Generate(context.Background(), m, 2, Options{Label: -1, ShapeMix: true}, func(*Flow) error { return nil }); err == nil {
+		t.Error("shape mix without shapes was accepted")
+	}
+}
+
 func equalShape(a, b FlowShape) bool {
 	if a.Proto != b.Proto || len(a.Packets) != len(b.Packets) {
 		return false
