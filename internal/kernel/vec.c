@@ -447,6 +447,26 @@ TG_CLONES void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, u
 // 16-float vector types; columns past the last multiple of 16 are scalar.
 #include "v16.h"
 
+// tg_sum16x16 returns the 16 lane sums of a[0..15] as one vector (lane t:
+// the sum of a[t]'s lanes), in a fixed order: each level adds lanes i and
+// i + w of every vector (w = 8, 4, 2, 1) while packing two vectors' halves
+// into one.
+#define tg_sum16x16(a)                                                                             \
+	({                                                                                             \
+		tg_v16 r_[8], s_[4], u_[2];                                                                \
+		for (int i_ = 0; i_ < 8; i_++)                                                             \
+			r_[i_] = __builtin_shufflevector(a[2 * i_], a[2 * i_ + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) + \
+				__builtin_shufflevector(a[2 * i_], a[2 * i_ + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31); \
+		for (int i_ = 0; i_ < 4; i_++)                                                             \
+			s_[i_] = __builtin_shufflevector(r_[2 * i_], r_[2 * i_ + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) + \
+				__builtin_shufflevector(r_[2 * i_], r_[2 * i_ + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31); \
+		for (int i_ = 0; i_ < 2; i_++)                                                             \
+			u_[i_] = __builtin_shufflevector(s_[2 * i_], s_[2 * i_ + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) + \
+				__builtin_shufflevector(s_[2 * i_], s_[2 * i_ + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31); \
+		__builtin_shufflevector(u_[0], u_[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) + \
+			__builtin_shufflevector(u_[0], u_[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31); \
+	})
+
 TG_CLONES void tg_attn_step(float *out, const float *K, const float *V, long n, const float *q, long D, float scale) {
 	float sc[64];
 	float mx = -__builtin_inff(), sum = 0.0f;
@@ -455,27 +475,40 @@ TG_CLONES void tg_attn_step(float *out, const float *K, const float *V, long n, 
 	for (long j0 = 0; j0 < n; j0 += 64) {
 		long m = n - j0 < 64 ? n - j0 : 64;
 		float bm = mx;
-		for (long j = 0; j < m; j++) {
+		long j = 0;
+		if (D16 == D) {
+			// 16 keys at a time: their 16-lane sums reduced together by
+			// a transpose-add network (4 levels, 30 shuffles) instead of
+			// one lane sum per key (8 operations each).
+			for (; j + 16 <= m; j += 16) {
+				tg_v16 a[16];
+				for (int t = 0; t < 16; t++) a[t] = (tg_v16){0};
+				const float *kb = K + (j0 + j) * D;
+				for (long c = 0; c < D; c += 16) {
+					tg_v16 qv = TG_LD16(q + c);
+					for (int t = 0; t < 16; t++) a[t] += qv * TG_LD16(kb + t * D + c);
+				}
+				tg_v16 v = tg_sum16x16(a) * scale;
+				TG_ST16(sc + j, v);
+			}
+		}
+		for (; j < m; j++) {
 			const float *k = K + (j0 + j) * D;
 			tg_v16 acc = {0};
 			for (long c = 0; c < D16; c += 16) acc += TG_LD16(q + c) * TG_LD16(k + c);
 			float s = TG_HSUM16(acc);
 			for (long c = D16; c < D; c++) s += q[c] * k[c];
-			s *= scale;
-			sc[j] = s;
-			bm = s > bm ? s : bm;
+			sc[j] = s * scale;
 		}
+		for (j = 0; j < m; j++) bm = sc[j] > bm ? sc[j] : bm;
 		if (bm > mx) {
 			float c = tg_exp1(mx - bm);
 			sum *= c;
 			tg_scale(out, D, c);
 			mx = bm;
 		}
-		for (long j = 0; j < m; j++) {
-			float e = tg_exp1(sc[j] - mx);
-			sc[j] = e;
-			sum += e;
-		}
+		for (j = 0; j < m; j++) sc[j] = tg_exp1(sc[j] - mx);
+		for (j = 0; j < m; j++) sum += sc[j];
 		const float *Vb = V + j0 * D;
 		for (long c0 = 0; c0 < D16; c0 += 16) {
 			tg_v16 o = TG_LD16(out + c0);
