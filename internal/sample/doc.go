@@ -116,10 +116,13 @@
 // Options.Shapes (the command's --shapes CAPTURE) are real flows' shapes
 // (ReadShapes: per flow its transport protocol and, per packet, direction,
 // transport payload length by the IP length field, and gap since the
-// previous packet in microseconds). Each flow draws one template with the
-// first draw of its stream (as Lengths would: the template's packet count,
-// capped by MaxPackets, is the flow's budget, and longestFirst orders by
-// it) and follows it where the grammar and the rules above allow:
+// previous packet in microseconds). The templates are dealt without
+// replacement: flow i takes Shapes[order[i mod len(Shapes)]] for a
+// permutation seeded by Seed, so n generated flows have the real shapes'
+// distribution with no sampling noise of their own, and a flow sampled
+// again keeps its template. The template's packet count, capped by
+// MaxPackets, is the flow's budget (longestFirst orders by it), and the
+// flow follows it where the grammar and the rules above allow:
 //   - the IP protocol is the template's (TCP or UDP);
 //   - packet k's time is the template's gap k (magnitude and number bytes
 //     forced);

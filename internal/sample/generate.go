@@ -38,6 +38,9 @@ type Options struct {
 	// gap from another flow at the same place, so that no generated flow
 	// has a training flow's shape.
 	ShapeMix bool
+	// shapeOrder is the permutation of Shapes flows take their templates
+	// in (shapeOrder()).
+	shapeOrder []int
 	// MaxTokens > 0 ends a flow at the first packet boundary after that
 	// many tokens (the packet being generated is finished first, up to its
 	// transport header); 0 means no limit.
@@ -210,7 +213,7 @@ func newRow(j job, o *Options) *row {
 	f := &Flow{Index: j.idx, Prompt: -1, Attempt: j.attempt, Copies: j.copies, Rejected: j.rejected}
 	rw := &row{flow: f, j: j, active: true,
 		rng: rand.New(rand.NewPCG(o.Seed, uint64(j.idx)|uint64(j.attempt)<<48))}
-	maxPackets, tmpl := flowPlan(o, rw.rng.IntN)
+	maxPackets, tmpl := flowPlan(o, j.idx, rw.rng.IntN)
 	// A share strictly between 0 and 1 takes one draw from the flow's
 	// stream; 0 and 1 take none.
 	draw := func(p float64) bool { return p >= 1 || p > 0 && rw.rng.Float64() < p }
@@ -344,7 +347,7 @@ func longestFirst(n int, o *Options) []int {
 	order := make([]int, n)
 	for i := range n {
 		rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
-		budget[i], _ = flowPlan(o, rng.IntN)
+		budget[i], _ = flowPlan(o, i, rng.IntN)
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return budget[order[a]] > budget[order[b]] })

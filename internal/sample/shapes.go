@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"slices"
 
@@ -149,16 +150,21 @@ func payloadLen(l *packet.Layers) int {
 	return max(l.IPTotalLen-hdr, 0)
 }
 
-// flowPlan is one flow's packet budget and shape template, drawn first
-// from the flow's stream (so a flow's plan depends on the seed and its
-// index and sample number only): with Shapes, a template (its packet count
-// capped by MaxPackets is the budget); with Lengths, a packet count; else
-// MaxPackets and no template.
-func flowPlan(o *Options, draw func(int) int) (int, *FlowShape) {
+// flowPlan is flow idx's packet budget and shape template. With Shapes,
+// the template is Shapes[order[idx mod len(Shapes)]] for a seeded
+// permutation order (shapeOrder): the flows take the real shapes without
+// replacement, so n generated flows have the shapes' distribution as
+// closely as n draws can (independent draws would add their own sampling
+// noise), and a flow sampled again keeps its template; its packet count
+// capped by MaxPackets is the budget. With Lengths, a packet count drawn
+// first from the flow's stream (draw); else MaxPackets and no template.
+// A flow's plan depends on the seed, its index and (Lengths, ShapeMix) its
+// sample number only.
+func flowPlan(o *Options, idx int, draw func(int) int) (int, *FlowShape) {
 	if len(o.Shapes) == 0 {
 		return packetBudget(o.Lengths, o.MaxPackets, draw), nil
 	}
-	s := &o.Shapes[draw(len(o.Shapes))]
+	s := &o.Shapes[shapeOrder(o)[idx%len(o.Shapes)]]
 	if o.ShapeMix {
 		s = mixShape(o.Shapes, s, draw)
 	}
@@ -167,6 +173,16 @@ func flowPlan(o *Options, draw func(int) int) (int, *FlowShape) {
 		n = o.MaxPackets
 	}
 	return n, s
+}
+
+// shapeOrder is the seeded permutation of Shapes that flowPlan deals
+// templates from (rand.NewPCG(Seed, 2^62)), computed once per Options.
+func shapeOrder(o *Options) []int {
+	if len(o.shapeOrder) != len(o.Shapes) {
+		rng := rand.New(rand.NewPCG(o.Seed, 1<<62))
+		o.shapeOrder = rng.Perm(len(o.Shapes))
+	}
+	return o.shapeOrder
 }
 
 // mixShape is a new template from base (its protocol, packet count and

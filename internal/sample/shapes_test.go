@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
@@ -56,7 +57,7 @@ func TestShapes(t *testing.T) {
 	checkPackets(t, pc)
 	exactTCP, tcps := 0, 0
 	for _, f := range flows {
-		_, want := flowPlan(&o, rand.New(rand.NewPCG(o.Seed, uint64(f.Index))).IntN)
+		_, want := flowPlan(&o, f.Index, rand.New(rand.NewPCG(o.Seed, uint64(f.Index))).IntN)
 		got := flowShapeOf(t, f)
 		if got.Proto != want.Proto {
 			t.Fatalf("flow %d: protocol %d, template %d", f.Index, got.Proto, want.Proto)
@@ -102,6 +103,41 @@ func TestShapes(t *testing.T) {
 		if _, err := Generate(context.Background(), m, 2, bad, func(*Flow) error { return nil }); err == nil {
 			t.Errorf("options %+v were accepted", bad)
 		}
+	}
+}
+
+// TestShapeDeal: the templates are dealt without replacement: n flows
+// (n = the number of shapes) take every shape once, in a seeded order that
+// another seed changes, and a flow's template does not depend on its
+// stream (a resample keeps it).
+func TestShapeDeal(t *testing.T) {
+	var shapes []FlowShape
+	for i := range 50 {
+		shapes = append(shapes, FlowShape{Proto: 17, Packets: make([]PacketShape, i+1)})
+	}
+	deal := func(seed uint64) []int {
+		o := &Options{Seed: seed, Shapes: shapes}
+		got := make([]int, len(shapes))
+		for i := range got {
+			n, s := flowPlan(o, i, rand.New(rand.NewPCG(seed, uint64(i))).IntN)
+			_, again := flowPlan(o, i, rand.New(rand.NewPCG(seed, uint64(i)|1<<48)).IntN)
+			if n != len(s.Packets) || again != s {
+				t.Fatalf("flow %d: budget %d, template of %d packets, resample's %p vs %p", i, n, len(s.Packets), again, s)
+			}
+			got[i] = n - 1
+		}
+		return got
+	}
+	a := deal(1)
+	seen := make([]bool, len(shapes))
+	for _, k := range a {
+		if seen[k] {
+			t.Fatalf("deal %v: shape %d twice", a, k)
+		}
+		seen[k] = true
+	}
+	if b := deal(2); slices.Equal(a, b) {
+		t.Error("seeds 1 and 2 deal the shapes in the same order")
 	}
 }
 
