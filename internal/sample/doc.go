@@ -222,7 +222,11 @@
 //     its end). The flow's stream goes on, so the new draw differs. At
 //     most PacketRetries times per packet; a flow that still has a
 //     rejected packet (Flow.BadPackets) is rejected as a whole (below). A
-//     check that rejects nothing changes no flow.
+//     check that rejects nothing changes no flow. With a shape template,
+//     a packet that passes but whose payload length is not the
+//     template's (a payload grammar or a TCP rule outweighed it) is
+//     sampled again the same way (Stats.ShapeResamples), and kept as it
+//     is after PacketRetries.
 //   - flow level (Options.CheckFlow, e.g. TsharkCheck): finished flows wait
 //     in a chunk (CheckChunk, default 64; the rest once every row has
 //     finished, then again for each round of retries) and are judged

@@ -151,7 +151,10 @@ type Stats struct {
 	// still rejected after FlowRetries (Invalid), and of those the ones
 	// left out (DropInvalid).
 	PacketResamples, BadPackets, FlowResamples, Invalid, Dropped int
-	Elapsed                                                      time.Duration
+	// ShapeResamples: of PacketResamples, those for a payload length off
+	// its shape template (Options.Shapes with CheckPackets).
+	ShapeResamples int
+	Elapsed        time.Duration
 }
 
 // TokensPerSecond is the generation throughput (fed tokens per second).

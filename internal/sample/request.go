@@ -117,5 +117,8 @@ func (r *Request) WriteText(stdout, stderr io.Writer, out string, st Stats, ws W
 		}
 		fmt.Fprintf(stderr, "generate: --validate %s: %d packets sampled again (%d still rejected), %d flows sampled again, %d flows still rejected after %d retries (%s)\n",
 			r.Check, st.PacketResamples, st.BadPackets, st.FlowResamples, st.Invalid, r.Gen.FlowRetries, fate)
+		if len(r.Gen.Shapes) > 0 {
+			fmt.Fprintf(stderr, "generate: --shapes: %d of the packets sampled again had a payload length off their template\n", st.ShapeResamples)
+		}
 	}
 }

@@ -87,6 +87,23 @@ func TestShapes(t *testing.T) {
 		t.Errorf("%d TCP flows of %d, %d of them exactly the template: want both protocols and exact TCP flows", tcps, len(flows), exactTCP)
 	}
 
+	// With the decoder check a packet whose payload misses its template's
+	// length (here: a FIN the model wrote early empties the rest) is
+	// sampled again: more TCP flows follow their template exactly.
+	o.CheckPackets, o.PacketRetries = true, 8
+	_, st, checked := generatePcap(t, m, 32, o, WriteOptions{Seed: 11})
+	exactChecked := 0
+	for _, f := range checked {
+		_, want := flowPlan(&o, f.Index, nil)
+		if want.Proto == 6 && equalShape(flowShapeOf(t, f), *want) {
+			exactChecked++
+		}
+	}
+	if st.ShapeResamples == 0 || exactChecked <= exactTCP {
+		t.Errorf("with the decoder check: %d shape resamples, %d exact TCP flows (without: %d)", st.ShapeResamples, exactChecked, exactTCP)
+	}
+	o.CheckPackets, o.PacketRetries = false, 0
+
 	o.Shapes = nil
 	_, _, free := generatePcap(t, m, 8, o, WriteOptions{Seed: 11})
 	for _, f := range free {

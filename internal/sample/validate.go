@@ -39,6 +39,9 @@ type packetCheck struct {
 	// TCP: each direction's next sequence number once it has sent.
 	next [2]uint32
 	seen [2]bool
+	// payload is the transport payload length of the packet judge last
+	// passed (-1: not known).
+	payload int
 }
 
 // judge decodes one packet's tokens (committing the decoder's state) and
@@ -46,6 +49,7 @@ type packetCheck struct {
 // structured is the rules' verdict on the flow (a prompt flow that is not
 // Ethernet/IP/TCP-UDP is only decoded).
 func (pc *packetCheck) judge(toks []codec.Token, structured bool) error {
+	pc.payload = -1
 	p, err := pc.dec.Packet(toks)
 	if err != nil {
 		return err
@@ -74,6 +78,7 @@ func (pc *packetCheck) judge(toks []codec.Token, structured bool) error {
 	case l.IPTotalLen != len(d)-l.NetOff:
 		return fmt.Errorf("IP length %d, packet carries %d", l.IPTotalLen, len(d)-l.NetOff)
 	}
+	pc.payload = len(d) - l.PayloadOff
 	src, dst := l.Src, l.Dst
 	ports := [2]uint16{l.SrcPort, l.DstPort}
 	if !pc.haveRef {
@@ -142,9 +147,26 @@ func (gn *generator) checkPacket(b int, rw *row, before phase, t codec.Token) (b
 	start := t == codec.PKTC2S || t == codec.PKTS2C
 	if before == pBody && (start || t == codec.END || t == codec.CUT) && pc.pktStart >= 0 {
 		bad := pc.judge(f.Tokens[pc.pktStart:n-1], rw.r.structured)
+		k := rw.r.packets // the judged packet's number (1-based)
+		if start {
+			k--
+		}
+		// A packet whose payload misses its template's length (where a
+		// rule, such as a payload grammar, outweighed the template) is
+		// sampled again like a rejected one, but kept after the retries.
+		tp := rw.r.tmplPacket(k)
+		off := bad == nil && tp != nil && pc.payload >= 0 && pc.payload != tp.Payload
 		switch {
 		case pc.replay || pc.judged:
 			pc.judged = false
+		case off && pc.tries < gn.o.PacketRetries && pc.snapLen >= 0 && pc.pktStart >= len(rw.forced):
+			pc.tries++
+			gn.stats.PacketResamples++
+			gn.stats.ShapeResamples++
+			if err := gn.m.RestoreRow(gn.st, b, &gn.snaps[b]); err != nil {
+				return false, err
+			}
+			return true, gn.replay(rw, pc.snapLen)
 		case bad == nil:
 			pc.tries = 0
 		case pc.pktStart < len(rw.forced):
