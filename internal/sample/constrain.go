@@ -457,9 +457,16 @@ func (r *rules) dir() int {
 // dirState is the application state of the current packet's direction.
 func (r *rules) dirState() int { return r.appState[r.dir()] }
 
-// payloadLimit is the most payload bytes the current packet may have.
+// payloadLimit is the most payload bytes the current packet may have:
+// what fits in MaxFrame, and no more than a shape template's length (so a
+// payload grammar plans its messages to fit the template's length).
 func (r *rules) payloadLimit() int {
-	return len(r.body) - r.sh.payOff + MaxFrame - r.sh.virt
+	got := len(r.body) - r.sh.payOff
+	lim := got + MaxFrame - r.sh.virt
+	if p := r.tmplPacket(r.packets); p != nil {
+		lim = min(lim, max(p.Payload, got))
+	}
+	return lim
 }
 
 // constrain narrows the grammar's allowed tokens (already in allowed) by
