@@ -157,8 +157,8 @@ type Batcher[Tag any] struct {
 
 // NewBatcher returns a batcher of batch flows for c.
 func NewBatcher[Tag any](c *Classifier, batch int, emit func(tag Tag, probs, feats []float32) error) *Batcher[Tag] {
-	batch = max(batch, 1)
 	T := c.Context
+	batch = fitRows(c.Model, T, batch)
 	return &Batcher[Tag]{m: c.Model, B: batch, T: T, tok: make([]int32, 0, batch*T), pos: make([]int32, batch),
 		tags: make([]Tag, 0, batch), emit: emit}
 }

@@ -109,8 +109,25 @@ func (c *Classifier) Evaluate(ctx context.Context, s *dataset.Split, mapping []i
 
 // predictSplit runs m over split s in order. With loss not nil it also
 // computes the mean (unweighted) cross-entropy of the true classes.
+// maxActivationBytes bounds the activations of one forward
+// (model.ActivationBytes): a batch of long flows (12,032 or 32,768 tokens)
+// runs as fewer rows at a time, so fine-tuning and evaluating at long
+// contexts fit in memory (at 12,032 tokens a batch of 32 needs 35 GB with
+// the small config); short contexts keep their batch.
+var maxActivationBytes int64 = 2 << 30
+
+// fitRows is the number of rows of context T, at most want (and at least
+// 1), whose activations fit in maxActivationBytes.
+func fitRows(m *model.Model, T, want int) int {
+	b := max(want, 1)
+	for b > 1 && m.ActivationBytes(b, T) > maxActivationBytes {
+		b--
+	}
+	return b
+}
+
 func predictSplit(ctx context.Context, m *model.Model, s *dataset.Split, mapping []int, T, batch int, progress func(int), loss *float64) (*Predictions, error) {
-	batch = max(batch, 1)
+	batch = fitRows(m, T, batch)
 	ld, err := dataset.NewClsLoader(s, dataset.ClsOptions{Batch: batch, Context: T})
 	if err != nil {
 		return nil, err

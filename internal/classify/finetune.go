@@ -492,7 +492,8 @@ func (t *tuner) train(ctx context.Context) error {
 	subPos, subLab := make([]int32, B), make([]int32, B)
 	acc := make([]float32, m.ParamCount())
 	done := make([]bool, B)
-	m.Allocate(B, T)
+	M := fitRows(m, T, B)
+	m.Allocate(M, T)
 	step := 0
 	for epoch := 1; epoch <= o.Epochs; epoch++ {
 		var lossSum float64
@@ -543,24 +544,29 @@ func (t *tuner) train(ctx context.Context) error {
 					subPos[k], subLab[k] = pos[j], lab[j]
 					k++
 				}
-				m.ZeroGrad()
-				m.Seed = splitmix(o.Seed ^ splitmix(uint64(step)<<8|uint64(c)))
-				l, _, err := m.ForwardClassify(sub[:k*T], k, T, subPos[:k], subLab[:k])
-				if err != nil {
-					return err
-				}
-				if err := m.Backward(); err != nil {
-					return err
-				}
-				f := 1.0
-				if !o.Unweighted {
-					f = float64(k) * t.weights[c] / wsum
-				}
-				loss += f * float64(l)
-				g := m.Grads()
-				ff := float32(f)
-				for q := range acc {
-					acc[q] += ff * g[q]
+				// At most M rows per forward (fitRows): a long context's
+				// group goes in chunks, each weighted by its share.
+				for c0 := 0; c0 < k; c0 += M {
+					kc := min(M, k-c0)
+					m.ZeroGrad()
+					m.Seed = splitmix(o.Seed ^ splitmix(uint64(step)<<8|uint64(c)) ^ uint64(c0))
+					l, _, err := m.ForwardClassify(sub[c0*T:(c0+kc)*T], kc, T, subPos[c0:c0+kc], subLab[c0:c0+kc])
+					if err != nil {
+						return err
+					}
+					if err := m.Backward(); err != nil {
+						return err
+					}
+					f := float64(kc) / float64(k)
+					if !o.Unweighted {
+						f = float64(kc) * t.weights[c] / wsum
+					}
+					loss += f * float64(l)
+					g := m.Grads()
+					ff := float32(f)
+					for q := range acc {
+						acc[q] += ff * g[q]
+					}
 				}
 			}
 			copy(m.Grads(), acc)
@@ -627,7 +633,8 @@ func (t *tuner) predictValid(ctx context.Context) (*Predictions, float64, error)
 // features runs the frozen trunk over a split and returns the (N, C)
 // head inputs (the pooled hidden states, model.ClsFeatures) and the labels.
 func (t *tuner) features(ctx context.Context, s *dataset.Split) ([]float32, []int32, error) {
-	m, T, B := t.m, t.o.Context, t.o.EvalBatch
+	m, T := t.m, t.o.Context
+	B := fitRows(m, T, t.o.EvalBatch)
 	ld, err := dataset.NewClsLoader(s, dataset.ClsOptions{Batch: B, Context: T})
 	if err != nil {
 		return nil, nil, err
