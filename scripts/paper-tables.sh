@@ -6,7 +6,7 @@
 #
 # usage: scripts/paper-tables.sh [-s] [-p PRESET] [-t TOKENS] [-v VARIANTS] [-c CTXS] [-C CTXS]
 #          [-w CTX] [-P DIRS] [-b BATCH] [-e EPOCHS] [-k FLOWS] [-T TOKENS] [-L DURATION]
-#          [-F LENS] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
+#          [-F LENS] [-R] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
 #   DATA  captures, labelled by folder (DATA/<class>/...) or by file name
 #   OUT   output directory (created; must be empty): OUT/tables.md, OUT/sweep.png,
 #         every run under OUT/runs, OUT/speed, logs under OUT/logs
@@ -36,6 +36,8 @@
 #         where every class is one file; flow grouping can leak a session across splits)
 #   -n    flows generated per run (default 200)
 #   -j    no speed runs (the speed table stays "-")
+#   -R    resume in OUT (a run stopped by a failure or a reboot): the steps that
+#         finished (OUT/logs/NAME.done) are skipped, the others run; same options
 #   -r    seed of every step (default 1)
 #
 # Per variant V and context C: pretrain (same tokens), finetune at each length of
@@ -52,13 +54,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SMOKE=0; PRESET=small; TOKENS=2000000; VARIANTS=linear,retention,rwkv; CTXS=3072,12032
 LABELS=; GROUP=; FLOWS=200; SEED=1; CTXS2=; SWEEPCTX=; PREDATA=; BATCH=4; EPOCHS=4; PERCLASS=0
-GENTOKENS=0; LIMIT=; NOSPEED=0; FTLENS=
+GENTOKENS=0; LIMIT=; NOSPEED=0; FTLENS=; RESUME=0
 usage() { sed -n 7,45p "$0" >&2; exit 2; }
-while getopts "sp:t:v:c:C:w:P:b:e:F:k:T:L:jl:g:n:r:" opt; do
+while getopts "sp:t:v:c:C:w:P:b:e:F:k:T:L:jRl:g:n:r:" opt; do
   case $opt in
     s) SMOKE=1 ;; p) PRESET=$OPTARG ;; t) TOKENS=$OPTARG ;; v) VARIANTS=$OPTARG ;; c) CTXS=$OPTARG ;;
     C) CTXS2=$OPTARG ;; w) SWEEPCTX=$OPTARG ;; P) PREDATA=$OPTARG ;; b) BATCH=$OPTARG ;; e) EPOCHS=$OPTARG ;; F) FTLENS=$OPTARG ;;
-    k) PERCLASS=$OPTARG ;; T) GENTOKENS=$OPTARG ;; L) LIMIT=$OPTARG ;; j) NOSPEED=1 ;;
+    k) PERCLASS=$OPTARG ;; T) GENTOKENS=$OPTARG ;; L) LIMIT=$OPTARG ;; j) NOSPEED=1 ;; R) RESUME=1 ;;
     l) LABELS=$OPTARG ;; g) GROUP=$OPTARG ;; n) FLOWS=$OPTARG ;; r) SEED=$OPTARG ;;
     *) usage ;;
   esac
@@ -67,8 +69,8 @@ shift $((OPTIND - 1))
 [ $# -eq 2 ] || usage
 DATA=$1; OUT=$2
 [ -e "$DATA" ] || { echo "paper-tables: $DATA not found" >&2; exit 1; }
-if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ]; then
-  echo "paper-tables: $OUT exists and is not empty" >&2; exit 1
+if [ "$RESUME" = 0 ] && [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ]; then
+  echo "paper-tables: $OUT exists and is not empty (-R resumes a run in it)" >&2; exit 1
 fi
 COMMAND="scripts/paper-tables.sh $*"
 [ "$SMOKE" = 1 ] && COMMAND="scripts/paper-tables.sh -s $*"
@@ -119,7 +121,12 @@ TG="$OUT/trafficgpt"
 # step NAME CMD...: runs one command with its output in OUT/logs/NAME.log.
 step() {
   local name=$1; shift
+  if [ "$RESUME" = 1 ] && [ -f "$OUT/logs/$name.done" ]; then
+    echo "paper-tables: $name (done before)" >&2
+    return 0
+  fi
   echo "paper-tables: $name" >&2
+  rm -f "$OUT/logs/$name.done"
   local rc=0
   "$@" > "$OUT/logs/$name.log" 2>&1 || rc=$?
   # 4: done, but some inputs could not be read (named in the log).
@@ -130,6 +137,7 @@ step() {
     tail -n 15 "$OUT/logs/$name.log" >&2
     exit 1
   fi
+  touch "$OUT/logs/$name.done"
 }
 
 # Data: one pre-training set (flows up to the longest context) and one labelled set.
