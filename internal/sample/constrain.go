@@ -426,6 +426,15 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 				allowed[v] = false
 			}
 		}
+		if r.tmpl != nil && r.close && r.maxPackets-r.packets > 2 {
+			// A shape template sets the flow's length: no FIN or RST
+			// before its last three packets, where the close comes.
+			for v := range 256 {
+				if v&0x05 != 0 {
+					allowed[v] = false
+				}
+			}
+		}
 		if fl, ok := r.shapeFlags(); ok {
 			keep := allowed[fl]
 			*allowed = [256]bool{}

@@ -129,7 +129,10 @@
 //   - once packet k's transport header is complete, its payload runs to
 //     the template's length: no packet end before it, no byte after it;
 //   - the next packet goes the template's direction, and the flow ends
-//     after the template's last packet.
+//     after the template's last packet;
+//   - a TCP flow held to close sends no FIN or RST before the template's
+//     last three packets (where the close comes), so it does not close
+//     early.
 //
 // Each of these narrows the allowed set only when it leaves something, so
 // the other rules win where they disagree: the TCP handshake and close
