@@ -6,7 +6,7 @@
 #
 # usage: scripts/paper-tables.sh [-s] [-p PRESET] [-t TOKENS] [-v VARIANTS] [-c CTXS] [-C CTXS]
 #          [-w CTX] [-P DIRS] [-b BATCH] [-e EPOCHS] [-k FLOWS] [-T TOKENS] [-L DURATION]
-#          [-F LENS] [-R] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
+#          [-F LENS] [-X LENS] [-R] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
 #   DATA  captures, labelled by folder (DATA/<class>/...) or by file name
 #   OUT   output directory (created; must be empty): OUT/tables.md, OUT/sweep.png,
 #         every run under OUT/runs, OUT/speed, logs under OUT/logs
@@ -36,6 +36,8 @@
 #         where every class is one file; flow grouping can leak a session across splits)
 #   -n    flows generated per run (default 200)
 #   -j    no speed runs (the speed table stays "-")
+#   -X    fine-tuning lengths of the other variants' sweeps (default: as -F), e.g. leave
+#         the longest lengths to the first variant when time is short
 #   -R    resume in OUT (a run stopped by a failure or a reboot): the steps that
 #         finished (OUT/logs/NAME.done) are skipped, the others run; same options
 #   -r    seed of every step (default 1)
@@ -54,12 +56,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SMOKE=0; PRESET=small; TOKENS=2000000; VARIANTS=linear,retention,rwkv; CTXS=3072,12032
 LABELS=; GROUP=; FLOWS=200; SEED=1; CTXS2=; SWEEPCTX=; PREDATA=; BATCH=4; EPOCHS=4; PERCLASS=0
-GENTOKENS=0; LIMIT=; NOSPEED=0; FTLENS=; RESUME=0
+GENTOKENS=0; LIMIT=; NOSPEED=0; FTLENS=; FTLENS2=; RESUME=0
 usage() { sed -n 7,45p "$0" >&2; exit 2; }
-while getopts "sp:t:v:c:C:w:P:b:e:F:k:T:L:jRl:g:n:r:" opt; do
+while getopts "sp:t:v:c:C:w:P:b:e:F:X:k:T:L:jRl:g:n:r:" opt; do
   case $opt in
     s) SMOKE=1 ;; p) PRESET=$OPTARG ;; t) TOKENS=$OPTARG ;; v) VARIANTS=$OPTARG ;; c) CTXS=$OPTARG ;;
-    C) CTXS2=$OPTARG ;; w) SWEEPCTX=$OPTARG ;; P) PREDATA=$OPTARG ;; b) BATCH=$OPTARG ;; e) EPOCHS=$OPTARG ;; F) FTLENS=$OPTARG ;;
+    C) CTXS2=$OPTARG ;; w) SWEEPCTX=$OPTARG ;; P) PREDATA=$OPTARG ;; b) BATCH=$OPTARG ;; e) EPOCHS=$OPTARG ;; F) FTLENS=$OPTARG ;; X) FTLENS2=$OPTARG ;;
     k) PERCLASS=$OPTARG ;; T) GENTOKENS=$OPTARG ;; L) LIMIT=$OPTARG ;; j) NOSPEED=1 ;; R) RESUME=1 ;;
     l) LABELS=$OPTARG ;; g) GROUP=$OPTARG ;; n) FLOWS=$OPTARG ;; r) SEED=$OPTARG ;;
     *) usage ;;
@@ -96,6 +98,8 @@ IFS=, read -ra ctxs <<< "$CTXS"
 IFS=, read -ra ctxs2 <<< "$CTXS2"
 IFS=, read -ra speedctx <<< "$SPEEDCTX"
 IFS=, read -ra lens <<< "$LENS"
+lens2=("${lens[@]}")
+[ -n "$FTLENS2" ] && IFS=, read -ra lens2 <<< "$FTLENS2"
 predata=()
 [ -n "$PREDATA" ] && IFS=, read -ra predata <<< "$PREDATA"
 for d in "${predata[@]}"; do [ -e "$d" ] || { echo "paper-tables: $d not found" >&2; exit 1; }; done
@@ -152,7 +156,8 @@ for v in "${variants[@]}"; do
   cfg="$OUT/configs/$(basename "$PRESET" .json)-$v.json"
   "$OUT/papertables" config "$PRESET" "$v" > "$cfg"
   vctx=("${ctxs[@]}")
-  [ "$first" = 1 ] || vctx=("${ctxs2[@]}")
+  vlens=("${lens[@]}")
+  [ "$first" = 1 ] || { vctx=("${ctxs2[@]}"); vlens=("${lens2[@]}"); }
   first=0
   for c in "${vctx[@]}"; do
     run="$OUT/runs/$v-c$c"; mkdir -p "$run"
@@ -160,7 +165,7 @@ for v in "${variants[@]}"; do
     step "pretrain-$v-c$c" "$TG" pretrain --data "$OUT/data-pretrain" -o "$run/model" --config "$cfg" \
       --ctx "$c" --batch "$BATCH" --steps "$steps" --warmup $(( steps / 10 )) --seed "$SEED" "${limit[@]}"
     # The sweep runs on the SWEEPCTX models; the others only at MAINLEN.
-    for l in "${lens[@]}"; do
+    for l in "${vlens[@]}"; do
       if [ "$c" != "$SWEEPCTX" ] && [ "$l" != "$MAINLEN" ]; then continue; fi
       step "finetune-$v-c$c-len$l" "$TG" finetune --model "$run/model" --data "$OUT/data-classify" \
         -o "$run/cls-$l" --len "$l" --epochs "$EPOCHS" --seed "$SEED" "${limit[@]}"
