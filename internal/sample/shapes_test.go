@@ -277,3 +277,46 @@ func TestReadShapes(t *testing.T) {
 		t.Error("a folder without captures gave shapes")
 	}
 }
+
+// TestHeaderSampling: with HeaderSampling at top-k 1 every flow's first
+// packet has the same header (the first packet's header is the first
+// thing sampled, and its time is forced to 0), while its payload stays
+// random; without it the headers differ.
+func TestHeaderSampling(t *testing.T) {
+	m := tinyModel(t, 3)
+	headers := func(hs *Sampling) (hdrs map[string]bool, pays map[string]bool) {
+		o := Options{Sampling: Sampling{Temperature: 1}, Seed: 9, Batch: 4, MaxPackets: 3, MaxTokens: 200, Label: -1, HeaderSampling: hs}
+		_, _, flows := generatePcap(t, m, 8, o, WriteOptions{Seed: 9})
+		hdrs, pays = map[string]bool{}, map[string]bool{}
+		for _, f := range flows {
+			first := true
+			var l packet.Layers
+			codec.DecodeFlow(f.Tokens, 0, func(p codec.Packet) error {
+				if first {
+					first = false
+					if err := packet.Decode(packet.LinkEthernet, p.Data, &l); err == nil {
+						// Lengths and checksums follow the payload: compare
+						// the sampled header bytes only.
+						h := slices.Clone(p.Data[:l.PayloadOff])
+						for _, off := range []int{l.IPLenOff, l.IPCsumOff, l.L4CsumOff, l.UDPLenOff} {
+							if off >= 0 && off+2 <= len(h) {
+								h[off], h[off+1] = 0, 0
+							}
+						}
+						hdrs[string(h)] = true
+						pays[string(p.Data[l.PayloadOff:])] = true
+					}
+				}
+				return nil
+			})
+		}
+		return hdrs, pays
+	}
+	if h, _ := headers(nil); len(h) < 2 {
+		t.Fatalf("without header sampling %d distinct first headers: the test cannot fail", len(h))
+	}
+	h, p := headers(&Sampling{Temperature: 1, TopK: 1})
+	if len(h) != 1 || len(p) < 2 {
+		t.Errorf("header top-k 1: %d distinct first headers (want 1), %d distinct payloads (want several)", len(h), len(p))
+	}
+}
