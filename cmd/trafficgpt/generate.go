@@ -58,7 +58,6 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&r.Gen.Batch, "batch", 8, "flows generated in parallel")
 	fs.BoolVar(&r.Gen.FreePayloads, "free-payloads", false, "do not hold DNS, MQTT, TLS and SSH payloads to their grammars (the model's bytes alone; tshark may flag them)")
 	fs.IntVar(&r.Gen.Refill, "refill", -1, "a row whose flow ended takes the next flow while its position is below this (-1: the model's training context; 0: every flow from a fresh state)")
-	fs.IntVar(&r.HeaderTopK, "header-top-k", 0, "sample header bytes (addresses, ports, flags, options) among the K most likely allowed values (0: as --top-k); payload bytes keep --top-k")
 	fs.StringVar(&r.TimeSampling, "time-sampling", "full", "time tokens: full (the model's distribution: temperature 1, no top-k/top-p) or same (as the other tokens)")
 	fs.StringVar(&o.noCopy, "no-copy", "", "dataset directory (or \"model\": the model's training dataset): sample a flow again when a packet repeats 64 bytes of a training payload")
 	fs.IntVar(&r.Gen.CopyRetries, "no-copy-retries", 4, "with --no-copy: new samples of a copying flow before it is left out")

@@ -569,12 +569,6 @@ func (r *rules) inTime() bool {
 	return r.phase == pFlags || r.phase == pTimeMag || r.phase == pTimeBytes
 }
 
-// inHeader reports whether the next token is a header byte of a packet
-// of a structured flow (link, IP or transport header, options included).
-func (r *rules) inHeader() bool {
-	return r.phase == pBody && r.structured && r.sh.inHdr
-}
-
 // tcpShaped reports whether the TCP shape rules apply to the current
 // packet's flow (doc.go, "TCP shape").
 func (r *rules) tcpShaped() bool {

@@ -29,11 +29,7 @@
 // 0 is greedy. A packet's time tokens (magnitude and number bytes) are
 // drawn with Options.TimeSampling when set (the command's default: the
 // model's full distribution, temperature 1 without top-k or top-p, so
-// that the inter-arrival times keep their tails); a packet's header bytes
-// (link, IP, TCP/UDP headers with options) with Options.HeaderSampling
-// when set (the command's --header-top-k: a smaller top-k, so that a
-// flow's addresses, ports and flags come from the model's likely values
-// rather than its tail). Flow i draws from its own PCG stream rand.NewPCG(Seed, i);
+// that the inter-arrival times keep their tails). Flow i draws from its own PCG stream rand.NewPCG(Seed, i);
 // a flow depends on the seed, its index, and (through the row it lands in,
 // the flows before it in that row with Refill, and BLAS rounding with the
 // batch size) on Batch and Refill, never on timing: the same options give

@@ -71,13 +71,6 @@ type Options struct {
 	// no top-k or top-p), since truncating it cuts the tails of the
 	// inter-arrival times (long gaps, bursts) that real traffic has.
 	TimeSampling *Sampling
-	// HeaderSampling, when set, draws the header bytes of each packet
-	// (link, IP and TCP/UDP headers, options included) instead of
-	// Sampling, e.g. a smaller top-k: a flow's addresses, ports, flags and
-	// options then come from the model's likely values, without the tail
-	// draws that give a class's flows addresses no real flow of it has,
-	// while payload bytes keep Sampling.
-	HeaderSampling *Sampling
 	// NoCopy, when set, checks every finished flow against the training
 	// payloads (doc.go, "Copies"): a flow with a packet that repeats
 	// ShingleLen bytes of a training payload is sampled again from a new
@@ -321,13 +314,7 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 	}
 	gn := &generator{ctx: ctx, m: m, o: &o, n: n, fn: fn, stats: &stats, pick: &Picker{S: o.Sampling},
 		allowed: make([]bool, codec.VocabSize), rows: make([]*row, B), in: make([]int32, B)}
-	gn.timePick, gn.hdrPick = gn.pick, gn.pick
-	if o.HeaderSampling != nil {
-		if err := o.HeaderSampling.Validate(); err != nil {
-			return stats, err
-		}
-		gn.hdrPick = &Picker{S: *o.HeaderSampling}
-	}
+	gn.timePick = gn.pick
 	if o.TimeSampling != nil {
 		if err := o.TimeSampling.Validate(); err != nil {
 			return stats, err
@@ -386,7 +373,6 @@ type generator struct {
 	fn             func(*Flow) error
 	stats          *Stats
 	pick, timePick *Picker
-	hdrPick        *Picker // header bytes (Options.HeaderSampling)
 	allowed        []bool
 	snaps          []model.RowState // per row: the state before its current packet (CheckPackets)
 }
@@ -494,11 +480,8 @@ func (gn *generator) sample(rw *row, lg []float32, startsOnly bool) (codec.Token
 		}
 	}
 	p := gn.pick
-	switch {
-	case rw.r.inTime():
+	if rw.r.inTime() {
 		p = gn.timePick
-	case rw.r.inHeader():
-		p = gn.hdrPick
 	}
 	id := p.Pick(lg, allowed, rw.rng)
 	if id < 0 {

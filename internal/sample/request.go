@@ -16,7 +16,6 @@ type Request struct {
 	Prompt        string // capture whose flows start the generated ones ("": none)
 	PromptPackets int    // packets of each prompt flow kept
 	TimeSampling  string // time tokens: full (temperature 1, no top-k/top-p) or same (as the others)
-	HeaderTopK    int    // > 0: header bytes with this top-k (HeaderSampling), else as the others
 	Addresses     string // auto (AddrAuto) or scheme (AddrScheme)
 	Check         string // validation: off, decode (CheckPackets) or tshark (CheckPackets and a CheckFlow the caller sets)
 	Invalid       string // a flow still rejected: keep or drop (DropInvalid)
@@ -56,14 +55,6 @@ func (r *Request) Validate() error {
 		g.TimeSampling = nil
 	default:
 		return fmt.Errorf("--time-sampling must be full or same, not %q", r.TimeSampling)
-	}
-	switch {
-	case r.HeaderTopK < 0:
-		return fmt.Errorf("--header-top-k %d must be >= 0", r.HeaderTopK)
-	case r.HeaderTopK > 0:
-		h := g.Sampling
-		h.TopK = r.HeaderTopK
-		g.HeaderSampling = &h
 	}
 	switch r.Addresses {
 	case "auto":
