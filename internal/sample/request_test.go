@@ -30,6 +30,8 @@ func TestRequestValidate(t *testing.T) {
 		{"prompt packets unused without prompt", func(r *Request) { r.PromptPackets = 0 }, ""},
 		{"temperature", func(r *Request) { r.Gen.Temperature = -1 }, "temperature -1 must be >= 0"},
 		{"time sampling", func(r *Request) { r.TimeSampling = "half" }, `--time-sampling must be full or same, not "half"`},
+		{"constraints", func(r *Request) { r.Constraints = "some" }, `--constraints must be full or grammar, not "some"`},
+		{"grammar with validation", func(r *Request) { r.Constraints, r.Check = "grammar", "decode" }, "--constraints grammar: not with --validate or --prompt (it measures the model alone)"},
 		{"addresses", func(r *Request) { r.Addresses = "none" }, `--addresses must be auto or scheme, not "none"`},
 		{"validate retries", func(r *Request) { r.Gen.FlowRetries = -1 }, "--validate-retries -1 must be >= 0"},
 		{"validate", func(r *Request) { r.Check = "yes" }, `--validate must be decode, tshark or off, not "yes"`},
