@@ -54,6 +54,7 @@
 #   scripts/paper-tables.sh -p small -t 2000000 ../shared/data/dev-v1/generated /tmp/paper-dev
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ARGS="$*"
 SMOKE=0; PRESET=small; TOKENS=2000000; VARIANTS=linear,retention,rwkv; CTXS=3072,12032
 LABELS=; GROUP=; FLOWS=200; SEED=1; CTXS2=; SWEEPCTX=; PREDATA=; BATCH=4; EPOCHS=4; PERCLASS=0
 GENTOKENS=0; LIMIT=; NOSPEED=0; FTLENS=; FTLENS2=; RESUME=0
@@ -74,8 +75,7 @@ DATA=$1; OUT=$2
 if [ "$RESUME" = 0 ] && [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ]; then
   echo "paper-tables: $OUT exists and is not empty (-R resumes a run in it)" >&2; exit 1
 fi
-COMMAND="scripts/paper-tables.sh $*"
-[ "$SMOKE" = 1 ] && COMMAND="scripts/paper-tables.sh -s $*"
+COMMAND="scripts/paper-tables.sh $ARGS"
 
 # Sizes. LENS is the fine-tuning sweep, MAINLEN the classification table's length.
 SPEEDCTX=3072,12032,32768; LENS=32,128,256,4096,12032,32768; MAINLEN=256
