@@ -1,41 +1,9 @@
 package sample
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"testing"
-
-	"github.com/trafficgpt/trafficgpt/internal/packet"
-	"github.com/trafficgpt/trafficgpt/internal/pcap"
 )
-
-// undecodable counts the packets of capture pc that packet.Decode rejects
-// or that carry neither TCP nor UDP over IP.
-func undecodable(t *testing.T, pc []byte) (bad, all int) {
-	t.Helper()
-	r, err := pcap.NewReader(bytes.NewReader(pc), pcap.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l packet.Layers
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return bad, all
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec.Kind != pcap.KindPacket {
-			continue
-		}
-		all++
-		if packet.Decode(packet.LinkEthernet, rec.Data, &l) != nil || l.IPVersion == 0 || !l.HasPorts() {
-			bad++
-		}
-	}
-}
 
 // TestGrammarOnly: with Options.GrammarOnly a random model's flows still
 // decode into a capture (the codec grammar holds), but many of its packets
@@ -45,12 +13,12 @@ func TestGrammarOnly(t *testing.T) {
 	m := tinyModel(t, 3)
 	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 3, Batch: 4, MaxPackets: 8, MaxTokens: 400, Label: -1}
 	ruled, _, _ := generatePcap(t, m, 16, o, WriteOptions{Seed: 3})
-	if bad, all := undecodable(t, ruled); bad != 0 || all == 0 {
+	if bad, all := nonIP(t, ruled); bad != 0 || all == 0 {
 		t.Fatalf("with the rules %d of %d packets do not parse", bad, all)
 	}
 	o.GrammarOnly = true
 	free, _, flows := generatePcap(t, m, 16, o, WriteOptions{Seed: 3})
-	bad, all := undecodable(t, free)
+	bad, all := nonIP(t, free)
 	if all == 0 || bad*4 < all {
 		t.Fatalf("grammar only: %d of %d packets do not parse; a random model should break most", bad, all)
 	}
