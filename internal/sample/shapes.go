@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -58,14 +57,6 @@ func ReadShapes(ctx context.Context, path string, fc flow.Config, maxPackets int
 	return shapes, nil
 }
 
-// shapeState is one active flow of readShapesFile.
-type shapeState struct {
-	order int // the flow's place among the file's flows (first packet order)
-	skip  bool
-	last  int64 // previous packet's time, ns
-	shape FlowShape
-}
-
 func readShapesFile(ctx context.Context, path string, fc flow.Config, maxPackets int) ([]FlowShape, error) {
 	f := os.Stdin
 	if path != pcap.Stdin {
@@ -79,75 +70,61 @@ func readShapesFile(ctx context.Context, path string, fc flow.Config, maxPackets
 	if err != nil {
 		return nil, err
 	}
-	active := map[uint64]*shapeState{}
-	done := map[int]FlowShape{}
-	flows := 0
-	end := func(id uint64) {
-		if st := active[id]; st != nil {
-			if !st.skip {
-				done[st.order] = st.shape
-			}
-			delete(active, id)
-		}
-	}
+	// Flows in the order of their first packets; active maps a flow id
+	// to its place while it lasts (memory: the shapes, plus O(active)).
+	var out []FlowShape
+	var skip []bool
+	var last []int64 // previous packet's time, ns
+	active := map[uint64]int{}
 	err = flow.Scan(ctx, r, fc, flow.Visitor{
 		Packet: func(p *flow.Scanned) error {
 			l := p.Layers
-			st := active[p.Flow.Flow]
-			if st == nil {
-				st = &shapeState{order: flows, last: p.TsNanos}
-				flows++
-				active[p.Flow.Flow] = st
-				st.shape.Proto = l.Proto
-				st.skip = p.DecodeErr != nil || l.IPVersion == 0 || l.Fragment ||
-					(l.Proto != packet.ProtoTCP && l.Proto != packet.ProtoUDP)
+			i, ok := active[p.Flow.Flow]
+			if !ok {
+				i = len(out)
+				active[p.Flow.Flow] = i
+				out = append(out, FlowShape{Proto: l.Proto})
+				last = append(last, p.TsNanos)
+				skip = append(skip, p.DecodeErr != nil || l.IPVersion == 0 || l.Fragment ||
+					(l.Proto != packet.ProtoTCP && l.Proto != packet.ProtoUDP))
 			}
-			if st.skip || maxPackets > 0 && len(st.shape.Packets) >= maxPackets {
+			s := &out[i]
+			if skip[i] || maxPackets > 0 && len(s.Packets) >= maxPackets {
 				return nil
 			}
 			gap := uint64(0)
-			if d := p.TsNanos - st.last; d > 0 {
+			if d := p.TsNanos - last[i]; d > 0 {
 				gap = min(uint64(d)/1000, 1<<MaxTimeBits-1)
 			}
-			st.last = p.TsNanos
-			st.shape.Packets = append(st.shape.Packets, PacketShape{S2C: !p.Flow.C2S, Payload: payloadLen(l), GapUs: gap})
+			last[i] = p.TsNanos
+			s.Packets = append(s.Packets, PacketShape{S2C: !p.Flow.C2S, Payload: payloadLen(l), GapUs: gap})
 			return nil
 		},
 		Ended: func(e flow.Ended) error {
-			end(e.Flow)
+			delete(active, e.Flow)
 			return nil
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range slices.Sorted(maps.Keys(active)) {
-		end(id)
+	kept := out[:0]
+	for i, s := range out {
+		if !skip[i] {
+			kept = append(kept, s)
+		}
 	}
-	out := make([]FlowShape, 0, len(done))
-	for _, k := range slices.Sorted(maps.Keys(done)) {
-		out = append(out, done[k])
-	}
-	return out, nil
+	return kept, nil
 }
 
 // payloadLen is a packet's transport payload length by its IP length
 // field (what was sent, whatever was captured); 0 when the headers are
 // not all there.
 func payloadLen(l *packet.Layers) int {
-	if l.L4Off < 0 || l.NetOff < 0 {
+	if l.NetOff < 0 || l.PayloadOff < 0 || l.Proto != packet.ProtoTCP && l.Proto != packet.ProtoUDP {
 		return 0
 	}
-	hdr := l.L4Off - l.NetOff // IP header with options or extension headers
-	switch {
-	case l.Proto == packet.ProtoTCP && l.TCPHdrLen > 0:
-		hdr += l.TCPHdrLen
-	case l.Proto == packet.ProtoUDP:
-		hdr += 8
-	default:
-		return 0
-	}
-	return max(l.IPTotalLen-hdr, 0)
+	return max(l.NetOff+l.IPTotalLen-l.PayloadOff, 0)
 }
 
 // flowPlan is flow idx's packet budget and shape template. With Shapes,
