@@ -220,15 +220,7 @@ func TestShapeMix(t *testing.T) {
 }
 
 func equalShape(a, b FlowShape) bool {
-	if a.Proto != b.Proto || len(a.Packets) != len(b.Packets) {
-		return false
-	}
-	for i := range a.Packets {
-		if a.Packets[i] != b.Packets[i] {
-			return false
-		}
-	}
-	return true
+	return a.Proto == b.Proto && slices.Equal(a.Packets, b.Packets)
 }
 
 // TestReadShapes reads the shipped DNS capture: every flow UDP or TCP with

@@ -159,10 +159,12 @@ func (gn *generator) checkPacket(b int, rw *row, before phase, t codec.Token) (b
 		switch {
 		case pc.replay || pc.judged:
 			pc.judged = false
-		case off && pc.tries < gn.o.PacketRetries && pc.snapLen >= 0 && pc.pktStart >= len(rw.forced):
+		case (bad != nil || off) && pc.tries < gn.o.PacketRetries && pc.snapLen >= 0 && pc.pktStart >= len(rw.forced):
 			pc.tries++
 			gn.stats.PacketResamples++
-			gn.stats.ShapeResamples++
+			if bad == nil {
+				gn.stats.ShapeResamples++
+			}
 			if err := gn.m.RestoreRow(gn.st, b, &gn.snaps[b]); err != nil {
 				return false, err
 			}
@@ -171,13 +173,6 @@ func (gn *generator) checkPacket(b int, rw *row, before phase, t codec.Token) (b
 			pc.tries = 0
 		case pc.pktStart < len(rw.forced):
 			// A prompt's packet: forced, kept as it is.
-		case pc.tries < gn.o.PacketRetries && pc.snapLen >= 0:
-			pc.tries++
-			gn.stats.PacketResamples++
-			if err := gn.m.RestoreRow(gn.st, b, &gn.snaps[b]); err != nil {
-				return false, err
-			}
-			return true, gn.replay(rw, pc.snapLen)
 		default:
 			pc.tries = 0
 			f.BadPackets++
