@@ -27,6 +27,9 @@
 #           count; instead of LENGTHS): the flow shape is A's, the headers
 #           and payload bytes the model's; mix: generate --shapes --shape-mix,
 #           each later packet's length and gap from another flow of the class)]
+#   HOSTS [0; 1: each generated flow's addresses and server port from one of
+#           its class's flows in A (generate --hosts A/<class>), the model
+#           choosing among them]
 #   CLASSES [all: generate and compare only these classes (space-separated),
 #           e.g. leave out bulk transfers whose real flows run to thousands
 #           of packets, longer than generation can follow on a CPU]
@@ -41,7 +44,7 @@ data=$1 out=$2
 LABELS=${LABELS:-dir} CONFIG=${CONFIG:-small} TIME=${TIME:-25m} STEPS=${STEPS:-2000} CTX=${CTX:-1024}
 MAXTOK=${MAXTOK:-4096} SHARE=${SHARE:-0.35} TOPK=${TOPK:-40} SEED=${SEED:-1} EVAL_ARGS=${EVAL_ARGS:-}
 GEN_ARGS=${GEN_ARGS:-}
-LENGTHS=${LENGTHS:-1} SHAPES=${SHAPES:-0} CLASSES=${CLASSES:-} SKIP_TRAIN=${SKIP_TRAIN:-0}
+LENGTHS=${LENGTHS:-1} SHAPES=${SHAPES:-0} HOSTS=${HOSTS:-0} CLASSES=${CLASSES:-} SKIP_TRAIN=${SKIP_TRAIN:-0}
 case $LABELS in dir|file) ;; *) echo "heldout-gen.sh: LABELS must be dir or file, not $LABELS" >&2; exit 2 ;; esac
 [ -e "$data" ] || { echo "heldout-gen.sh: $data: no such file or folder" >&2; exit 2; }
 mkdir -p "$out"
@@ -110,6 +113,7 @@ for class in $CLASSES; do
     1) lengths=(--shapes "${src[0]}") ;;
     mix) lengths=(--shapes "${src[0]}" --shape-mix) ;;
   esac
+  if [ "$HOSTS" = 1 ]; then lengths+=(--hosts "${src[0]}"); fi
   # shellcheck disable=SC2086
   "$tg" generate --model "$out/model" --label "$class" -n "$n" --top-k "$TOPK" --seed "$SEED" "${lengths[@]}" $GEN_ARGS -o "$dst"
 done

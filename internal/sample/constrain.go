@@ -306,6 +306,12 @@ type rules struct {
 	// directions, payload lengths and gaps the flow follows where the
 	// other rules allow (shapes.go).
 	tmpl *FlowShape
+	// hosts, when set, is the endpoint pool the first packet's addresses
+	// and server port come from (Options.Hosts, hosts.go).
+	hosts []Endpoint
+	// oneWay: the first packet's addresses allow no answer (oneWayFlow):
+	// no server-to-client packets.
+	oneWay bool
 	// grammarOnly: no rule but the time bounds and maxTokens
 	// (Options.GrammarOnly).
 	grammarOnly bool
@@ -349,6 +355,14 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 		*allowed = [256]bool{}
 		return
 	}
+	if set, ok := r.hostByte(); ok {
+		// The endpoint pool stands for the address rules: real hosts
+		// (a DHCP client's 0.0.0.0, a broadcast) are addresses too.
+		for v := range 256 {
+			allowed[v] = allowed[v] && set[v]
+		}
+		return
+	}
 	switch sh.f {
 	case fMAC0:
 		for v := 1; v < 256; v += 2 {
@@ -359,6 +373,7 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 			only(int(r.etype >> 8))
 		} else {
 			only(0x08, 0x86)
+			r.hostFamilies(allowed)
 		}
 	case fEtype1:
 		if body[len(body)-1] == 0x08 {
@@ -392,6 +407,7 @@ func (r *rules) bodyHook(_, _ codec.Token, _ []byte, allowed *[256]bool) {
 			only(int(r.tmpl.Proto))
 		} else {
 			only(6, 17)
+			r.hostFamilies(allowed)
 		}
 	case fV6VTC:
 		*allowed = [256]bool{}
@@ -515,7 +531,7 @@ func (r *rules) constrain(allowed []bool) {
 			return
 		}
 		sh := r.sh
-		if sh.f.masks() && sh.inHdr && sh.virt < MaxFrame {
+		if sh.f.masks() && sh.inHdr && sh.virt < MaxFrame && !r.hostsMask() {
 			allowed[codec.MASK] = true
 		}
 		if !sh.hdrDone || r.app != nil && len(r.body) > sh.payOff &&
@@ -530,6 +546,10 @@ func (r *rules) constrain(allowed []bool) {
 			// The first packet is client to server by definition.
 			allowed[codec.PKTS2C], allowed[codec.END] = false, false
 		}
+	}
+	if (r.oneWay || r.packets == 1 && r.structured && r.phase == pBody && r.sh.hdrDone && oneWayFlow(r.body, r.sh.etype)) &&
+		allowed[codec.PKTS2C] && (allowed[codec.PKTC2S] || allowed[codec.END]) {
+		allowed[codec.PKTS2C] = false
 	}
 	if r.inTime() {
 		r.tmplTime(allowed)
@@ -829,6 +849,7 @@ func (r *rules) endPacket() {
 		return
 	}
 	r.etype, r.proto = sh.etype, sh.proto
+	r.oneWay = oneWayFlow(r.body, sh.etype)
 }
 
 // numberBytes is codec's count of byte tokens after a magnitude token.

@@ -150,6 +150,28 @@
 // flow's), so the templates keep the per-position distributions without
 // being any one real flow.
 //
+// # Hosts
+//
+// Options.Hosts (the command's --hosts CAPTURE) is a pool of real flows'
+// endpoints (ReadHosts: per flow its IP version, transport protocol, and
+// the bytes the codec writes for its client address, server address and
+// server port in the first packet; one entry per flow, so the pool has the
+// capture's weights). In a generated flow's first packet the EtherType and
+// protocol are narrowed to the pool's, and each address byte and server
+// port byte to the bytes that continue an endpoint of the same IP version
+// and protocol matching what the packet has so far: the model picks the
+// host pair among the real ones, by its own probabilities, and <mask> is
+// not allowed there. The pool stands for the address rules, so a real
+// DHCP client's 0.0.0.0 to 255.255.255.255 is possible; a flow whose
+// addresses allow no answer (an IPv4 source in 0/8 or destination of 224
+// and up, an unspecified IPv6 source or multicast destination) sends no
+// server-to-client packet, as in a capture, where the answers come from
+// the server's own address in another flow. The client port
+// stays the model's: clients pick ephemeral ports. Where no endpoint
+// matches (the model chose another IP version or protocol than any in the
+// pool, or a prompt forced the bytes) the rules apply as without a pool.
+// Hosts work with Lengths or Shapes, and without them.
+//
 // # Unconstrained sampling
 //
 // Options.GrammarOnly (the command's --constraints grammar) measures the

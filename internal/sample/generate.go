@@ -38,6 +38,12 @@ type Options struct {
 	// gap from another flow at the same place, so that no generated flow
 	// has a training flow's shape.
 	ShapeMix bool
+	// Hosts, when not empty, are real flows' endpoints (ReadHosts of a
+	// capture of the class): each flow's first packet takes its addresses
+	// and server port from one of them, the model choosing among those
+	// that fit what it wrote so far (doc.go, "Hosts"); the client port
+	// stays the model's.
+	Hosts []Endpoint
 	// shapeOrder is the permutation of Shapes flows take their templates
 	// in (shapeOrder()).
 	shapeOrder []int
@@ -248,6 +254,9 @@ func newFlowRules(o *Options, maxPackets int, handshake, close bool, tmpl *FlowS
 	r.maxPackets = maxPackets
 	r.handshake, r.close = handshake, close
 	r.tmpl = tmpl
+	if !o.GrammarOnly {
+		r.hosts = o.Hosts
+	}
 	return g, r
 }
 
@@ -283,8 +292,8 @@ func Generate(ctx context.Context, m *model.Model, n int, o Options, fn func(*Fl
 			return stats, fmt.Errorf("%w: shape %d has no packets", ErrOptions, i)
 		}
 	}
-	if o.GrammarOnly && (len(o.Shapes) > 0 || o.CheckPackets || o.CheckFlow != nil || o.Handshake > 0 || o.Close > 0) {
-		return stats, fmt.Errorf("%w: grammar-only sampling takes no shapes, validation, handshake or close", ErrOptions)
+	if o.GrammarOnly && (len(o.Shapes) > 0 || len(o.Hosts) > 0 || o.CheckPackets || o.CheckFlow != nil || o.Handshake > 0 || o.Close > 0) {
+		return stats, fmt.Errorf("%w: grammar-only sampling takes no shapes, hosts, validation, handshake or close", ErrOptions)
 	}
 	if o.ShapeMix && len(o.Shapes) == 0 {
 		return stats, fmt.Errorf("%w: shape mix without shapes", ErrOptions)
