@@ -467,14 +467,52 @@ TG_CLONES void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, u
 			__builtin_shufflevector(u_[0], u_[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31); \
 	})
 
-TG_CLONES void tg_attn_step(float *out, const float *K, const float *V, long n, const float *q, long D, float scale) {
+// tg_attn_rest is the rest of a block of m keys for tg_attn_step, once
+// their scores are in sc: the online softmax update (running maximum mx and
+// sum) and the weighted values added to out.
+TG_INLINE void tg_attn_rest(float *out, float *sc, long m, const float *Vb, long D, float *mx, float *sum) {
+	long D16 = D & ~15L;
+	float bm = *mx;
+	for (long j = 0; j < m; j++) bm = sc[j] > bm ? sc[j] : bm;
+	if (bm > *mx) {
+		float c = tg_exp1(*mx - bm);
+		*sum *= c;
+		tg_scale(out, D, c);
+		*mx = bm;
+	}
+	for (long j = 0; j < m; j++) sc[j] = tg_exp1(sc[j] - *mx);
+	for (long j = 0; j < m; j++) *sum += sc[j];
+	for (long c0 = 0; c0 < D16; c0 += 16) {
+		tg_v16 o = TG_LD16(out + c0);
+		for (long j = 0; j < m; j++) o += sc[j] * TG_LD16(Vb + j * D + c0);
+		TG_ST16(out + c0, o);
+	}
+	for (long c0 = D16; c0 < D; c0++) {
+		float o = out[c0];
+		for (long j = 0; j < m; j++) o += sc[j] * Vb[j * D + c0];
+		out[c0] = o;
+	}
+}
+
+// tg_attn_score1 is one key's score: the 16-lane products summed over the
+// columns, then the lanes in TG_HSUM16's order.
+TG_INLINE float tg_attn_score1(const float *q, const float *k, long D) {
+	long D16 = D & ~15L;
+	tg_v16 acc = {0};
+	for (long c = 0; c < D16; c += 16) acc += TG_LD16(q + c) * TG_LD16(k + c);
+	float s = TG_HSUM16(acc);
+	for (long c = D16; c < D; c++) s += q[c] * k[c];
+	return s;
+}
+
+TG_CLONES static void tg_attn_step_v16(float *out, const float *K, const float *V, long n, const float *q, long D,
+		float scale) {
 	float sc[64];
 	float mx = -__builtin_inff(), sum = 0.0f;
 	long D16 = D & ~15L;
 	memset(out, 0, D * sizeof(float));
 	for (long j0 = 0; j0 < n; j0 += 64) {
 		long m = n - j0 < 64 ? n - j0 : 64;
-		float bm = mx;
 		long j = 0;
 		if (D16 == D) {
 			// 16 keys at a time: their 16-lane sums reduced together by
@@ -492,36 +530,73 @@ TG_CLONES void tg_attn_step(float *out, const float *K, const float *V, long n, 
 				TG_ST16(sc + j, v);
 			}
 		}
-		for (; j < m; j++) {
-			const float *k = K + (j0 + j) * D;
-			tg_v16 acc = {0};
-			for (long c = 0; c < D16; c += 16) acc += TG_LD16(q + c) * TG_LD16(k + c);
-			float s = TG_HSUM16(acc);
-			for (long c = D16; c < D; c++) s += q[c] * k[c];
-			sc[j] = s * scale;
-		}
-		for (j = 0; j < m; j++) bm = sc[j] > bm ? sc[j] : bm;
-		if (bm > mx) {
-			float c = tg_exp1(mx - bm);
-			sum *= c;
-			tg_scale(out, D, c);
-			mx = bm;
-		}
-		for (j = 0; j < m; j++) sc[j] = tg_exp1(sc[j] - mx);
-		for (j = 0; j < m; j++) sum += sc[j];
-		const float *Vb = V + j0 * D;
-		for (long c0 = 0; c0 < D16; c0 += 16) {
-			tg_v16 o = TG_LD16(out + c0);
-			for (long j = 0; j < m; j++) o += sc[j] * TG_LD16(Vb + j * D + c0);
-			TG_ST16(out + c0, o);
-		}
-		for (long c0 = D16; c0 < D; c0++) {
-			float o = out[c0];
-			for (long j = 0; j < m; j++) o += sc[j] * Vb[j * D + c0];
-			out[c0] = o;
-		}
+		for (; j < m; j++) sc[j] = tg_attn_score1(q, K + (j0 + j) * D, D) * scale;
+		tg_attn_rest(out, sc, m, V + j0 * D, D, &mx, &sum);
 	}
 	tg_scale(out, D, 1.0f / sum);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+// tg_attn_step_avx2 is tg_attn_step for AVX2 without AVX-512: the 16 keys
+// of the v16 block are 32 ymm accumulators there, which spill (measured
+// on a Zen 3: 2 GFLOP/s); here 4 keys at a time, each a low and a high
+// half of its 16 lanes (8 accumulators), reduced in TG_HSUM16's order, so
+// the scores are the v16 path's.
+__attribute__((target("avx2,fma"))) static void tg_attn_step_avx2(float *out, const float *K, const float *V,
+		long n, const float *q, long D, float scale) {
+	float sc[64];
+	float mx = -__builtin_inff(), sum = 0.0f;
+	long D16 = D & ~15L;
+	memset(out, 0, D * sizeof(float));
+	for (long j0 = 0; j0 < n; j0 += 64) {
+		long m = n - j0 < 64 ? n - j0 : 64;
+		long j = 0;
+		if (D16 == D) {
+			for (; j + 4 <= m; j += 4) {
+				__m256 lo[4], hi[4];
+				for (int t = 0; t < 4; t++) lo[t] = hi[t] = _mm256_setzero_ps();
+				const float *kb = K + (j0 + j) * D;
+				for (long c = 0; c < D; c += 16) {
+					__m256 ql = _mm256_loadu_ps(q + c), qh = _mm256_loadu_ps(q + c + 8);
+					for (int t = 0; t < 4; t++) {
+						lo[t] = _mm256_fmadd_ps(ql, _mm256_loadu_ps(kb + t * D + c), lo[t]);
+						hi[t] = _mm256_fmadd_ps(qh, _mm256_loadu_ps(kb + t * D + c + 8), hi[t]);
+					}
+				}
+				for (int t = 0; t < 4; t++) {
+					__m256 a = _mm256_add_ps(lo[t], hi[t]);                                   // lane i += i+8
+					__m128 x = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1)); // i += i+4
+					x = _mm_add_ps(x, _mm_movehl_ps(x, x));                                    // i += i+2
+					x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));                                // i += i+1
+					sc[j + t] = _mm_cvtss_f32(x) * scale;
+				}
+			}
+		}
+		for (; j < m; j++) sc[j] = tg_attn_score1(q, K + (j0 + j) * D, D) * scale;
+		tg_attn_rest(out, sc, m, V + j0 * D, D, &mx, &sum);
+	}
+	tg_scale(out, D, 1.0f / sum);
+}
+#endif
+
+// tg_attn_step picks its path once: the AVX2 one on a CPU with AVX2 and
+// FMA but not AVX-512, else the v16 clones.
+void tg_attn_step(float *out, const float *K, const float *V, long n, const float *q, long D, float scale) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+	static int path; // 0: not picked yet, 1: v16, 2: avx2
+	int p = __atomic_load_n(&path, __ATOMIC_RELAXED);
+	if (!p) {
+		__builtin_cpu_init();
+		p = !__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 2 : 1;
+		__atomic_store_n(&path, p, __ATOMIC_RELAXED);
+	}
+	if (p == 2) {
+		tg_attn_step_avx2(out, K, V, n, q, D, scale);
+		return;
+	}
+#endif
+	tg_attn_step_v16(out, K, V, n, q, D, scale);
 }
 
 // tg_linear_step: LinearAttentionStep (attention_linear.go) for one head:
