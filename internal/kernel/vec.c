@@ -574,9 +574,50 @@ __attribute__((target("avx2,fma"))) static void tg_attn_step_avx2(float *out, co
 			}
 		}
 		for (; j < m; j++) sc[j] = tg_attn_score1(q, K + (j0 + j) * D, D) * scale;
-		tg_attn_rest(out, sc, m, V + j0 * D, D, &mx, &sum);
+		// tg_attn_rest with the values' sums in ymm registers (its v16
+		// accumulator lives on the stack here): per column the same fused
+		// multiply-adds in key order.
+		float bm = mx;
+		for (j = 0; j < m; j++) bm = sc[j] > bm ? sc[j] : bm;
+		if (bm > mx) {
+			float c = tg_exp1(mx - bm);
+			sum *= c;
+			for (long i = 0; i < D; i++) out[i] *= c;
+			mx = bm;
+		}
+		for (j = 0; j < m; j++) sc[j] = tg_exp1(sc[j] - mx);
+		for (j = 0; j < m; j++) sum += sc[j];
+		const float *Vb = V + j0 * D;
+		long c0 = 0;
+		for (; c0 + 32 <= D; c0 += 32) {
+			__m256 o0 = _mm256_loadu_ps(out + c0), o1 = _mm256_loadu_ps(out + c0 + 8);
+			__m256 o2 = _mm256_loadu_ps(out + c0 + 16), o3 = _mm256_loadu_ps(out + c0 + 24);
+			for (long t = 0; t < m; t++) {
+				__m256 p = _mm256_set1_ps(sc[t]);
+				const float *vr = Vb + t * D + c0;
+				o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr), o0);
+				o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8), o1);
+				o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 16), o2);
+				o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 24), o3);
+			}
+			_mm256_storeu_ps(out + c0, o0);
+			_mm256_storeu_ps(out + c0 + 8, o1);
+			_mm256_storeu_ps(out + c0 + 16, o2);
+			_mm256_storeu_ps(out + c0 + 24, o3);
+		}
+		for (; c0 + 8 <= D; c0 += 8) {
+			__m256 o = _mm256_loadu_ps(out + c0);
+			for (long t = 0; t < m; t++) o = _mm256_fmadd_ps(_mm256_set1_ps(sc[t]), _mm256_loadu_ps(Vb + t * D + c0), o);
+			_mm256_storeu_ps(out + c0, o);
+		}
+		for (; c0 < D; c0++) {
+			float o = out[c0];
+			for (long t = 0; t < m; t++) o = __builtin_fmaf(sc[t], Vb[t * D + c0], o);
+			out[c0] = o;
+		}
 	}
-	tg_scale(out, D, 1.0f / sum);
+	float inv = 1.0f / sum;
+	for (long i = 0; i < D; i++) out[i] *= inv;
 }
 #endif
 
