@@ -612,7 +612,7 @@ __attribute__((target("avx2,fma"))) static void tg_attn_step_avx2(float *out, co
 		}
 		for (; c0 < D; c0++) {
 			float o = out[c0];
-			for (long t = 0; t < m; t++) o = __builtin_fmaf(sc[t], Vb[t * D + c0], o);
+			for (long t = 0; t < m; t++) o += sc[t] * Vb[t * D + c0];
 			out[c0] = o;
 		}
 	}
@@ -621,16 +621,47 @@ __attribute__((target("avx2,fma"))) static void tg_attn_step_avx2(float *out, co
 }
 #endif
 
+static int tg_attn_path; // 0: not picked yet, 1: v16, 2: avx2
+
+static int tg_has_avx2(void) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+	return 0;
+#endif
+}
+
+// tg_attn_step_use makes tg_attn_step take path (0: the best this CPU has,
+// 1: the v16 clones, 2: avx2) and returns its name, or NULL when the CPU
+// lacks it (tests run every path a machine has).
+const char *tg_attn_step_use(int path) {
+	switch (path) {
+	case 0:
+		__atomic_store_n(&tg_attn_path, 0, __ATOMIC_RELAXED);
+		return "best";
+	case 1:
+		__atomic_store_n(&tg_attn_path, 1, __ATOMIC_RELAXED);
+		return "v16";
+	case 2:
+		if (!tg_has_avx2()) {
+			return 0;
+		}
+		__atomic_store_n(&tg_attn_path, 2, __ATOMIC_RELAXED);
+		return "avx2";
+	}
+	return 0;
+}
+
 // tg_attn_step picks its path once: the AVX2 one on a CPU with AVX2 and
 // FMA but not AVX-512, else the v16 clones.
 void tg_attn_step(float *out, const float *K, const float *V, long n, const float *q, long D, float scale) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-	static int path; // 0: not picked yet, 1: v16, 2: avx2
-	int p = __atomic_load_n(&path, __ATOMIC_RELAXED);
+	int p = __atomic_load_n(&tg_attn_path, __ATOMIC_RELAXED);
 	if (!p) {
 		__builtin_cpu_init();
-		p = !__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 2 : 1;
-		__atomic_store_n(&path, p, __ATOMIC_RELAXED);
+		p = !__builtin_cpu_supports("avx512f") && tg_has_avx2() ? 2 : 1;
+		__atomic_store_n(&tg_attn_path, p, __ATOMIC_RELAXED);
 	}
 	if (p == 2) {
 		tg_attn_step_avx2(out, K, V, n, q, D, scale);

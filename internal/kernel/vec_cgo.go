@@ -61,6 +61,7 @@ void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, uint64_t se
 		float scale);
 void tg_dropout_bwd(float *dinp, const float *dout, const uint8_t *mask, long n, float scale);
 void tg_attn_step(float *out, const float *K, const float *V, long n, const float *q, long D, float scale);
+const char *tg_attn_step_use(int path);
 void tg_linear_step(float *out, float *S, float *z, const float *q, const float *k, const float *v, long D,
 		float scale, float clamp, float eps);
 */
@@ -127,6 +128,17 @@ func phiRows(qf, kf, q, k []float32, m, D int, s float32) {
 		return
 	}
 	C.tg_phi_rows(cf(qf), cf(kf), cf(q), cf(k), C.long(m), C.long(D), C.float(s), C.float(LinearKeyClamp))
+}
+
+// attnStepUse makes attnStep take path (0: the best this CPU has, 1: the
+// v16 clones, 2: avx2) and returns its name, or "" when the CPU lacks it.
+// Not safe while steps run.
+func attnStepUse(path int) string {
+	p := C.tg_attn_step_use(C.int(path))
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
 }
 
 // attnStep: see attnStepGo.

@@ -29,6 +29,14 @@ func attnStep(out, kring, vring []float32, n int, q []float32, D int, scale floa
 	attnStepGo(out, kring, vring, n, q, D, scale)
 }
 
+// attnStepUse: one path (Go) without cgo.
+func attnStepUse(path int) string {
+	if path <= 1 {
+		return "go"
+	}
+	return ""
+}
+
 func geluBackwardSpan(dinp, inp, dout []float32) { geluBackwardSpanGo(dinp, inp, dout) }
 
 func colSumSpan(dst, x []float32, N, C, c0, c1 int) { colSumSpanGo(dst, x, N, C, c0, c1) }

@@ -376,10 +376,22 @@ func TestVecRowKernels(t *testing.T) {
 // TestVecAttnStep compares one query's attention (LocalAttentionStep's
 // core) in C and Go with a float64 softmax, over key counts across the
 // 64-key blocks (the online rescaling: a later block with a larger score)
-// and head sizes off the 16-float blocks.
+// and head sizes off the 16-float blocks, on every C path the machine has
+// (the v16 clones, and AVX2 where there is AVX2).
 func TestVecAttnStep(t *testing.T) {
-	for _, c := range []struct{ n, D int }{{1, 1}, {1, 64}, {7, 16}, {64, 64}, {65, 64}, {129, 64}, {200, 17}, {300, 100}} {
-		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+	defer attnStepUse(0)
+	for path := 1; path <= 2; path++ {
+		name := attnStepUse(path)
+		if name == "" {
+			continue
+		}
+		testVecAttnStep(t, name)
+	}
+}
+
+func testVecAttnStep(t *testing.T, path string) {
+	for _, c := range []struct{ n, D int }{{1, 1}, {1, 64}, {7, 16}, {64, 64}, {65, 64}, {129, 64}, {200, 17}, {300, 100}, {257, 64}, {5, 32}} {
+		t.Run(fmt.Sprintf("%s/%+v", path, c), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(c.n), uint64(c.D)))
 			q, K, V := vecInputs(r, c.D, 2, nil), vecInputs(r, c.n*c.D, 2, nil), vecInputs(r, c.n*c.D, 1, nil)
 			if c.n > 64 {
