@@ -294,7 +294,11 @@
 // i-1; y in 1..254), IPv6 fd00:0:0:1::i, MAC 02:00:0a:00:hi:lo of i,
 // ephemeral port 49152 + a draw below 16384 from rand.NewPCG(Seed, i|2^63)
 // (also given to a flow whose prompt served an earlier flow, so that every
-// flow keeps its own 5-tuple).
+// flow keeps its own 5-tuple). Likewise a flow whose final 5-tuple an
+// earlier flow of the file already has (the model wrote the same hosts and
+// client port, which --hosts makes likely) gets a new ephemeral client port
+// from the same stream, unless its client port is a well-known one (< 1024:
+// DHCP's 68, NTP's 123), which real clients share.
 // Server s numbers the distinct (EtherType, protocol, server port) in order
 // of first appearance, so all DNS flows share one server: IPv4 10.1.x.y,
 // IPv6 fd00:0:0:2::s, MAC 02:00:0a:01:hi:lo; the server port is the

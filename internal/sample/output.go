@@ -65,6 +65,7 @@ type Writer struct {
 	low     int // lowest flow index not yet added
 	pending pktHeap
 	svc     map[svcKey]int
+	tuples  map[string]bool // 5-tuples of the flows added (tupleKey + client port)
 	seq     int
 	Stats   WriteStats
 }
@@ -133,7 +134,8 @@ func NewWriter(w io.Writer, n int, o WriteOptions) (*Writer, error) {
 		}
 		starts[i] = uint64(t)
 	}
-	return &Writer{pw: pw, o: o, starts: starts, done: make([]bool, n), svc: map[svcKey]int{}}, nil
+	return &Writer{pw: pw, o: o, starts: starts, done: make([]bool, n), svc: map[svcKey]int{},
+		tuples: map[string]bool{}}, nil
 }
 
 // Start is flow i's start time in microseconds.
@@ -298,6 +300,18 @@ func (w *Writer) plan(fa *flowAddrs, f *Flow, l *packet.Layers, d []byte) {
 		// A repeated prompt gets a new client port: one 5-tuple per flow.
 		fa.setPort[0] = all || f.Repeat || ports[0] == 0
 		fa.setPort[1] = false
+		// One 5-tuple per flow in a file: an ephemeral client port (>=
+		// 1024) that an earlier flow already used with the same hosts and
+		// server port is drawn again (two flows of one 5-tuple read back
+		// as one, and tshark follows them as one stream). Well-known
+		// client ports (DHCP's 68, NTP's 123) are kept: real clients
+		// share them.
+		key := w.tupleKey(fa, l, d, ports)
+		for try := 0; w.tuples[key+string(port16(fa, ports))] && (fa.setPort[0] || ports[0] >= 1024) && try < 64; try++ {
+			fa.setPort[0] = true
+			fa.port[0] = uint16(49152 + rng.IntN(16384))
+		}
+		w.tuples[key+string(port16(fa, ports))] = true
 	}
 }
 
@@ -416,4 +430,37 @@ func StartGaps(startsNs []int64) []uint64 {
 		gaps = append(gaps, uint64(s[i]-s[i-1])/1000)
 	}
 	return gaps
+}
+
+// tupleKey is a flow's protocol, final addresses (client, server) and
+// server port, as plan leaves them, for the 5-tuple check.
+func (w *Writer) tupleKey(fa *flowAddrs, l *packet.Layers, d []byte, ports [2]uint16) string {
+	n := 4
+	if l.IPVersion == 6 {
+		n = 16
+	}
+	b := []byte{l.Proto, byte(ports[1] >> 8), byte(ports[1])}
+	if l.SrcIPOff < 0 || l.DstIPOff < 0 || l.SrcIPOff+n > len(d) || l.DstIPOff+n > len(d) {
+		return string(b)
+	}
+	for i, off := range []int{l.SrcIPOff, l.DstIPOff} {
+		switch {
+		case !fa.setIP[i]:
+			b = append(b, d[off:off+n]...)
+		case n == 16:
+			b = append(b, fa.ip6[i][:]...)
+		default:
+			b = append(b, fa.ip4[i][:]...)
+		}
+	}
+	return string(b)
+}
+
+// port16 is the flow's final client port, big-endian.
+func port16(fa *flowAddrs, ports [2]uint16) []byte {
+	p := ports[0]
+	if fa.setPort[0] {
+		p = fa.port[0]
+	}
+	return []byte{byte(p >> 8), byte(p)}
 }

@@ -168,3 +168,70 @@ func TestReadStartGaps(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 }
+
+// TestWriterUniqueTuples: flows that come out with the same 5-tuple (a
+// model that wrote the same hosts and client port twice; with --hosts the
+// hosts are few) get new ephemeral client ports, so the file holds as many
+// conversations as flows, with valid checksums; a file without repeats is
+// left as written.
+func TestWriterUniqueTuples(t *testing.T) {
+	f, err := os.Open(filepath.Join(demoData, "dns.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var first []codec.Token
+	_, err = codec.EncodeFlows(context.Background(), f, codec.EncodeOptions{Flow: flow.DefaultConfig(), View: codec.View{MaxPackets: 4}},
+		func(ef *codec.EncodedFlow) error {
+			if first == nil {
+				first = slices.Clone(ef.Tokens)
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conversations := func(n int) (int, WriteStats) {
+		var buf bytes.Buffer
+		w, err := NewWriter(&buf, n, WriteOptions{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if err := w.AddFlow(&Flow{Index: i, Prompt: -1, Tokens: slices.Clone(first)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkPackets(t, buf.Bytes())
+		r, err := pcap.NewReader(bytes.NewReader(buf.Bytes()), pcap.ReaderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l packet.Layers
+		ports := map[uint16]bool{}
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				break
+			}
+			if rec.Kind != pcap.KindPacket {
+				continue
+			}
+			if err := packet.Decode(1, rec.Data, &l); err != nil {
+				t.Fatal(err)
+			}
+			ports[min(l.SrcPort, l.DstPort)] = true // the client's port is the ephemeral one (DNS server 53 aside)
+			ports[max(l.SrcPort, l.DstPort)] = true
+		}
+		return len(ports) - 1, w.Stats
+	}
+	if n, st := conversations(1); n != 1 || st.Rewritten != 0 {
+		t.Errorf("one flow: %d client ports, %d packets rewritten", n, st.Rewritten)
+	}
+	if n, st := conversations(4); n != 4 || st.Rewritten == 0 {
+		t.Errorf("four copies of one flow: %d client ports, %d packets rewritten", n, st.Rewritten)
+	}
+}
