@@ -1,10 +1,8 @@
 package sample
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/trafficgpt/trafficgpt/internal/flow"
@@ -53,21 +51,9 @@ func ReadHosts(ctx context.Context, path string, fc flow.Config) ([]Endpoint, er
 }
 
 func readHostsFile(ctx context.Context, path string, fc flow.Config) ([]Endpoint, error) {
-	f := os.Stdin
-	if path != pcap.Stdin {
-		var err error
-		if f, err = os.Open(path); err != nil {
-			return nil, err
-		}
-		defer f.Close()
-	}
-	r, err := pcap.NewReader(bufio.NewReaderSize(f, 256<<10), pcap.ReaderOptions{})
-	if err != nil {
-		return nil, err
-	}
 	var out []Endpoint
 	active := map[uint64]bool{} // flows seen, while they last
-	err = flow.Scan(ctx, r, fc, flow.Visitor{
+	err := scanCapture(ctx, path, fc, flow.Visitor{
 		Packet: func(p *flow.Scanned) error {
 			if active[p.Flow.Flow] {
 				return nil

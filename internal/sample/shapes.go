@@ -58,25 +58,13 @@ func ReadShapes(ctx context.Context, path string, fc flow.Config, maxPackets int
 }
 
 func readShapesFile(ctx context.Context, path string, fc flow.Config, maxPackets int) ([]FlowShape, error) {
-	f := os.Stdin
-	if path != pcap.Stdin {
-		var err error
-		if f, err = os.Open(path); err != nil {
-			return nil, err
-		}
-		defer f.Close()
-	}
-	r, err := pcap.NewReader(bufio.NewReaderSize(f, 256<<10), pcap.ReaderOptions{})
-	if err != nil {
-		return nil, err
-	}
 	// Flows in the order of their first packets; active maps a flow id
 	// to its place while it lasts (memory: the shapes, plus O(active)).
 	var out []FlowShape
 	var skip []bool
 	var last []int64 // previous packet's time, ns
 	active := map[uint64]int{}
-	err = flow.Scan(ctx, r, fc, flow.Visitor{
+	err := scanCapture(ctx, path, fc, flow.Visitor{
 		Packet: func(p *flow.Scanned) error {
 			l := p.Layers
 			i, ok := active[p.Flow.Flow]
@@ -256,4 +244,22 @@ func (r *rules) tmplBody(allowed []bool) {
 	default:
 		narrow(allowed, func(t int) bool { return t == int(codec.PKTC2S) })
 	}
+}
+
+// scanCapture runs flow.Scan over the capture at path ("-": standard
+// input) with v.
+func scanCapture(ctx context.Context, path string, fc flow.Config, v flow.Visitor) error {
+	f := os.Stdin
+	if path != pcap.Stdin {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
+	r, err := pcap.NewReader(bufio.NewReaderSize(f, 256<<10), pcap.ReaderOptions{})
+	if err != nil {
+		return err
+	}
+	return flow.Scan(ctx, r, fc, v)
 }
