@@ -467,11 +467,10 @@ TG_CLONES void tg_dropout(float *out, uint8_t *mask, const float *inp, long n, u
 			__builtin_shufflevector(u_[0], u_[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31); \
 	})
 
-// tg_attn_rest is the rest of a block of m keys for tg_attn_step, once
-// their scores are in sc: the online softmax update (running maximum mx and
-// sum) and the weighted values added to out.
-TG_INLINE void tg_attn_rest(float *out, float *sc, long m, const float *Vb, long D, float *mx, float *sum) {
-	long D16 = D & ~15L;
+// tg_attn_softmax is the online softmax update of a block of m keys for
+// tg_attn_step, once their scores are in sc: the running maximum mx and
+// sum, out rescaled when the maximum grows, sc turned into weights.
+TG_INLINE void tg_attn_softmax(float *out, float *sc, long m, long D, float *mx, float *sum) {
 	float bm = *mx;
 	for (long j = 0; j < m; j++) bm = sc[j] > bm ? sc[j] : bm;
 	if (bm > *mx) {
@@ -482,6 +481,14 @@ TG_INLINE void tg_attn_rest(float *out, float *sc, long m, const float *Vb, long
 	}
 	for (long j = 0; j < m; j++) sc[j] = tg_exp1(sc[j] - *mx);
 	for (long j = 0; j < m; j++) *sum += sc[j];
+}
+
+// tg_attn_rest is the rest of a block of m keys for tg_attn_step, once
+// their scores are in sc: the softmax update and the weighted values added
+// to out.
+TG_INLINE void tg_attn_rest(float *out, float *sc, long m, const float *Vb, long D, float *mx, float *sum) {
+	long D16 = D & ~15L;
+	tg_attn_softmax(out, sc, m, D, mx, sum);
 	for (long c0 = 0; c0 < D16; c0 += 16) {
 		tg_v16 o = TG_LD16(out + c0);
 		for (long j = 0; j < m; j++) o += sc[j] * TG_LD16(Vb + j * D + c0);
@@ -577,16 +584,7 @@ __attribute__((target("avx2,fma"))) static void tg_attn_step_avx2(float *out, co
 		// tg_attn_rest with the values' sums in ymm registers (its v16
 		// accumulator lives on the stack here): per column the same fused
 		// multiply-adds in key order.
-		float bm = mx;
-		for (j = 0; j < m; j++) bm = sc[j] > bm ? sc[j] : bm;
-		if (bm > mx) {
-			float c = tg_exp1(mx - bm);
-			sum *= c;
-			for (long i = 0; i < D; i++) out[i] *= c;
-			mx = bm;
-		}
-		for (j = 0; j < m; j++) sc[j] = tg_exp1(sc[j] - mx);
-		for (j = 0; j < m; j++) sum += sc[j];
+		tg_attn_softmax(out, sc, m, D, &mx, &sum);
 		const float *Vb = V + j0 * D;
 		long c0 = 0;
 		for (; c0 + 32 <= D; c0 += 32) {
@@ -616,8 +614,7 @@ __attribute__((target("avx2,fma"))) static void tg_attn_step_avx2(float *out, co
 			out[c0] = o;
 		}
 	}
-	float inv = 1.0f / sum;
-	for (long i = 0; i < D; i++) out[i] *= inv;
+	tg_scale(out, D, 1.0f / sum);
 }
 #endif
 
