@@ -289,7 +289,8 @@
 //
 // Addresses (per flow, oriented client -> server by the first packet, which
 // is client -> server by definition): with AddrAuto the fields the model
-// left zero (masked) are replaced, with AddrScheme every field of a flow
+// left zero (masked) are replaced (but not a DHCP client's 0.0.0.0 source
+// to 255.255.255.255, which is real: Options.Hosts), with AddrScheme every field of a flow
 // without a prompt. Client i (flow index, from 1): IPv4 10.0.x.y (x, y from
 // i-1; y in 1..254), IPv6 fd00:0:0:1::i, MAC 02:00:0a:00:hi:lo of i,
 // ephemeral port 49152 + a draw below 16384 from rand.NewPCG(Seed, i|2^63)

@@ -1,9 +1,11 @@
 package sample
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
@@ -70,6 +72,11 @@ func TestHosts(t *testing.T) {
 		Handshake: 1, Close: 1, Hosts: pool}
 	pc, _, flows := generatePcap(t, m, 40, o, WriteOptions{Seed: 5})
 	checkPackets(t, pc)
+	// The writer keeps the DHCP client's 0.0.0.0 (it is not a masked
+	// address): the pair is in the file as generated.
+	if !bytes.Contains(pc, []byte{0, 0, 0, 0, 255, 255, 255, 255}) {
+		t.Error("no packet from 0.0.0.0 to the broadcast in the file")
+	}
 	used := map[string]bool{}
 	for _, f := range flows {
 		e := endpointOf(t, f)
@@ -78,8 +85,16 @@ func TestHosts(t *testing.T) {
 		}
 		used[string(e.Key)] = true
 	}
-	if len(used) < 3 {
-		t.Errorf("%d of the pool's %d endpoints used by %d flows", len(used), len(pool), len(flows))
+	if len(used) < 3 || !used[string(pool[0].Key)] {
+		t.Errorf("%d of the pool's %d endpoints used by %d flows (the DHCP pair: %v)", len(used), len(pool), len(flows), used[string(pool[0].Key)])
+	}
+	for _, f := range flows {
+		if string(endpointOf(t, f).Key) != string(pool[0].Key) {
+			continue
+		}
+		if s := flowShapeOf(t, f); slices.ContainsFunc(s.Packets, func(p PacketShape) bool { return p.S2C }) {
+			t.Errorf("flow %d from 0.0.0.0 to the broadcast has a server-to-client packet", f.Index)
+		}
 	}
 
 	os := o

@@ -288,7 +288,10 @@ func (w *Writer) plan(fa *flowAddrs, f *Flow, l *packet.Layers, d []byte) {
 		binary.BigEndian.PutUint32(fa.ip6[0][12:], uint32(c))
 		fa.ip6[1] = [16]byte{0: 0xfd, 7: 2}
 		binary.BigEndian.PutUint32(fa.ip6[1][12:], uint32(s))
-		fa.setIP[0] = all || zero(d[l.SrcIPOff:l.SrcIPOff+n])
+		// A masked pair is zero on both sides; 0.0.0.0 to the IPv4
+		// broadcast is a real DHCP client's (Options.Hosts) and stays.
+		dhcp := n == 4 && string(d[l.DstIPOff:l.DstIPOff+4]) == "\xff\xff\xff\xff"
+		fa.setIP[0] = all || zero(d[l.SrcIPOff:l.SrcIPOff+n]) && !dhcp
 		fa.setIP[1] = all || zero(d[l.DstIPOff:l.DstIPOff+n])
 	}
 	if l.HasPorts() {
