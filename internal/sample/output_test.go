@@ -69,25 +69,10 @@ func TestWriterAddresses(t *testing.T) {
 		}
 	}
 	checkPackets(t, buf.Bytes())
-	r, err := pcap.NewReader(bytes.NewReader(buf.Bytes()), pcap.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l packet.Layers
 	// Every conversation is a scheme client (10.0/16, ephemeral port) with a
 	// scheme server (10.1/16; its masked port stays 0, see doc.go).
 	pairs := map[[2]netip.AddrPort]int{}
-	for {
-		rec, err := r.Next()
-		if err != nil {
-			break
-		}
-		if rec.Kind != pcap.KindPacket {
-			continue
-		}
-		if err := packet.Decode(1, rec.Data, &l); err != nil {
-			t.Fatal(err)
-		}
+	eachPacket(t, buf.Bytes(), func(data []byte, l *packet.Layers) {
 		src, dst := netip.AddrPortFrom(l.Src, l.SrcPort), netip.AddrPortFrom(l.Dst, l.DstPort)
 		if l.Src.As4()[1] == 1 {
 			src, dst = dst, src // server -> client
@@ -95,11 +80,11 @@ func TestWriterAddresses(t *testing.T) {
 		if c, s := src.Addr().As4(), dst.Addr().As4(); c[0] != 10 || c[1] != 0 || s[0] != 10 || s[1] != 1 || src.Port() < 49152 || dst.Port() != 0 {
 			t.Fatalf("conversation %v -> %v", src, dst)
 		}
-		if binary.BigEndian.Uint16(rec.Data[6:]) != 0x0200 || rec.Data[l.TTLOff] != 64 {
-			t.Fatalf("MAC %x, TTL %d", rec.Data[6:12], rec.Data[l.TTLOff])
+		if binary.BigEndian.Uint16(data[6:]) != 0x0200 || data[l.TTLOff] != 64 {
+			t.Fatalf("MAC %x, TTL %d", data[6:12], data[l.TTLOff])
 		}
 		pairs[[2]netip.AddrPort{src, dst}]++
-	}
+	})
 	if len(pairs) != 6 {
 		t.Errorf("%d conversations for 6 flows: %v", len(pairs), pairs)
 	}
@@ -206,26 +191,10 @@ func TestWriterUniqueTuples(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkPackets(t, buf.Bytes())
-		r, err := pcap.NewReader(bytes.NewReader(buf.Bytes()), pcap.ReaderOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var l packet.Layers
-		ports := map[uint16]bool{}
-		for {
-			rec, err := r.Next()
-			if err != nil {
-				break
-			}
-			if rec.Kind != pcap.KindPacket {
-				continue
-			}
-			if err := packet.Decode(1, rec.Data, &l); err != nil {
-				t.Fatal(err)
-			}
-			ports[min(l.SrcPort, l.DstPort)] = true // the client's port is the ephemeral one (DNS server 53 aside)
-			ports[max(l.SrcPort, l.DstPort)] = true
-		}
+		ports := map[uint16]bool{} // the server's 53 and each flow's client port
+		eachPacket(t, buf.Bytes(), func(_ []byte, l *packet.Layers) {
+			ports[l.SrcPort], ports[l.DstPort] = true, true
+		})
 		return len(ports) - 1, w.Stats
 	}
 	if n, st := conversations(1); n != 1 || st.Rewritten != 0 {
@@ -233,5 +202,28 @@ func TestWriterUniqueTuples(t *testing.T) {
 	}
 	if n, st := conversations(4); n != 4 || st.Rewritten == 0 {
 		t.Errorf("four copies of one flow: %d client ports, %d packets rewritten", n, st.Rewritten)
+	}
+}
+
+// eachPacket calls fn with every packet of the capture pc, decoded.
+func eachPacket(t *testing.T, pc []byte, fn func(data []byte, l *packet.Layers)) {
+	t.Helper()
+	r, err := pcap.NewReader(bytes.NewReader(pc), pcap.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l packet.Layers
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		if rec.Kind != pcap.KindPacket {
+			continue
+		}
+		if err := packet.Decode(1, rec.Data, &l); err != nil {
+			t.Fatal(err)
+		}
+		fn(rec.Data, &l)
 	}
 }
