@@ -68,7 +68,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&r.Constraints, "constraints", "full", "full: the grammar and every rule (headers, TCP shape, payload grammars); grammar: the token grammar alone (packets decode into bytes, everything else is the model's: to count the packets a model writes that do not parse)")
 	fs.StringVar(&o.lengths, "lengths", "", "flow lengths like this capture's: each flow's packet limit drawn from the packet counts of its flows (capped by --max-packets; TCP flows close in time)")
 	fs.StringVar(&o.shapes, "shapes", "", "flow shapes like this capture's (file or folder): each flow follows one real flow's packet directions, payload lengths and gaps, and its packet count (capped by --max-packets), where the protocol rules allow; headers and payload bytes are the model's. Copies the real flows' sizes and timing: use it where those are not private")
-	fs.StringVar(&o.hosts, "hosts", "", "hosts like this capture's (file or folder): each flow's first packet takes its client and server addresses and server port from one of the capture's flows, the model choosing among them (the client port stays the model's); flows whose addresses allow no answer (0.0.0.0, broadcast) go one way")
+	fs.StringVar(&o.hosts, "hosts", "", "hosts like this capture's (file or folder): each flow's first packet takes its client and server addresses and server port from one of the capture's flows, dealt without replacement within the IP version and protocol the model picks (the client port stays the model's); flows whose addresses allow no answer (0.0.0.0, broadcast) go one way")
 	fs.BoolVar(&r.Gen.ShapeMix, "shape-mix", false, "with --shapes: mix the shapes (one flow's directions and packet count, each later packet's payload length and gap from another flow at the same place), so no generated flow has a real flow's exact shape")
 	fs.StringVar(&o.starts, "starts", "", "flow start times like this capture's: gaps between flow starts drawn from its own (instead of Poisson at --rate)")
 	fs.Float64Var(&r.Write.Rate, "rate", 10, "flow arrivals per second (Poisson start times)")
@@ -190,6 +190,7 @@ func runGenerate(ctx context.Context, o generateOptions, stdout, stderr io.Write
 		}
 		r.Gen.Hosts = hosts
 	}
+	r.Write.FlowIdle = o.flow.IdleTimeout
 	if o.starts != "" {
 		gaps, err := sample.ReadStartGaps(ctx, o.starts, o.flow)
 		if err != nil {

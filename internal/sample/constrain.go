@@ -309,6 +309,10 @@ type rules struct {
 	// hosts, when set, is the endpoint pool the first packet's addresses
 	// and server port come from (Options.Hosts, hosts.go).
 	hosts []Endpoint
+	// hostGroups deal the pool to flows by IP version and protocol, and
+	// flowIdx is the flow's index, its place in each group's deal.
+	hostGroups map[hostGroup][]int
+	flowIdx    int
 	// oneWay: the first packet's addresses allow no answer (oneWayFlow):
 	// no server-to-client packets.
 	oneWay bool

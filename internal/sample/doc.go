@@ -158,10 +158,17 @@
 // server port in the first packet; one entry per flow, so the pool has the
 // capture's weights). In a generated flow's first packet the EtherType and
 // protocol are narrowed to the pool's, and each address byte and server
-// port byte to the bytes that continue an endpoint of the same IP version
-// and protocol matching what the packet has so far: the model picks the
-// host pair among the real ones, by its own probabilities, and <mask> is
-// not allowed there. The pool stands for the address rules, so a real
+// port byte to the endpoint dealt to the flow: the pool is split into
+// groups by IP version and protocol, each group in a seeded permutation
+// (rand.NewPCG(Seed, 2^61)), and flow i takes entry i mod the group's size
+// of the group its first packet chooses (the model picks the EtherType and
+// protocol among the pool's, by its own probabilities). Flows so take the
+// real endpoints without replacement, as they take shapes, and share hosts
+// and server port only as often as real flows do; a model left to choose
+// favours a few pairs, and flows of one 5-tuple read back as one. Where the
+// dealt endpoint does not continue the bytes so far (a prompt set them),
+// each byte is narrowed to those that continue any endpoint of the group
+// that matches. <mask> is not allowed there. The pool stands for the address rules, so a real
 // DHCP client's 0.0.0.0 to 255.255.255.255 is possible; a flow whose
 // addresses allow no answer (an IPv4 source in 0/8 or destination of 224
 // and up, an unspecified IPv6 source or multicast destination) sends no
@@ -299,7 +306,12 @@
 // earlier flow of the file already has (the model wrote the same hosts and
 // client port, which --hosts makes likely) gets a new ephemeral client port
 // from the same stream, unless its client port is a well-known one (< 1024:
-// DHCP's 68, NTP's 123), which real clients share.
+// DHCP's 68, NTP's 123), which real clients share: such a flow starts
+// instead one second past WriteOptions.FlowIdle (the flow idle timeout,
+// the command's --idle-timeout) after the last packet of the earlier flow
+// with its 5-tuple, so that it reads back as a flow of its own, as real
+// clients' repeats do (WriteStats.Delayed counts them). Tuples are recorded
+// as flows are added; Render records none.
 // Server s numbers the distinct (EtherType, protocol, server port) in order
 // of first appearance, so all DNS flows share one server: IPv4 10.1.x.y,
 // IPv6 fd00:0:0:2::s, MAC 02:00:0a:01:hi:lo; the server port is the

@@ -40,13 +40,15 @@ type Options struct {
 	ShapeMix bool
 	// Hosts, when not empty, are real flows' endpoints (ReadHosts of a
 	// capture of the class): each flow's first packet takes its addresses
-	// and server port from one of them, the model choosing among those
-	// that fit what it wrote so far (doc.go, "Hosts"); the client port
-	// stays the model's.
+	// and server port from one of them, dealt to flows without
+	// replacement within the IP version and protocol the model chose
+	// (doc.go, "Hosts"); the client port stays the model's.
 	Hosts []Endpoint
 	// shapeOrder is the permutation of Shapes flows take their templates
 	// in (shapeOrder()).
 	shapeOrder []int
+	// hostGroups deal Hosts to flows (hostDeal()).
+	hostGroups map[hostGroup][]int
 	// MaxTokens > 0 ends a flow at the first packet boundary after that
 	// many tokens (the packet being generated is finished first, up to its
 	// transport header); 0 means no limit.
@@ -228,7 +230,7 @@ func newRow(j job, o *Options) *row {
 	draw := func(p float64) bool { return p >= 1 || p > 0 && rw.rng.Float64() < p }
 	handshake := draw(o.Handshake) && len(o.Prompts) == 0
 	close := draw(o.Close)
-	rw.g, rw.r = newFlowRules(o, maxPackets, handshake, close, tmpl)
+	rw.g, rw.r = newFlowRules(o, j.idx, maxPackets, handshake, close, tmpl)
 	if len(o.Prompts) > 0 {
 		f.Prompt = j.idx % len(o.Prompts)
 		f.Repeat = j.idx >= len(o.Prompts)
@@ -243,8 +245,8 @@ func newRow(j job, o *Options) *row {
 	return rw
 }
 
-// newFlowRules is a flow's grammar with its generation rules.
-func newFlowRules(o *Options, maxPackets int, handshake, close bool, tmpl *FlowShape) (*codec.Grammar, *rules) {
+// newFlowRules is flow idx's grammar with its generation rules.
+func newFlowRules(o *Options, idx, maxPackets int, handshake, close bool, tmpl *FlowShape) (*codec.Grammar, *rules) {
 	g := codec.NewGrammar(maxBodyTokens)
 	g.MaxPackets = maxPackets
 	r := newRules(g)
@@ -256,6 +258,7 @@ func newFlowRules(o *Options, maxPackets int, handshake, close bool, tmpl *FlowS
 	r.tmpl = tmpl
 	if !o.GrammarOnly {
 		r.hosts = o.Hosts
+		r.hostGroups, r.flowIdx = hostDeal(o), idx
 	}
 	return g, r
 }

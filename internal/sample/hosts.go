@@ -3,6 +3,7 @@ package sample
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/trafficgpt/trafficgpt/internal/flow"
@@ -82,12 +83,43 @@ func readHostsFile(ctx context.Context, path string, fc flow.Config) ([]Endpoint
 	return out, err
 }
 
+// hostGroup is an endpoint's IP version (1: IPv6) and transport protocol.
+type hostGroup [2]uint8
+
+func groupOf(v6 bool, proto uint8) hostGroup {
+	if v6 {
+		return hostGroup{1, proto}
+	}
+	return hostGroup{0, proto}
+}
+
+// hostDeal is the pool in dealing order, computed once per Options: per
+// group, the indices of its endpoints in a seeded permutation
+// (rand.NewPCG(Seed, 2^61)). Flow idx takes entry idx mod the group's
+// size of the group its first packet chooses: flows take the real
+// endpoints without replacement, as they take shapes, so two flows share
+// hosts and server port only as often as real flows do (a model left to
+// choose favours a few pairs, and flows of one 5-tuple read back as one).
+func hostDeal(o *Options) map[hostGroup][]int {
+	if o.hostGroups == nil && len(o.Hosts) > 0 {
+		rng := rand.New(rand.NewPCG(o.Seed, 1<<61))
+		o.hostGroups = map[hostGroup][]int{}
+		for _, i := range rng.Perm(len(o.Hosts)) {
+			g := groupOf(o.Hosts[i].V6, o.Hosts[i].Proto)
+			o.hostGroups[g] = append(o.hostGroups[g], i)
+		}
+	}
+	return o.hostGroups
+}
+
 // hostByte narrows body byte len(r.body) of a flow's first packet to the
 // endpoint pool (Options.Hosts) when it is an address byte or a
-// destination port byte: the bytes that continue the key some endpoint
-// of the flow's IP version and protocol has begun with what the packet
-// has so far. ok is false elsewhere, and when no endpoint matches (the
-// other rules then apply as without a pool).
+// destination port byte: the byte of the endpoint dealt to the flow in
+// the group of its IP version and protocol (hostDeal), or, when that one
+// does not continue what the packet has so far (a prompt or the model set
+// earlier bytes), the bytes that continue the key of any endpoint of the
+// group that does. ok is false elsewhere, and when no endpoint matches
+// (the other rules then apply as without a pool).
 func (r *rules) hostByte() (set [256]bool, ok bool) {
 	sh := r.sh
 	if len(r.hosts) == 0 || r.packets != 1 || !r.structured || r.phase != pBody || !sh.inHdr {
@@ -118,6 +150,12 @@ func (r *rules) hostByte() (set [256]bool, ok bool) {
 		return set, false
 	}
 	proto := r.body[protoAt]
+	if g := r.hostGroups[groupOf(v6, proto)]; len(g) > 0 {
+		if e := &r.hosts[g[r.flowIdx%len(g)]]; e.addrLen() == addrLen && e.matches(r.body[start:], k) {
+			set[e.Key[k]] = true
+			return set, true
+		}
+	}
 	for i := range r.hosts {
 		e := &r.hosts[i]
 		if e.V6 != v6 || e.Proto != proto || e.addrLen() != addrLen || !e.matches(r.body[start:], k) {

@@ -3,6 +3,7 @@ package sample
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -116,6 +117,32 @@ func TestHosts(t *testing.T) {
 	bad := Options{Label: -1, Hosts: pool, GrammarOnly: true}
 	if _, err := Generate(context.Background(), m, 2, bad, func(*Flow) error { return nil }); err == nil {
 		t.Error("hosts with grammar-only sampling were accepted")
+	}
+}
+
+// TestHostsDealt: flows take the pool's endpoints without replacement
+// (hostDeal): n flows over a pool of n distinct endpoints of one IP version
+// and protocol use each once. A random model left to choose among them
+// would repeat one almost surely (all distinct: 12!/12^12, about 5e-5), so
+// the test fails without the deal.
+func TestHostsDealt(t *testing.T) {
+	var pool []Endpoint
+	for i := range 12 {
+		pool = append(pool, endpoint(17, fmt.Sprintf("10.0.0.%d", i+1), "10.9.9.9", 123))
+	}
+	m := tinyModel(t, 3)
+	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 7, Batch: 4, MaxPackets: 4, Label: -1, Hosts: pool}
+	_, _, flows := generatePcap(t, m, len(pool), o, WriteOptions{Seed: 7})
+	used := map[string]int{}
+	for _, f := range flows {
+		e := endpointOf(t, f)
+		if !inPool(pool, e) {
+			t.Fatalf("flow %d: endpoint %+v not in the pool", f.Index, e)
+		}
+		used[string(e.Key)]++
+	}
+	if len(used) != len(pool) {
+		t.Errorf("%d flows used %d of the pool's %d endpoints", len(flows), len(used), len(pool))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/flow"
@@ -43,6 +44,12 @@ type WriteOptions struct {
 	// of them, drawn uniformly (a bootstrap of the real arrival process,
 	// bursts included); Rate is then unused.
 	StartGaps []uint64
+	// FlowIdle is the flow idle timeout readers of the file use (default
+	// flow.DefaultIdleTimeout): a flow that must share an earlier flow's
+	// 5-tuple (a well-known client port, as DHCP's 68 and NTP's 123)
+	// starts more than this after that flow's last packet, so that it
+	// reads back as a flow of its own, as in a real capture.
+	FlowIdle time.Duration
 }
 
 // WriteStats count what a Writer wrote.
@@ -50,6 +57,7 @@ type WriteStats struct {
 	Flows, Packets int
 	Bytes          int64
 	Rewritten      int // packets whose addresses or TTL were replaced
+	Delayed        int // flows started later to keep their 5-tuple apart (FlowIdle)
 	Refused        int // flows left out (Flow.Refused)
 }
 
@@ -65,7 +73,7 @@ type Writer struct {
 	low     int // lowest flow index not yet added
 	pending pktHeap
 	svc     map[svcKey]int
-	tuples  map[string]bool // 5-tuples of the flows added (tupleKey + client port)
+	tuples  map[string]uint64 // 5-tuples of the flows added (tupleKey + client port): last packet time (us)
 	seq     int
 	Stats   WriteStats
 }
@@ -119,6 +127,9 @@ func NewWriter(w io.Writer, n int, o WriteOptions) (*Writer, error) {
 	if o.Epoch == 0 {
 		o.Epoch = DefaultEpoch
 	}
+	if o.FlowIdle <= 0 {
+		o.FlowIdle = flow.DefaultIdleTimeout
+	}
 	pw, err := pcap.NewPacketWriter(w, pcap.Framing{Format: pcap.FormatPcap, Resolution: pcap.Micro}, 1, 65535)
 	if err != nil {
 		return nil, err
@@ -135,7 +146,7 @@ func NewWriter(w io.Writer, n int, o WriteOptions) (*Writer, error) {
 		starts[i] = uint64(t)
 	}
 	return &Writer{pw: pw, o: o, starts: starts, done: make([]bool, n), svc: map[svcKey]int{},
-		tuples: map[string]bool{}}, nil
+		tuples: map[string]uint64{}}, nil
 }
 
 // Start is flow i's start time in microseconds.
@@ -180,7 +191,8 @@ func (w *Writer) AddFlow(f *Flow) error {
 }
 
 // packets decodes f and gives its packets their addresses, checksums and
-// times (count: add the rewritten packets to Stats).
+// times (count: the flow is being added: add the rewritten packets to
+// Stats and record its 5-tuple).
 func (w *Writer) packets(f *Flow, count bool) ([]pendingPkt, error) {
 	if f.Index < 0 || f.Index >= len(w.starts) {
 		return nil, fmt.Errorf("sample: flow index %d out of range", f.Index)
@@ -201,16 +213,36 @@ func (w *Writer) packets(f *Flow, count bool) ([]pendingPkt, error) {
 	res := hdr.Resolution
 	var fa flowAddrs
 	var l packet.Layers
+	var tuple string
 	for i := range pkts {
 		p := &pkts[i]
 		p.ts = start + uint64(res.TicksToNanos(p.ts)/1000)
 		_ = packet.Decode(1, p.data, &l)
 		if i == 0 {
-			w.plan(&fa, f, &l, p.data)
+			tuple = w.plan(&fa, f, &l, p.data)
 		}
 		if w.rewrite(&fa, &l, p.data, p.c2s) && count {
 			w.Stats.Rewritten++
 		}
+	}
+	if tuple == "" || len(pkts) == 0 {
+		return pkts, nil
+	}
+	// A flow that kept an earlier flow's 5-tuple starts after that flow
+	// has timed out (plus a second), or the two read back as one.
+	if end, ok := w.tuples[tuple]; ok {
+		if free := end + uint64(w.o.FlowIdle/time.Microsecond) + 1_000_000; pkts[0].ts < free {
+			shift := free - pkts[0].ts
+			for i := range pkts {
+				pkts[i].ts += shift
+			}
+			if count {
+				w.Stats.Delayed++
+			}
+		}
+	}
+	if count {
+		w.tuples[tuple] = max(w.tuples[tuple], pkts[len(pkts)-1].ts)
 	}
 	return pkts, nil
 }
@@ -245,8 +277,9 @@ func (w *Writer) advance() error {
 }
 
 // plan picks the flow's replacement addresses from its first packet
-// (client -> server).
-func (w *Writer) plan(fa *flowAddrs, f *Flow, l *packet.Layers, d []byte) {
+// (client -> server) and returns the flow's 5-tuple as the file will have
+// it ("" without ports).
+func (w *Writer) plan(fa *flowAddrs, f *Flow, l *packet.Layers, d []byte) string {
 	all := w.o.Addressing == AddrScheme && f.Prompt < 0
 	zero := func(b []byte) bool {
 		for _, x := range b {
@@ -308,14 +341,17 @@ func (w *Writer) plan(fa *flowAddrs, f *Flow, l *packet.Layers, d []byte) {
 		// server port is drawn again (two flows of one 5-tuple read back
 		// as one, and tshark follows them as one stream). Well-known
 		// client ports (DHCP's 68, NTP's 123) are kept: real clients
-		// share them.
+		// share them; packets() starts such a flow after the earlier one
+		// has timed out.
 		key := w.tupleKey(fa, l, d, ports)
-		for try := 0; w.tuples[key+string(port16(fa, ports))] && (fa.setPort[0] || ports[0] >= 1024) && try < 64; try++ {
+		used := func() bool { _, ok := w.tuples[key+string(port16(fa, ports))]; return ok }
+		for try := 0; used() && (fa.setPort[0] || ports[0] >= 1024) && try < 64; try++ {
 			fa.setPort[0] = true
 			fa.port[0] = uint16(49152 + rng.IntN(16384))
 		}
-		w.tuples[key+string(port16(fa, ports))] = true
+		return key + string(port16(fa, ports))
 	}
+	return ""
 }
 
 // rewrite applies fa to one packet (c2s: client is the source), replaces a

@@ -227,3 +227,44 @@ func eachPacket(t *testing.T, pc []byte, fn func(data []byte, l *packet.Layers))
 		fn(rec.Data, &l)
 	}
 }
+
+// TestWriterSpacesWellKnownTuples: copies of a flow whose client port is
+// well-known (NTP's 123 to 123) keep their 5-tuple, so the Writer starts
+// each after the previous one has timed out and the file reads back as
+// one flow per copy; copies with an ephemeral client port get new ports
+// instead and are not delayed. Without the spacing the three NTP copies
+// read back as one flow.
+func TestWriterSpacesWellKnownTuples(t *testing.T) {
+	for _, tc := range []struct {
+		sport   uint16
+		delayed int
+	}{{123, 2}, {40000, 0}} {
+		in := pcapFile([][]byte{frame(17, tc.sport, 123, 0, make([]byte, 48))})
+		var toks []codec.Token
+		if _, err := codec.EncodeFlows(context.Background(), bytes.NewReader(in), codec.EncodeOptions{Flow: flow.DefaultConfig()},
+			func(ef *codec.EncodedFlow) error { toks = slices.Clone(ef.Tokens); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		w, err := NewWriter(&buf, 3, WriteOptions{Seed: 1, Rate: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			if err := w.AddFlow(&Flow{Index: i, Prompt: -1, Tokens: slices.Clone(toks)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		n, err := codec.EncodeFlows(context.Background(), bytes.NewReader(buf.Bytes()), codec.EncodeOptions{Flow: flow.DefaultConfig()},
+			func(*codec.EncodedFlow) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Flows != 3 || w.Stats.Delayed != tc.delayed {
+			t.Errorf("client port %d: 3 copies read back as %d flows, %d delayed (want %d)", tc.sport, n.Flows, w.Stats.Delayed, tc.delayed)
+		}
+	}
+}

@@ -110,6 +110,9 @@ func (r *Request) WriteText(stdout, stderr io.Writer, out string, st Stats, ws W
 		fmt.Fprintf(stdout, "--no-copy: %d flows sampled again for copying %d training bytes, %d left out after %d retries\n",
 			st.Resampled, ShingleLen, st.Refused, r.Gen.CopyRetries)
 	}
+	if ws.Delayed > 0 {
+		fmt.Fprintf(stdout, "%d flows started later, past the idle timeout, to keep a well-known client port's 5-tuple its own\n", ws.Delayed)
+	}
 	if r.Check != "off" {
 		fate := "kept"
 		if r.Gen.DropInvalid {

@@ -198,7 +198,7 @@ func (gn *generator) replay(rw *row, upto int) error {
 	f, old := rw.flow, rw.pc
 	toks := slices.Clone(f.Tokens[:upto])
 	f.Tokens, f.Packets = f.Tokens[:0], 0
-	rw.g, rw.r = newFlowRules(gn.o, rw.r.maxPackets, rw.r.handshake, rw.r.close, rw.r.tmpl)
+	rw.g, rw.r = newFlowRules(gn.o, f.Index, rw.r.maxPackets, rw.r.handshake, rw.r.close, rw.r.tmpl)
 	rw.pc = &packetCheck{replay: true, tries: old.tries}
 	for _, t := range toks {
 		before := rw.r.phase
