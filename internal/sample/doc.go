@@ -144,11 +144,14 @@
 // sizes and timing: a generated flow's shape is a training flow's, which
 // the memorisation report sees (membership); use it where the flow shapes
 // are not private. Options.ShapeMix (--shape-mix) makes each template a
-// mix instead: one flow's protocol, packet count and directions, and each
-// later packet's payload length and gap from another flow drawn at random
+// mix instead: one flow's protocol, packet count, directions and gaps
+// (timing stays whole: the gaps within a flow go together), and the
+// payload lengths of another flow with the same protocol, packet count and
+// directions drawn at random; where no other flow is like it, each later
+// packet's payload length and gap come from another flow drawn at random
 // that has a packet at that place going the same way (else the first
-// flow's), so the templates keep the per-position distributions without
-// being any one real flow.
+// flow's). The templates so keep the capture's distributions without
+// being any one real flow (unless real flows share a shape).
 //
 // # Hosts
 //

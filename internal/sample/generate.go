@@ -34,9 +34,10 @@ type Options struct {
 	// model's. Not with Lengths or Prompts.
 	Shapes []FlowShape
 	// ShapeMix makes each template a mix (mixShape): one flow's protocol,
-	// packet count and directions, each later packet's payload length and
-	// gap from another flow at the same place, so that no generated flow
-	// has a training flow's shape.
+	// packet count, directions and gaps with the payload lengths of
+	// another flow like it (or, with none like it, each later packet's
+	// payload length and gap from another flow at the same place), so
+	// that no generated flow has a training flow's shape.
 	ShapeMix bool
 	// Hosts, when not empty, are real flows' endpoints (ReadHosts of a
 	// capture of the class): each flow's first packet takes its addresses

@@ -151,13 +151,32 @@ func shapeOrder(o *Options) []int {
 }
 
 // mixShape is a new template from base (its protocol, packet count and
-// directions): each packet after the first takes its payload length and
-// gap from a flow drawn at random among shapes, when that flow has a
-// packet at the same place going the same way with the same protocol, else
-// keeps base's. The template then follows the capture's per-position
-// distributions without being any one of its flows (Options.ShapeMix).
+// directions, and its gaps): when other flows among shapes have the same
+// protocol, packet count and directions, the payload lengths are one of
+// theirs, drawn at random, so the flow keeps a real flow's timing whole
+// (the gaps within a flow go together: a per-packet mix of gaps breaks
+// that) and a like flow's sizes. When no other flow is like base, each
+// packet after the first takes its payload length and gap from a flow
+// drawn at random among shapes, when that flow has a packet at the same
+// place going the same way with the same protocol, else keeps base's.
+// Either way the template follows the capture's distributions without
+// being any one of its flows (Options.ShapeMix), unless real flows share
+// a shape.
 func mixShape(shapes []FlowShape, base *FlowShape, draw func(int) int) *FlowShape {
 	m := &FlowShape{Proto: base.Proto, Packets: slices.Clone(base.Packets)}
+	var like []int
+	for i := range shapes {
+		if &shapes[i] != base && sameDirections(&shapes[i], base) {
+			like = append(like, i)
+		}
+	}
+	if len(like) > 0 {
+		d := &shapes[like[draw(len(like))]]
+		for k := range m.Packets {
+			m.Packets[k].Payload = d.Packets[k].Payload
+		}
+		return m
+	}
 	for k := 1; k < len(m.Packets); k++ {
 		d := &shapes[draw(len(shapes))]
 		if d.Proto == m.Proto && k < len(d.Packets) && d.Packets[k].S2C == m.Packets[k].S2C {
@@ -165,6 +184,20 @@ func mixShape(shapes []FlowShape, base *FlowShape, draw func(int) int) *FlowShap
 		}
 	}
 	return m
+}
+
+// sameDirections reports whether a and b have the same protocol, packet
+// count and direction of every packet.
+func sameDirections(a, b *FlowShape) bool {
+	if a.Proto != b.Proto || len(a.Packets) != len(b.Packets) {
+		return false
+	}
+	for k := range a.Packets {
+		if a.Packets[k].S2C != b.Packets[k].S2C {
+			return false
+		}
+	}
+	return true
 }
 
 // The template's rules (rules.tmpl; doc.go, "Shapes") are soft: each

@@ -162,9 +162,12 @@ func TestShapeDeal(t *testing.T) {
 }
 
 // TestShapeMix: with ShapeMix each UDP flow has one template's directions
-// and packet count, and at every place the payload length and gap of some
-// template with a packet there going the same way; some flows are none of
-// the templates (they are mixed).
+// and packet count. A flow whose template has others like it (templates 0
+// and 1: same count and directions) has one of them's gaps and another's
+// payload lengths, whole; a flow from the template with none like it
+// (2) has at every place the payload length and gap of some template
+// with a packet there going the same way. Some flows are none of the
+// templates (they are mixed).
 func TestShapeMix(t *testing.T) {
 	shapes := []FlowShape{
 		{Proto: 17, Packets: []PacketShape{{false, 40, 0}, {true, 100, 1500}, {false, 20, 70}}},
@@ -174,7 +177,18 @@ func TestShapeMix(t *testing.T) {
 	m := tinyModel(t, 3)
 	o := Options{Sampling: Sampling{Temperature: 1}, Seed: 5, Batch: 4, MaxPackets: 30, Label: -1, Shapes: shapes, ShapeMix: true}
 	_, _, flows := generatePcap(t, m, 24, o, WriteOptions{Seed: 5})
-	mixed := 0
+	mixed, whole := 0, 0
+	field := func(s FlowShape, gaps bool) []int {
+		var v []int
+		for _, p := range s.Packets {
+			if gaps {
+				v = append(v, int(p.GapUs))
+			} else {
+				v = append(v, int(p.Payload))
+			}
+		}
+		return v
+	}
 	for _, f := range flows {
 		got := flowShapeOf(t, f)
 		exact := false
@@ -184,35 +198,43 @@ func TestShapeMix(t *testing.T) {
 		if !exact {
 			mixed++
 		}
-		dirsOK := false
-		for _, s := range shapes {
-			if len(s.Packets) != len(got.Packets) {
-				continue
+		var like []int
+		for i := range shapes {
+			if sameDirections(&shapes[i], &got) {
+				like = append(like, i)
 			}
-			same := got.Packets[0] == s.Packets[0]
-			for k := range s.Packets {
-				same = same && s.Packets[k].S2C == got.Packets[k].S2C
-			}
-			dirsOK = dirsOK || same
 		}
-		if !dirsOK {
-			t.Errorf("flow %d: %v has no template's directions and first packet", f.Index, got.Packets)
-		}
-		for k := 1; k < len(got.Packets); k++ {
-			found := false
-			for _, s := range shapes {
-				if k < len(s.Packets) {
-					p := s.Packets[k]
-					found = found || p.S2C == got.Packets[k].S2C && p.Payload == got.Packets[k].Payload && p.GapUs == got.Packets[k].GapUs
+		switch {
+		case len(like) == 0:
+			t.Errorf("flow %d: %v has no template's directions and packet count", f.Index, got.Packets)
+		case len(like) > 1:
+			ok := false
+			for _, a := range like {
+				for _, b := range like {
+					ok = ok || a != b && slices.Equal(field(got, true), field(shapes[a], true)) && slices.Equal(field(got, false), field(shapes[b], false))
 				}
 			}
-			if !found {
-				t.Errorf("flow %d packet %d: %+v is no template's packet at that place", f.Index, k+1, got.Packets[k])
+			if !ok {
+				t.Errorf("flow %d: %v is not one like template's gaps with another's payloads", f.Index, got.Packets)
+			}
+			whole++
+		default:
+			for k := 1; k < len(got.Packets); k++ {
+				found := false
+				for _, s := range shapes {
+					if k < len(s.Packets) {
+						p := s.Packets[k]
+						found = found || p.S2C == got.Packets[k].S2C && p.Payload == got.Packets[k].Payload && p.GapUs == got.Packets[k].GapUs
+					}
+				}
+				if !found {
+					t.Errorf("flow %d packet %d: %+v is no template's packet at that place", f.Index, k+1, got.Packets[k])
+				}
 			}
 		}
 	}
-	if mixed == 0 {
-		t.Error("every flow is exactly a template: nothing was mixed")
+	if mixed == 0 || whole == 0 {
+		t.Errorf("%d flows mixed, %d from templates with others like them", mixed, whole)
 	}
 	if _, err := Generate(context.Background(), m, 2, Options{Label: -1, ShapeMix: true}, func(*Flow) error { return nil }); err == nil {
 		t.Error("shape mix without shapes was accepted")
