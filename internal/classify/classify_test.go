@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trafficgpt/trafficgpt/internal/codec"
 	"github.com/trafficgpt/trafficgpt/internal/dataset"
@@ -573,5 +574,44 @@ func TestTimeLimitKeepsAModel(t *testing.T) {
 	}
 	if _, err := Load(job.Dir); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestProbeFeatureTimeLimit: a linear probe's feature pass keeps to the
+// time limit: with 1 ns it stops after its first batch of training flows
+// (drawn at random), trains the head on them, says so in the result, and
+// still saves a model that loads. Without a limit every flow is used.
+func TestProbeFeatureTimeLimit(t *testing.T) {
+	ds := twoClassData(t)
+	cfg, _ := model.Preset("tiny")
+	pre, err := model.New(cfg, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prePath := filepath.Join(t.TempDir(), "pre.safetensors")
+	if err := pre.Save(prePath, nil); err != nil {
+		t.Fatal(err)
+	}
+	run := func(limit time.Duration) *Result {
+		job := tinyJob(t, ds)
+		job.Options.FromScratch, job.Options.Freeze = false, true
+		job.Options.EvalBatch = 2
+		job.Options.TimeLimit = limit
+		job.Pretrained = prePath
+		res, err := Finetune(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(job.Dir); err != nil {
+			t.Error(err)
+		}
+		return res
+	}
+	whole, cut := run(0), run(1)
+	if whole.FeatureCut || whole.TrainFlows <= 2 {
+		t.Fatalf("no limit: %d train flows, cut %v", whole.TrainFlows, whole.FeatureCut)
+	}
+	if !cut.FeatureCut || cut.TrainFlows != 2 || cut.Stopped != "time limit" {
+		t.Errorf("1 ns limit: %d train flows of %d, cut %v, stopped %q", cut.TrainFlows, whole.TrainFlows, cut.FeatureCut, cut.Stopped)
 	}
 }

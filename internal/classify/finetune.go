@@ -171,7 +171,8 @@ type Result struct {
 	Stopped      string // "", "patience", "time limit", "canceled"
 	Elapsed      time.Duration
 	TrainSeconds float64 // of the training steps (excluding evaluation)
-	TrainFlows   int
+	TrainFlows   int     // the flows trained on
+	FeatureCut   bool    // the probe's feature pass stopped at half the time limit: TrainFlows of the split's, at random
 	Labels       []string
 	Weights      []float64 // class weights by label id
 	OpenSet      *OpenSet  // the rule written to openset.json (nil: none)
@@ -632,10 +633,15 @@ func (t *tuner) predictValid(ctx context.Context) (*Predictions, float64, error)
 
 // features runs the frozen trunk over a split and returns the (N, C)
 // head inputs (the pooled hidden states, model.ClsFeatures) and the labels.
-func (t *tuner) features(ctx context.Context, s *dataset.Split) ([]float32, []int32, error) {
+// With a deadline (not zero) the flows go in a seeded shuffled order and
+// the pass stops at the first batch boundary after it (at least one batch
+// done), so that a cut leaves a random subset of the split, not its first
+// captures; without one, every flow in split order.
+func (t *tuner) features(ctx context.Context, s *dataset.Split, deadline time.Time) ([]float32, []int32, error) {
 	m, T := t.m, t.o.Context
 	B := fitRows(m, T, t.o.EvalBatch)
-	ld, err := dataset.NewClsLoader(s, dataset.ClsOptions{Batch: B, Context: T})
+	shuffle := !deadline.IsZero()
+	ld, err := dataset.NewClsLoader(s, dataset.ClsOptions{Batch: B, Context: T, Shuffle: shuffle, Seed: t.o.Seed})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -645,9 +651,12 @@ func (t *tuner) features(ctx context.Context, s *dataset.Split) ([]float32, []in
 	tok := make([]int32, B*T)
 	pos, lab := make([]int32, B), make([]int32, B)
 	m.Train = false
-	for {
+	for len(labels) < s.Len() {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
+		}
+		if shuffle && len(labels) > 0 && !time.Now().Before(deadline) {
+			break
 		}
 		n, err := ld.Next(tok, pos, lab, nil)
 		if err == io.EOF {
@@ -656,6 +665,8 @@ func (t *tuner) features(ctx context.Context, s *dataset.Split) ([]float32, []in
 		if err != nil {
 			return nil, nil, err
 		}
+		// A shuffled loader runs on into the next epoch: one pass only.
+		n = min(n, s.Len()-len(labels))
 		if _, _, err := m.ForwardClassify(tok[:n*T], n, T, pos[:n], nil); err != nil {
 			return nil, nil, err
 		}
@@ -679,11 +690,22 @@ func (t *tuner) probe(ctx context.Context, first bool) error {
 		lr = DefaultLR("freeze")
 	}
 	t0 := time.Now()
-	trX, trY, err := t.features(ctx, t.tr)
+	// With a time limit the training features get half of it (a random
+	// subset when that is not enough for all of them); the valid features
+	// are always whole (the epochs are chosen on all of valid), and the
+	// head's epochs, cheap on cached features, stop at the limit.
+	var deadline time.Time
+	if o.TimeLimit > 0 {
+		deadline = t.start.Add(o.TimeLimit / 2)
+	}
+	trX, trY, err := t.features(ctx, t.tr, deadline)
 	if err != nil {
 		return err
 	}
-	vaX, vaY, err := t.features(ctx, t.va)
+	if len(trY) < t.tr.Len() {
+		t.res.TrainFlows, t.res.FeatureCut = len(trY), true
+	}
+	vaX, vaY, err := t.features(ctx, t.va, time.Time{})
 	if err != nil {
 		return err
 	}

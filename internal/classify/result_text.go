@@ -23,6 +23,9 @@ func (r *Result) WriteText(w io.Writer, dir string) {
 	fmt.Fprintf(w, "  class weights: %s\n", strings.Join(cw, ", "))
 	fmt.Fprintf(w, "  %d train flows, %d steps, training %.1fs, total %s\n", r.TrainFlows, r.Steps, r.TrainSeconds,
 		r.Elapsed.Round(time.Millisecond))
+	if r.FeatureCut {
+		fmt.Fprintf(w, "  the probe's features took half the time limit: the head trained on %d flows drawn at random from the train split\n", r.TrainFlows)
+	}
 	if o := r.OpenSet; o != nil {
 		fmt.Fprintf(w, "  open-set rule: %s, threshold %.6g at %.1f%% false rejections of %d valid flows (%s)\n", o.Method, o.Threshold,
 			100*o.FRR, o.ValidFlows, OpenSetFile)
