@@ -149,7 +149,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rate[i] = st.TokensPerSecond()
 		add(fmt.Sprintf("sample small, batch %d", batch), fmt.Sprintf("%.0f tokens/s", rate[i]),
-			fmt.Sprintf("(%d flows of <= 4 packets, %.0f%% of row-steps busy)", flows, 100*float64(st.Tokens)/float64(max(st.Steps*int64(batch), 1))))
+			fmt.Sprintf("(%d flows of <= 4 packets, %.1f busy rows per step, %.0f%% of the rows stepped busy)", flows,
+				float64(st.RowSteps)/float64(max(st.Steps, 1)), 100*float64(st.Tokens)/float64(max(st.RowSteps, 1))))
 	}
 	add("sample small, batch 8 / batch 1", fmt.Sprintf("%.2fx", rate[1]/rate[0]), "(random weights, top-k 40)")
 	if err := classifyRows(ctx, o, add); err != nil {

@@ -530,3 +530,91 @@ func TestSaveRestoreRow(t *testing.T) {
 		})
 	}
 }
+
+// TestStepPrefixAndMoveRow: a sampler packs its busy rows first (MoveRow)
+// and steps only them (Step with fewer tokens than Batch). Each sequence's
+// logits are bitwise those of the same sequence stepped alone in a State of
+// batch 1, whichever row it sits in and however many rows step with it;
+// rows past the prefix keep their state and position, and a moved row's
+// old place starts over. Four sequences: row 1 ends after 10 steps and row
+// 3's sequence moves into it; row 2 sits out steps 25 to 31 past the
+// prefix and then goes on.
+func TestStepPrefixAndMoveRow(t *testing.T) {
+	for _, tc := range stepFamilies {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tinyCfg(t, tc.mut)
+			m := newModel(t, c, 5)
+			scaleParams(m, 5)
+			const seqs, steps = 4, 40
+			V := c.Vocab
+			tok := randTokens(seqs*steps, c.Vocab, 9)
+			// want[q]: sequence q's logits, stepped alone.
+			want := make([][]float32, seqs)
+			for q := range seqs {
+				one, err := m.NewState(1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for s := range steps {
+					lg, err := m.Step(one, []int32{tok[q*steps+s]})
+					if err != nil {
+						t.Fatal(err)
+					}
+					want[q] = append(want[q], lg...)
+				}
+			}
+			st, err := m.NewState(seqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := []int{0, 1, 2, 3} // row -> sequence
+			fed := make([]int, seqs)
+			for s := 0; ; s++ {
+				switch s {
+				case 10: // sequence 1 ends; sequence 3 moves from row 3 to row 1
+					if err := m.MoveRow(st, 1, 3); err != nil {
+						t.Fatal(err)
+					}
+					if st.Pos(3) != 0 || st.Pos(1) != fed[3] {
+						t.Fatalf("after MoveRow: Pos(3) %d, Pos(1) %d, want 0 and %d", st.Pos(3), st.Pos(1), fed[3])
+					}
+					at = []int{0, 3, 2}
+				case 25: // sequence 2 pauses past the prefix
+					at = []int{0, 3}
+				case 32: // and goes on from its state
+					at = []int{0, 3, 2}
+				}
+				if fed[at[0]] == steps {
+					break
+				}
+				in := make([]int32, len(at))
+				for b, q := range at {
+					in[b] = tok[q*steps+fed[q]]
+				}
+				idlePos := st.Pos(len(at) % seqs)
+				lg, err := m.Step(st, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(lg) != len(at)*V {
+					t.Fatalf("step %d: %d logits for %d rows", s, len(lg), len(at))
+				}
+				if len(at) < seqs && st.Pos(len(at)) != idlePos {
+					t.Fatalf("step %d: idle row %d moved from position %d to %d", s, len(at), idlePos, st.Pos(len(at)))
+				}
+				for b, q := range at {
+					w := want[q][fed[q]*V : (fed[q]+1)*V]
+					for i, x := range lg[b*V : (b+1)*V] {
+						if x != w[i] {
+							t.Fatalf("step %d, row %d (sequence %d, token %d): logit %d %v, alone %v", s, b, q, fed[q], i, x, w[i])
+						}
+					}
+					fed[q]++
+				}
+			}
+			if _, err := m.Step(st, nil); !errors.Is(err, ErrShape) {
+				t.Errorf("Step with no tokens: %v, want ErrShape", err)
+			}
+		})
+	}
+}

@@ -70,7 +70,7 @@ func (m *Model) gateBackward(at *attnActs, l int) {
 func (m *Model) globalStepInput(st *State, l int) {
 	c := m.Config
 	if HL := c.linearHeads(); c.Attention == AttentionRetention && HL > 0 {
-		kernel.MatmulPanels(st.gate, st.ts, st.pGate[l], nil, st.Batch, c.Width, HL*c.HeadDim)
+		kernel.MatmulPanels(st.gate, st.ts, st.pGate[l], nil, st.rows, c.Width, HL*c.HeadDim)
 	}
 }
 

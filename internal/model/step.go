@@ -28,6 +28,8 @@ import (
 type State struct {
 	Batch int
 
+	rows int // rows the current Step computes: [0, rows)
+
 	pos []int // per row: the position the next Step computes
 
 	ring     int         // ring length W+1 (local) or MaxContext (quadratic)
@@ -238,13 +240,17 @@ func (m *Model) RestoreRow(st *State, b int, rs *RowState) error {
 	return nil
 }
 
-// Step feeds one token per row (Batch), row b at position Pos(b), and
-// returns the next-token logits (Batch, Vocab), a view into the state valid
-// until the next Step; every row's position advances by one. Row b's logits
-// are Forward's over the tokens row b was fed since its last reset.
+// Step feeds one token to each of the first len(tokens) rows (1 to
+// Batch), row b at position Pos(b), and returns their next-token logits
+// (len(tokens), Vocab), a view into the state valid until the next Step;
+// those rows' positions advance by one, the rows past them keep their
+// state and position untouched (a sampler whose last rows sit idle steps
+// only the busy ones: MoveRow packs them first). Row b's logits are
+// Forward's over the tokens row b was fed since its last reset, whatever
+// the number of rows stepped with it.
 func (m *Model) Step(st *State, tokens []int32) ([]float32, error) {
 	c := m.Config
-	if len(tokens) != st.Batch {
+	if len(tokens) < 1 || len(tokens) > st.Batch {
 		return nil, fmt.Errorf("%w: %d tokens for a state of batch %d", ErrShape, len(tokens), st.Batch)
 	}
 	for i, t := range tokens {
@@ -252,7 +258,8 @@ func (m *Model) Step(st *State, tokens []int32) ([]float32, error) {
 			return nil, fmt.Errorf("%w: tokens[%d] = %d, vocab %d", ErrToken, i, t, c.Vocab)
 		}
 	}
-	B, C := st.Batch, c.Width
+	B, C := len(tokens), c.Width
+	st.rows = B
 	copy(st.tokens, tokens)
 	kernel.EmbeddingForward(st.x, st.tokens, m.p.wte, B, C)
 	if c.Reversible {
@@ -271,10 +278,31 @@ func (m *Model) Step(st *State, tokens []int32) ([]float32, error) {
 	}
 	kernel.LayerNormForward(st.lnf, st.mean, st.rstd, st.x, m.p.lnfw, m.p.lnfb, B, C)
 	kernel.MatmulPanels(st.logits, st.lnf, st.pHead, nil, B, C, c.Vocab)
-	for b := range st.pos {
+	for b := range B {
 		st.pos[b]++
 	}
-	return st.logits, nil
+	return st.logits[: B*c.Vocab : B*c.Vocab], nil
+}
+
+// MoveRow moves row src's state, position and last logits to row dst (src
+// is then reset to position 0; the other rows are untouched), so that a
+// sampler can pack its busy rows first and Step only them. The row goes on
+// from dst exactly as it would have from src.
+func (m *Model) MoveRow(st *State, dst, src int) error {
+	if dst < 0 || dst >= st.Batch || src < 0 || src >= st.Batch {
+		return fmt.Errorf("%w: move row %d to %d in a state of batch %d", ErrShape, src, dst, st.Batch)
+	}
+	if dst == src {
+		return nil
+	}
+	var parts [][]float32
+	m.rowParts(st, src, func(part []float32) { parts = append(parts, part) })
+	i := 0
+	m.rowParts(st, dst, func(part []float32) { copy(part, parts[i]); clear(parts[i]); i++ })
+	V := m.Config.Vocab
+	copy(st.logits[dst*V:(dst+1)*V], st.logits[src*V:(src+1)*V])
+	st.pos[dst], st.pos[src] = st.pos[src], 0
+	return nil
 }
 
 // Hidden is the (Batch, C) final-normed hidden state of the last Step.
@@ -284,10 +312,10 @@ func (st *State) Hidden() []float32 { return st.lnf }
 // normed values kept in prev (Batch, C), which it updates.
 func (m *Model) normShiftStep(st *State, prev, in, w, b []float32) {
 	c := m.Config
-	B, C := st.Batch, c.Width
+	B, C := st.rows, c.Width
 	kernel.LayerNormForward(st.ln, st.mean, st.rstd, in, w, b, B, C)
 	if !c.TokenShift {
-		copy(st.ts, st.ln)
+		copy(st.ts, st.ln[:B*C])
 		return
 	}
 	h := C / 2
@@ -296,12 +324,12 @@ func (m *Model) normShiftStep(st *State, prev, in, w, b []float32) {
 		copy(st.ts[r:r+h], prev[r:r+h])
 		copy(st.ts[r+h:r+C], st.ln[r+h:r+C])
 	}
-	copy(prev, st.ln)
+	copy(prev[:B*C], st.ln[:B*C])
 }
 
 func (m *Model) attnStep(st *State, in []float32, l int) []float32 {
 	c := m.Config
-	B, C, inner := st.Batch, c.Width, c.Inner()
+	B, C, inner := st.rows, c.Width, c.Inner()
 	lp := &m.p.layers[l]
 	m.normShiftStep(st, st.shiftA[l], in, lp.ln1w, lp.ln1b)
 	kernel.MatmulPanels(st.qkv, st.ts, st.pQKV[l], lp.qkvb, B, C, 3*inner)
@@ -365,7 +393,7 @@ func (m *Model) attnStepRows(st *State, l, lo, hi int) {
 
 func (m *Model) ffnStep(st *State, in []float32, l int) []float32 {
 	c := m.Config
-	B, C, F := st.Batch, c.Width, c.FFN
+	B, C, F := st.rows, c.Width, c.FFN
 	lp := &m.p.layers[l]
 	m.normShiftStep(st, st.shiftF[l], in, lp.ln2w, lp.ln2b)
 	kernel.MatmulPanels(st.fc, st.ts, st.pFC[l], lp.fcb, B, C, F)

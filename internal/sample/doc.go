@@ -7,15 +7,17 @@
 // Generate(ctx, m, n, opts, fn) samples n flows in Options.Batch rows of
 // one model.State (batch B), one token per row per model.Step. Each row has
 // its own position: when a row's flow ends and flows remain, the row takes
-// the next flow at once, so rows stay busy until the last B flows (the
-// busy share is Stats.Tokens / (Steps * B)). While the row's position is
+// the next flow at once, so rows stay busy until the last B flows; then
+// the busy rows are packed first (model.MoveRow) and Step computes only
+// them (Stats.RowSteps counts the rows stepped), so the last flows run at
+// the speed of a smaller batch instead of a full one with idle rows. A
+// flow comes out the same in any row. While the row's position is
 // below Options.Refill the new flow goes on in the same history: the old
 // flow's <end> is fed, then the new flow's <flow>, as flows follow each
 // other in packed training windows (the command's default Refill is the
 // training context, so that rows stay in the positions the model was
 // trained on); otherwise the row is reset (model.ResetRow) and the flow
-// starts at position 0. Rows with no flow left are fed <pad> (logits
-// ignored) until the last flow ends. Step keeps the recurrent state (linear
+// starts at position 0. Rows with no flow left are not stepped. Step keeps the recurrent state (linear
 // heads' S and z, local heads' ring of the last W+1 keys/values, token
 // shift), so a token costs the same at any position and a flow may run past
 // the training context.

@@ -149,8 +149,11 @@ type Stats struct {
 	Flows   int
 	Packets int
 	Steps   int64 // model.Step calls
-	Tokens  int64 // tokens fed to the model (rows that were still generating)
-	Sampled int64 // tokens drawn from the model (the rest were forced)
+	// RowSteps is the rows those calls computed: the busy rows, packed
+	// first (idle rows are not stepped).
+	RowSteps int64
+	Tokens   int64 // tokens fed to the model (rows that were still generating)
+	Sampled  int64 // tokens drawn from the model (the rest were forced)
 	// Resampled counts flows sampled again for copying training payload;
 	// Refused the flows left out after CopyRetries (Options.NoCopy).
 	Resampled, Refused int
@@ -459,12 +462,17 @@ func (gn *generator) run() error {
 		if err := gn.ctx.Err(); err != nil {
 			return err
 		}
-		logits, err := gn.m.Step(gn.st, gn.in)
+		k, err := gn.pack()
+		if err != nil {
+			return err
+		}
+		logits, err := gn.m.Step(gn.st, gn.in[:k])
 		if err != nil {
 			return err
 		}
 		gn.stats.Steps++
-		for b, rw := range gn.rows {
+		gn.stats.RowSteps += int64(k)
+		for b, rw := range gn.rows[:k] {
 			if !rw.active {
 				continue
 			}
@@ -474,6 +482,37 @@ func (gn *generator) run() error {
 			}
 		}
 	}
+}
+
+// pack moves the busy rows to the front of the batch (model.MoveRow: the
+// last busy row into the first idle one, with its sampling state and
+// snapshot) and returns their number k: Step computes rows [0, k) only, so
+// a row with no flow left costs nothing while the last flows finish. A
+// row's flow comes out the same in any row.
+func (gn *generator) pack() (int, error) {
+	busy := func(b int) bool { return gn.rows[b] != nil && gn.rows[b].active }
+	k := len(gn.rows)
+	for k > 0 && !busy(k-1) {
+		k--
+	}
+	for b := 0; b < k; b++ {
+		if busy(b) {
+			continue
+		}
+		r := k - 1
+		if err := gn.m.MoveRow(gn.st, b, r); err != nil {
+			return 0, err
+		}
+		gn.rows[b], gn.rows[r] = gn.rows[r], gn.rows[b]
+		gn.in[b], gn.in[r] = gn.in[r], gn.in[b]
+		if gn.snaps != nil {
+			gn.snaps[b], gn.snaps[r] = gn.snaps[r], gn.snaps[b]
+		}
+		for k > 0 && !busy(k-1) {
+			k--
+		}
+	}
+	return k, nil
 }
 
 // sample draws row rw's next token from lg under the grammar and rules;

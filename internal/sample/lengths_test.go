@@ -197,3 +197,46 @@ func TestLongestFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedRows: once no flow is left to start, the busy rows are packed
+// first and only they are stepped (every row stepped is busy, fewer than
+// the batch on average), and each flow is token for token the one batch 1
+// gives, with the decoder check's snapshots moving with their rows.
+func TestPackedRows(t *testing.T) {
+	m := tinyModel(t, 3)
+	run := func(batch int) (Stats, [][]codec.Token) {
+		o := Options{Sampling: Sampling{Temperature: 1}, Seed: 9, Batch: batch, MaxPackets: 30, Label: -1,
+			Lengths: []int{2, 6, 12}, Handshake: 1, Close: 1, CheckPackets: true, PacketRetries: 3}
+		// Every packet after the first is an ARP frame the first time it
+		// is sampled: the decoder check rejects it and the row goes back
+		// to its snapshot, in whatever row it now sits.
+		o.hook = func(rw *row, allowed []bool) {
+			if rw.r.phase == pBody && rw.r.structured && rw.r.packets >= 2 && rw.r.sh.f == fEtype1 && rw.pc.tries == 0 {
+				clear(allowed)
+				allowed[0x06] = true
+			}
+		}
+		tokens := make([][]codec.Token, 10)
+		st, err := Generate(context.Background(), m, 10, o, func(f *Flow) error {
+			tokens[f.Index] = f.Tokens
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, tokens
+	}
+	st, four := run(4)
+	if st.PacketResamples == 0 {
+		t.Error("no packet sampled again: the snapshots that move with their rows are not used")
+	}
+	if st.RowSteps != st.Tokens || st.RowSteps >= 4*st.Steps {
+		t.Errorf("batch 4: %d rows stepped in %d steps for %d tokens: want every stepped row busy, fewer than 4 a step", st.RowSteps, st.Steps, st.Tokens)
+	}
+	_, one := run(1)
+	for i := range four {
+		if !slices.Equal(four[i], one[i]) {
+			t.Errorf("flow %d differs between batch 4 (packed rows) and batch 1", i)
+		}
+	}
+}

@@ -103,9 +103,9 @@ func (r *Request) Validate() error {
 // too, the validation's resamples (with Check) on stderr.
 func (r *Request) WriteText(stdout, stderr io.Writer, out string, st Stats, ws WriteStats) {
 	batch := min(r.Gen.Batch, r.Flows)
-	fmt.Fprintf(stdout, "%s: %d flows, %d packets, %d bytes; %d tokens (%d sampled) in %s, %.0f tokens/s (%d steps of batch %d, %.0f%% busy); addresses or TTL replaced in %d packets\n",
+	fmt.Fprintf(stdout, "%s: %d flows, %d packets, %d bytes; %d tokens (%d sampled) in %s, %.0f tokens/s (%d steps of %.1f busy rows on average, batch %d; idle rows are not stepped); addresses or TTL replaced in %d packets\n",
 		out, ws.Flows, ws.Packets, ws.Bytes, st.Tokens, st.Sampled, st.Elapsed.Round(time.Millisecond),
-		st.TokensPerSecond(), st.Steps, batch, 100*float64(st.Tokens)/float64(max(st.Steps*int64(batch), 1)), ws.Rewritten)
+		st.TokensPerSecond(), st.Steps, float64(st.RowSteps)/float64(max(st.Steps, 1)), batch, ws.Rewritten)
 	if r.Gen.NoCopy != nil {
 		fmt.Fprintf(stdout, "--no-copy: %d flows sampled again for copying %d training bytes, %d left out after %d retries\n",
 			st.Resampled, ShingleLen, st.Refused, r.Gen.CopyRetries)

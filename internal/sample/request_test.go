@@ -71,9 +71,9 @@ func TestRequestWriteText(t *testing.T) {
 	r := okRequest()
 	r.Gen.Batch, r.Check, r.Gen.DropInvalid = 8, "decode", true
 	var out, errw bytes.Buffer
-	st := Stats{Tokens: 800, Sampled: 700, Elapsed: 2 * time.Second, Steps: 125, PacketResamples: 3, Dropped: 1, Invalid: 1}
+	st := Stats{Tokens: 800, Sampled: 700, Elapsed: 2 * time.Second, Steps: 125, RowSteps: 800, PacketResamples: 3, Dropped: 1, Invalid: 1}
 	r.WriteText(&out, &errw, "gen.pcap", st, WriteStats{Flows: 10, Packets: 40, Bytes: 4000, Rewritten: 2})
-	if want := "gen.pcap: 10 flows, 40 packets, 4000 bytes; 800 tokens (700 sampled) in 2s, 400 tokens/s (125 steps of batch 8, 80% busy); addresses or TTL replaced in 2 packets\n"; out.String() != want {
+	if want := "gen.pcap: 10 flows, 40 packets, 4000 bytes; 800 tokens (700 sampled) in 2s, 400 tokens/s (125 steps of 6.4 busy rows on average, batch 8; idle rows are not stepped); addresses or TTL replaced in 2 packets\n"; out.String() != want {
 		t.Errorf("stdout %q, want %q", out.String(), want)
 	}
 	if want := "generate: --validate decode: 3 packets sampled again (0 still rejected), 0 flows sampled again, 1 flows still rejected after 4 retries (1 dropped)\n"; errw.String() != want {
