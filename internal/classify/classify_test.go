@@ -328,20 +328,28 @@ func TestFinetuneClassifyEval(t *testing.T) {
 	}
 }
 
-// The linear probe on a (here random) frozen trunk: only the head changes,
-// and the saved probe reproduces its recorded valid score.
-func TestFreezeProbe(t *testing.T) {
-	ds := twoClassData(t)
-	ctx := context.Background()
+// randomTrunk is a tiny model with random weights (seed 5), saved as a
+// pre-trained trunk: the model and its file.
+func randomTrunk(t *testing.T) (*model.Model, string) {
+	t.Helper()
 	cfg, _ := model.Preset("tiny")
 	pre, err := model.New(cfg, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prePath := filepath.Join(t.TempDir(), "pre.safetensors")
-	if err := pre.Save(prePath, nil); err != nil {
+	path := filepath.Join(t.TempDir(), "pre.safetensors")
+	if err := pre.Save(path, nil); err != nil {
 		t.Fatal(err)
 	}
+	return pre, path
+}
+
+// The linear probe on a (here random) frozen trunk: only the head changes,
+// and the saved probe reproduces its recorded valid score.
+func TestFreezeProbe(t *testing.T) {
+	ds := twoClassData(t)
+	ctx := context.Background()
+	pre, prePath := randomTrunk(t)
 	job := tinyJob(t, ds)
 	job.Options.FromScratch = false
 	job.Options.Freeze = true
@@ -583,15 +591,7 @@ func TestTimeLimitKeepsAModel(t *testing.T) {
 // still saves a model that loads. Without a limit every flow is used.
 func TestProbeFeatureTimeLimit(t *testing.T) {
 	ds := twoClassData(t)
-	cfg, _ := model.Preset("tiny")
-	pre, err := model.New(cfg, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prePath := filepath.Join(t.TempDir(), "pre.safetensors")
-	if err := pre.Save(prePath, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, prePath := randomTrunk(t)
 	run := func(limit time.Duration) *Result {
 		job := tinyJob(t, ds)
 		job.Options.FromScratch, job.Options.Freeze = false, true
