@@ -153,6 +153,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				float64(st.RowSteps)/float64(max(st.Steps, 1)), 100*float64(st.Tokens)/float64(max(st.RowSteps, 1))))
 	}
 	add("sample small, batch 8 / batch 1", fmt.Sprintf("%.2fx", rate[1]/rate[0]), "(random weights, top-k 40)")
+	// At the paper shape a step reads 352 MB of weights, once for all the
+	// rows: batching pays most there.
+	if !o.Quick {
+		pc, _ := model.Preset("paper")
+		one, eight, err := model.BenchStepBatch(ctx, pc, 4, 4)
+		if err != nil {
+			return r, err
+		}
+		add("generate paper, batch 1", fmt.Sprintf("%.1f tokens/s", one), "(model.Step, random weights)")
+		add("generate paper, batch 8", fmt.Sprintf("%.1f tokens/s", eight), fmt.Sprintf("(%.2fx batch 1)", eight/one))
+	}
 	if err := classifyRows(ctx, o, add); err != nil {
 		return r, err
 	}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -616,5 +617,20 @@ func TestStepPrefixAndMoveRow(t *testing.T) {
 				t.Errorf("Step with no tokens: %v, want ErrShape", err)
 			}
 		})
+	}
+}
+
+// TestBenchStepBatch: the batch-1 and batch-8 step rates are positive and
+// finite, and a canceled context stops the measurement.
+func TestBenchStepBatch(t *testing.T) {
+	c := tinyCfg(t, nil)
+	one, eight, err := BenchStepBatch(context.Background(), c, 1, 2)
+	if err != nil || !(one > 0 && eight > 0) || math.IsInf(one, 0) || math.IsInf(eight, 0) {
+		t.Fatalf("rates %v, %v, err %v", one, eight, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := BenchStepBatch(ctx, c, 1, 2); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled: %v", err)
 	}
 }

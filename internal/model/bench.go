@@ -89,6 +89,47 @@ func BenchStep(ctx context.Context, c Config, near, far int) (nearRate, farRate 
 	return rounds * per / spent[0].Seconds(), rounds * per / spent[1].Seconds(), nil
 }
 
+// BenchStepBatch is recurrent inference of c (random weights) at batch 1
+// and at batch 8: tokens per second (every row's token counts) of each,
+// measured in interleaved rounds of per steps so that a change of machine
+// load affects both alike. The weights are read once per Step for all
+// rows, so the ratio is what batching buys.
+func BenchStepBatch(ctx context.Context, c Config, rounds, per int) (one, eight float64, err error) {
+	m, err := New(c, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	batches := [2]int{1, 8}
+	var states [2]*State
+	var toks [2][]int32
+	for i, b := range batches {
+		if states[i], err = m.NewState(b); err != nil {
+			return 0, 0, err
+		}
+		toks[i] = make([]int32, b)
+		for r := range toks[i] {
+			toks[i][r] = int32(7 + r)
+		}
+	}
+	var spent [2]time.Duration
+	for range rounds {
+		for i, st := range states {
+			if err := ctx.Err(); err != nil {
+				return 0, 0, err
+			}
+			t0 := time.Now()
+			for range per {
+				if _, err := m.Step(st, toks[i]); err != nil {
+					return 0, 0, err
+				}
+			}
+			spent[i] += time.Since(t0)
+		}
+	}
+	n := float64(rounds * per)
+	return n / spent[0].Seconds(), 8 * n / spent[1].Seconds(), nil
+}
+
 // PeakRSS is the peak resident set of this process in bytes (VmHWM of
 // /proc/self/status; 0 where there is none).
 func PeakRSS() int64 {
