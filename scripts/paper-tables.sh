@@ -6,7 +6,7 @@
 #
 # usage: scripts/paper-tables.sh [-s] [-p PRESET] [-t TOKENS] [-v VARIANTS] [-c CTXS] [-C CTXS]
 #          [-w CTX] [-P DIRS] [-b BATCH] [-e EPOCHS] [-k FLOWS] [-T TOKENS] [-L DURATION]
-#          [-F LENS] [-X LENS] [-R] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] DATA OUT
+#          [-F LENS] [-X LENS] [-R] [-l LABELS] [-g GROUP] [-n FLOWS] [-r SEED] [-M MASK] DATA OUT
 #   DATA  captures, labelled by folder (DATA/<class>/...) or by file name
 #   OUT   output directory (created; must be empty): OUT/tables.md, OUT/sweep.png,
 #         every run under OUT/runs, OUT/speed, logs under OUT/logs
@@ -41,6 +41,9 @@
 #   -R    resume in OUT (a run stopped by a failure or a reboot): the steps that
 #         finished (OUT/logs/NAME.done) are skipped, the others run; same options
 #   -r    seed of every step (default 1)
+#   -M    masking of the pre-training set (default addr+ports; none: the model learns
+#         real addresses and ports, for the generation tables' address and port JSD;
+#         the labelled set stays addr+ports)
 #
 # Per variant V and context C: pretrain (same tokens), finetune at each length of
 # the sweep (-F; the classification table uses 256), eval classify,
@@ -57,14 +60,14 @@ cd "$(dirname "$0")/.."
 ARGS="$*"
 SMOKE=0; PRESET=small; TOKENS=2000000; VARIANTS=linear,retention,rwkv; CTXS=3072,12032
 LABELS=; GROUP=; FLOWS=200; SEED=1; CTXS2=; SWEEPCTX=; PREDATA=; BATCH=4; EPOCHS=4; PERCLASS=0
-GENTOKENS=0; LIMIT=; NOSPEED=0; FTLENS=; FTLENS2=; RESUME=0
-usage() { sed -n 7,45p "$0" >&2; exit 2; }
-while getopts "sp:t:v:c:C:w:P:b:e:F:X:k:T:L:jRl:g:n:r:" opt; do
+GENTOKENS=0; LIMIT=; NOSPEED=0; FTLENS=; FTLENS2=; RESUME=0; PREMASK=addr+ports
+usage() { sed -n 7,47p "$0" >&2; exit 2; }
+while getopts "sp:t:v:c:C:w:P:b:e:F:X:k:T:L:jRl:g:n:r:M:" opt; do
   case $opt in
     s) SMOKE=1 ;; p) PRESET=$OPTARG ;; t) TOKENS=$OPTARG ;; v) VARIANTS=$OPTARG ;; c) CTXS=$OPTARG ;;
     C) CTXS2=$OPTARG ;; w) SWEEPCTX=$OPTARG ;; P) PREDATA=$OPTARG ;; b) BATCH=$OPTARG ;; e) EPOCHS=$OPTARG ;; F) FTLENS=$OPTARG ;; X) FTLENS2=$OPTARG ;;
     k) PERCLASS=$OPTARG ;; T) GENTOKENS=$OPTARG ;; L) LIMIT=$OPTARG ;; j) NOSPEED=1 ;; R) RESUME=1 ;;
-    l) LABELS=$OPTARG ;; g) GROUP=$OPTARG ;; n) FLOWS=$OPTARG ;; r) SEED=$OPTARG ;;
+    l) LABELS=$OPTARG ;; g) GROUP=$OPTARG ;; n) FLOWS=$OPTARG ;; r) SEED=$OPTARG ;; M) PREMASK=$OPTARG ;;
     *) usage ;;
   esac
 done
@@ -145,7 +148,7 @@ step() {
 }
 
 # Data: one pre-training set (flows up to the longest context) and one labelled set.
-step dataset-pretrain "$TG" dataset build -o "$OUT/data-pretrain" --mask addr+ports --max-tokens "$maxctx" --keep-trailing \
+step dataset-pretrain "$TG" dataset build -o "$OUT/data-pretrain" --mask "$PREMASK" --max-tokens "$maxctx" --keep-trailing \
   --split train=0.9,valid=0.1 --group "$GROUP" --seed "$SEED" "$DATA" "${predata[@]}"
 step dataset-classify "$TG" dataset build -o "$OUT/data-classify" --labels "$LABELS" --group "$GROUP" --keep-trailing \
   --split train=0.6,valid=0.2,test=0.2 --mask addr+ports --max-tokens "$CLSTOKENS" --seed "$SEED" "${perclass[@]}" "$DATA"
@@ -198,6 +201,7 @@ name=$(basename "$DATA")
 desc="$LABELS labels, $GROUP-grouped splits, preset $PRESET, $TOKENS pre-training tokens per run at batch $BATCH"
 [ "${#predata[@]}" -gt 0 ] && desc="$desc, pre-training also on $PREDATA"
 [ "$PERCLASS" -gt 0 ] && desc="$desc, at most $PERCLASS flows per class"
+[ "$PREMASK" != addr+ports ] && desc="$desc, pre-training data masked: $PREMASK (classification: addr+ports)"
 desc="$desc, fine-tuning $EPOCHS epochs"
 [ -n "$LIMIT" ] && desc="$desc, every run limited to $LIMIT"
 [ "$GENTOKENS" -gt 0 ] && desc="$desc, generated flows capped at $GENTOKENS tokens"
